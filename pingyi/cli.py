@@ -1,0 +1,221 @@
+"""The ``pingyi`` command line (same as ``flask --app wsgi``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from . import accounts
+from .audit import set_actor
+from .errors import DomainError
+from .extensions import db
+from .imports import ImportRefused, import_people, import_units
+from .security import random_password
+from .tenancy import tenant_context
+
+
+def _create_app(*_args, **_kwargs):
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """pingyi 评议 — manage tenants, organization trees, demo data and workers."""
+
+
+def _fail(message: str) -> None:
+    db.session.rollback()
+    click.echo(f"错误：{message}", err=True)
+    sys.exit(1)
+
+
+def _tenant(slug: str):
+    tenant = accounts.tenant_by_slug(slug, active_only=False)
+    if tenant is None:
+        _fail(f"找不到租户“{slug}”")
+    return tenant
+
+
+@click.group("tenant")
+def tenant_cli() -> None:
+    """Create, rename, list and deactivate tenants."""
+
+
+@tenant_cli.command("create")
+@click.option("--slug", required=True, help="URL identifier, e.g. pingzhuang")
+@click.option("--name", required=True, help="display name, e.g. 平庄煤业")
+@click.option("--parent", default=None, help="slug of the overseeing tenant")
+@click.option("--admin-email", required=True, help="admin account (created when new)")
+@click.option("--admin-password", default=None, help="set this password instead of printing a one-time one")
+@with_appcontext
+def tenant_create(slug, name, parent, admin_email, admin_password) -> None:
+    """Create a tenant and its first admin; prints the admin's one-time password."""
+    set_actor(None, "cli")
+    try:
+        tenant = accounts.create_tenant(slug, name, parent)
+        user = accounts.user_by_email(admin_email)
+        shown = None
+        if user is None:
+            shown = admin_password or random_password()
+            user = accounts.create_user(admin_email, shown)
+        elif admin_password:
+            accounts.check_password_strength(admin_password)
+            accounts.set_password(user, admin_password)
+        accounts.grant(tenant, user, "admin")
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc.message)
+    click.echo(f"已创建租户 {tenant.slug}（{tenant.name}），管理员 {user.email}")
+    if shown and not admin_password:
+        click.echo(f"一次性密码：{shown}")
+
+
+@tenant_cli.command("rename")
+@click.option("--slug", required=True)
+@click.option("--name", required=True)
+@with_appcontext
+def tenant_rename(slug, name) -> None:
+    """Rename a tenant."""
+    set_actor(None, "cli")
+    try:
+        accounts.rename_tenant(_tenant(slug), name)
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc.message)
+    click.echo("已改名")
+
+
+@tenant_cli.command("deactivate")
+@click.option("--slug", required=True)
+@click.option("--undo", is_flag=True, help="reactivate instead")
+@with_appcontext
+def tenant_deactivate(slug, undo) -> None:
+    """Deactivate (or with --undo reactivate) a tenant; its pages then answer 404."""
+    set_actor(None, "cli")
+    accounts.set_tenant_active(_tenant(slug), undo)
+    db.session.commit()
+    click.echo("已启用" if undo else "已停用")
+
+
+@tenant_cli.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def tenant_list(as_json) -> None:
+    """List tenants with their parent and state."""
+    from .models import Tenant
+
+    rows = db.session.execute(select(Tenant).order_by(Tenant.slug)).scalars().all()
+    data = [{"slug": t.slug, "name": t.name, "parent": t.parent.slug if t.parent else None,
+             "active": t.is_active} for t in rows]
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        for d in data:
+            click.echo(f"{d['slug']:<20} {d['name']:<20} parent={d['parent'] or '-'} "
+                       f"{'active' if d['active'] else 'inactive'}")
+
+
+@click.group("user")
+def user_cli() -> None:
+    """Create users and set passwords."""
+
+
+@user_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--password", default=None, help="default: print a random one")
+@click.option("--superuser", is_flag=True, help="platform superuser (all tenants)")
+@with_appcontext
+def user_create(email, password, superuser) -> None:
+    """Create a login account."""
+    set_actor(None, "cli")
+    shown = password or random_password()
+    try:
+        accounts.create_user(email, shown, superuser=superuser)
+        db.session.commit()
+    except DomainError as exc:
+        _fail(exc.message)
+    click.echo(f"已创建用户 {email}" + ("" if password else f"，一次性密码：{shown}"))
+
+
+def _import(kind: str, slug: str, path: str) -> None:
+    tenant = _tenant(slug)
+    set_actor(None, "cli")
+    data = Path(path).read_bytes()
+    with tenant_context(tenant.id):
+        try:
+            run = import_units if kind == "units" else import_people
+            plan = run(data, path, current_app.config["IMPORT_MAX_BYTES"])
+            db.session.commit()
+        except ImportRefused as exc:
+            db.session.rollback()
+            click.echo("文件未导入，没有写入任何数据：", err=True)
+            for issue in exc.issues:
+                click.echo(f"  {issue}", err=True)
+            sys.exit(1)
+    click.echo(f"导入成功：新增 {plan.created} 条，更新 {plan.updated} 条")
+
+
+@click.group("units")
+def units_cli() -> None:
+    """Organization tree import (.xlsx/.csv: 单位名称, 上级单位, 类型, 排序)."""
+
+
+@units_cli.command("import")
+@click.option("--tenant", "slug", required=True)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def units_import(slug, path) -> None:
+    """Import units from FILE in one transaction; a bad file changes nothing."""
+    _import("units", slug, path)
+
+
+@click.group("people")
+def people_cli() -> None:
+    """Roster import (.xlsx/.csv: 姓名, 所在单位, 职务, 是否党员)."""
+
+
+@people_cli.command("import")
+@click.option("--tenant", "slug", required=True)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def people_import(slug, path) -> None:
+    """Import people from FILE in one transaction; a bad file changes nothing."""
+    _import("people", slug, path)
+
+
+@click.command("demo")
+@click.option("--password", default="pingyi-demo", show_default=True, help="password of the demo accounts")
+@with_appcontext
+def demo_cmd(password) -> None:
+    """Load the demo tenants (平庄煤业 at seed scale, a county over it, a school); idempotent."""
+    from .demo import load_demo
+
+    set_actor(None, "demo")
+    summary = load_demo(password)
+    db.session.commit()
+    for line in summary:
+        click.echo(line)
+
+
+@click.command("worker")
+@click.option("--queues", default="tally,reports,bulk,default", show_default=True)
+@click.option("--burst", is_flag=True, help="exit when the queues are empty")
+@with_appcontext
+def worker_cmd(queues, burst) -> None:
+    """Start an RQ worker on REDIS_URL (with the scheduler, for retries and the reaper)."""
+    from worker.main import run_worker
+
+    run_worker(queues.split(","), burst=burst)
+
+
+def register_cli(app) -> None:
+    for cmd in (tenant_cli, user_cli, units_cli, people_cli, demo_cmd, worker_cmd):
+        app.cli.add_command(cmd)

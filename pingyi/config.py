@@ -1,0 +1,62 @@
+"""Settings from the environment, with defaults that need no servers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment would make the app unsafe to start."""
+
+
+def _default_sqlite(instance_path: str) -> str:
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    return "sqlite:///" + str(Path(instance_path) / "pingyi.sqlite3")
+
+
+def normalize_db_url(url: str) -> str:
+    """Route plain ``postgres://`` and ``postgresql://`` URLs through psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+    """Build the Flask config dict; ``overrides`` (tests, CLI) win over the environment."""
+    env = os.environ
+    overrides = dict(overrides or {})
+    production = env.get("PINGYI_ENV", "development") == "production"
+    secret = overrides.get("SECRET_KEY") or env.get("SECRET_KEY")
+    if not secret:
+        if production:
+            raise ConfigError("PINGYI_ENV=production needs SECRET_KEY to be set")
+        secret = "dev-only-not-secret"
+    db_url = overrides.pop("DATABASE_URL", None) or env.get("DATABASE_URL") or _default_sqlite(instance_path)
+    cfg = {
+        "ENV_NAME": "production" if production else "development",
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": normalize_db_url(db_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "RQ_PREFIX": env.get("PINGYI_RQ_PREFIX", ""),
+        # Session cookies: HttpOnly always, Secure in production (behind TLS), SameSite=Lax.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": production,
+        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "MAX_CONTENT_LENGTH": int(env.get("PINGYI_MAX_UPLOAD_BYTES", 32 * 1024 * 1024)),
+        "IMPORT_MAX_BYTES": int(env.get("PINGYI_IMPORT_MAX_BYTES", 10 * 1024 * 1024)),
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": {"zh_Hans_CN": "简体中文", "en": "English"},
+        # Argon2id cost; tests lower it so hundreds of logins stay fast.
+        "PASSWORD_HASH_PARAMS": {"time_cost": 3, "memory_cost": 65536, "parallelism": 2},
+    }
+    cfg.update(overrides)
+    cfg["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(cfg["SQLALCHEMY_DATABASE_URI"])
+    return cfg

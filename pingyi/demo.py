@@ -1,0 +1,153 @@
+"""Demo tenants at the scale of seed 002: 平庄煤业 (company committee, 23 committees,
+40 general branches, 349 branches, 4 720 members), the county over it, and a small school.
+
+Everything is generated deterministically and loaded through the same upserting import
+functions users have, so running the demo twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import accounts
+from .extensions import db
+from .imports import PERSON_COLUMNS, UNIT_COLUMNS, import_people_frame, import_unit_frame
+from .models import Tenant
+from .tenancy import tenant_context
+
+COMMITTEES = [
+    "元宝山露天矿", "白音华公司", "西露天矿", "六家矿", "红庙矿", "救护大队", "铁路运输公司", "风水沟矿",
+    "培训中心技工学校", "瑞安公司", "销售公司", "水电热力公司", "老公营子矿", "古山矿", "机电修造公司",
+    "物资供销公司", "建筑安装公司", "地质勘探队", "选煤厂", "职工医院", "后勤服务中心", "信息中心", "公司机关",
+]
+DEPARTMENTS = ["采煤", "掘进", "机电", "运输", "通风", "地测", "综合", "后勤", "安监", "调度", "洗选", "供应"]
+NUMERALS = "一二三四五六七八九十"
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏辉建国红文斌宇浩凯峰波亮林"
+ROOT = "平庄煤业公司党委"
+SEED_SCALE = {"committees": 23, "general_branches": 40, "branches": 349, "members": 4720}
+
+
+def _name(i: int) -> str:
+    s = SURNAMES[i % len(SURNAMES)]
+    g1 = GIVEN[(i // len(SURNAMES)) % len(GIVEN)]
+    g2 = GIVEN[(i * 7 + 3) % len(GIVEN)] if i % 3 else ""
+    return s + g1 + g2
+
+
+def _numeral(n: int) -> str:
+    return NUMERALS[n - 1] if n <= 10 else f"{n}"
+
+
+def pingzhuang_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Units and people for 平庄煤业 exactly at seed 002's counts."""
+    units = [(ROOT, "", "党委")]
+    parents: list[str] = []  # paths under which branches hang
+    gb_left = SEED_SCALE["general_branches"]
+    for ci, short in enumerate(COMMITTEES):
+        cpath = f"{ROOT}/{short}党委"
+        units.append((f"{short}党委", ROOT, "党委"))
+        n_gb = 2 if ci < 17 else 1
+        n_gb = min(n_gb, gb_left)
+        gb_left -= n_gb
+        parents.append(cpath)
+        for g in range(n_gb):
+            dept = DEPARTMENTS[(ci + g * 5) % len(DEPARTMENTS)]
+            units.append((f"{dept}党总支", cpath, "党总支"))
+            parents.append(f"{cpath}/{dept}党总支")
+    branches: list[str] = []
+    for b in range(SEED_SCALE["branches"]):
+        parent = parents[b % len(parents)]
+        k = b // len(parents)
+        dept = DEPARTMENTS[(b + k) % len(DEPARTMENTS)]
+        name = f"{dept}{_numeral(k + 1)}队党支部"
+        units.append((name, parent, "党支部"))
+        branches.append(f"{parent}/{name}")
+    udf = pd.DataFrame(units, columns=["name", "parent", "kind"])
+    udf["order"] = [str(i) for i in range(len(udf))]
+    udf["_row"] = range(2, len(udf) + 2)
+
+    people = []
+    per, extra = divmod(SEED_SCALE["members"], len(branches))
+    i = 0
+    for bi, branch in enumerate(branches):
+        for j in range(per + (1 if bi < extra else 0)):
+            position = "书记" if j == 0 else ("委员" if j <= 2 else "党员")
+            people.append((_name(i), branch, position, "是"))
+            i += 1
+    pdf = pd.DataFrame(people, columns=["name", "unit", "position", "member"])
+    # _name() repeats after len(SURNAMES)*len(GIVEN) people; keep names unique per branch.
+    dup = pdf.duplicated(["unit", "name"], keep=False)
+    pdf.loc[dup, "name"] = pdf.loc[dup, "name"] + pdf.index[dup].map(str)
+    pdf["_row"] = range(2, len(pdf) + 2)
+    return udf[[c.key for c in UNIT_COLUMNS] + ["_row"]], pdf[[c.key for c in PERSON_COLUMNS] + ["_row"]]
+
+
+def school_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    root = "第一中学党总支"
+    names = ["教师第一党支部", "教师第二党支部", "离退休党支部"]
+    udf = pd.DataFrame([(root, "", "党总支", "0")] + [(n, root, "党支部", str(i + 1)) for i, n in enumerate(names)],
+                       columns=["name", "parent", "kind", "order"])
+    udf["_row"] = range(2, len(udf) + 2)
+    people = [(_name(900 + i), f"{root}/{names[i % 3]}", "书记" if i < 3 else "党员", "是") for i in range(30)]
+    pdf = pd.DataFrame(people, columns=["name", "unit", "position", "member"])
+    pdf["_row"] = range(2, len(pdf) + 2)
+    return udf, pdf
+
+
+def _ensure_tenant(slug: str, name: str, parent: Tenant | None) -> Tenant:
+    tenant = accounts.tenant_by_slug(slug, active_only=False)
+    if tenant is None:
+        tenant = accounts.create_tenant(slug, name, parent.slug if parent else None)
+    return tenant
+
+
+def _ensure_user(email: str, password: str, superuser: bool = False):
+    user = accounts.user_by_email(email)
+    if user is None:
+        user = accounts.create_user(email, password, superuser=superuser)
+    return user
+
+
+def _ensure_grant(tenant: Tenant, user, role: str, unit=None) -> None:
+    current = dict((t.id, m) for m, t in accounts.memberships_of(user))
+    m = current.get(tenant.id)
+    if m is None or m.role != role or (unit is not None and m.unit_id != unit.id):
+        accounts.grant(tenant, user, role, unit)
+
+
+def load_demo(password: str = "pingyi-demo") -> list[str]:
+    """Create or top up the demo; returns lines to print (logins and counts)."""
+    from sqlalchemy import select
+
+    from . import orgtree
+    from .models import Unit
+
+    county = _ensure_tenant("county", "元宝山区委", None)
+    pz = _ensure_tenant("pingzhuang", "平庄煤业", county)
+    school = _ensure_tenant("school", "区第一中学", county)
+    for tenant, (udf, pdf) in ((pz, pingzhuang_frames()), (school, school_frames())):
+        with tenant_context(tenant.id):
+            import_unit_frame(udf)
+            import_people_frame(pdf)
+    root = _ensure_user("root@pingyi.example", password, superuser=True)
+    del root
+    _ensure_grant(pz, _ensure_user("admin@pingzhuang.example", password), "admin")
+    _ensure_grant(county, _ensure_user("admin@county.example", password), "admin")
+    _ensure_grant(school, _ensure_user("admin@school.example", password), "admin")
+    with tenant_context(pz.id):
+        xlt = db.session.execute(select(Unit).where(Unit.name == "西露天矿党委")).scalar_one()
+        _ensure_grant(pz, _ensure_user("xilutian@pingzhuang.example", password), "unit_admin", xlt)
+        kinds = orgtree.kind_counts()
+        people, _members = orgtree.people_counts()
+    db.session.flush()
+    return [
+        f"平庄煤业：党委 {kinds.get('committee', 0)} 个（含公司党委），党总支 {kinds.get('general_branch', 0)} 个，"
+        f"党支部 {kinds.get('branch', 0)} 个，党员 {people} 名",
+        "登录 / logins (password: %s):" % password,
+        "  租户管理员 admin@pingzhuang.example   → /t/pingzhuang/",
+        "  单位管理员 xilutian@pingzhuang.example → 西露天矿党委",
+        "  上级督导   admin@county.example        → /t/county/oversight/",
+        "  学校管理员 admin@school.example        → /t/school/",
+        "  平台超管   root@pingyi.example         → /platform/tenants",
+    ]

@@ -1,0 +1,51 @@
+"""Oversight pages for a parent tenant (e.g. a county committee) over its subordinate tenants."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, render_template
+from flask_login import current_user, login_required
+
+from .. import orgtree
+from ..access import bind_tenant_from_url, inject_slug
+from ..extensions import db
+from ..models import Tenant
+from ..tenancy import tenant_context
+
+bp = Blueprint("oversight", __name__, url_prefix="/t/<slug>/oversight")
+
+
+@bp.url_value_preprocessor
+def _bind(endpoint, values):
+    if not current_user.is_authenticated:
+        from ..extensions import login_manager
+
+        abort(login_manager.unauthorized())
+    bind_tenant_from_url(values)
+
+
+bp.url_defaults(inject_slug)
+
+
+def subordinates(tenant: Tenant) -> list[Tenant]:
+    """Active tenants below ``tenant``, depth first (a county sees bureaus and their schools)."""
+    out, stack = [], list(reversed(tenant.children))
+    while stack:
+        t = stack.pop()
+        if t.is_active:
+            out.append(t)
+            stack.extend(reversed(t.children))
+    return out
+
+
+@bp.route("/")
+@login_required
+def index():
+    rows = []
+    for sub in subordinates(g.tenant):
+        # Aggregate figures only; the child's rows are read in its own scope, one tenant at a time.
+        with tenant_context(sub.id):
+            kinds = orgtree.kind_counts()
+            people, members = orgtree.people_counts()
+        rows.append({"tenant": sub, "kinds": kinds, "people": people, "members": members})
+    db.session.rollback()
+    return render_template("oversight/index.html", rows=rows)

@@ -1,0 +1,147 @@
+"""Tenant scoping: the one place that decides which tenant's rows a session may see.
+
+The current tenant lives in ``session.info``. A ``do_orm_execute`` hook adds
+``with_loader_criteria`` for every ``TenantMixin`` class to every ORM statement (selects,
+relationship loads, ORM updates and deletes), and a ``before_flush`` hook stamps or checks
+``tenant_id`` on new rows. A tenant-owned query with no tenant set raises
+``TenantScopeError`` rather than reading everything: scoping is by construction, not opt-in.
+
+Core/raw SQL (pandas, COPY, GROUP BY tallies) is not seen by these hooks; such code must go
+through ``tenant_sql`` which refuses a statement without a ``:tenant_id`` bound parameter.
+
+Uses the non-lambda form of ``with_loader_criteria`` (one criterion per class) because the
+lambda form can cache the first tenant's id (sqlalchemy #5760).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, event, select, text
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from .models import TenantMixin
+
+TENANT_KEY = "pingyi.tenant_id"
+UNSCOPED_KEY = "pingyi.unscoped"
+T = TypeVar("T")
+
+
+class TenantScopeError(RuntimeError):
+    """A tenant-owned row was read or written without (or outside) a tenant scope."""
+
+
+def _tenant_classes(session: Session) -> list[type]:
+    from .extensions import db
+
+    return [m.class_ for m in db.Model.registry.mappers if issubclass(m.class_, TenantMixin)]
+
+
+def current_tenant_id(session: Session | None = None) -> int | None:
+    return _session(session).info.get(TENANT_KEY)
+
+
+def require_tenant_id(session: Session | None = None) -> int:
+    tid = current_tenant_id(session)
+    if tid is None:
+        raise TenantScopeError("no current tenant")
+    return tid
+
+
+def _session(session: Session | None) -> Session:
+    if session is not None:
+        return session
+    from .extensions import db
+
+    return db.session()
+
+
+def set_tenant(tenant_id: int | None, session: Session | None = None) -> None:
+    """Bind the session to one tenant (per request, per job, per CLI command)."""
+    _session(session).info[TENANT_KEY] = tenant_id
+
+
+@contextmanager
+def tenant_context(tenant_id: int, session: Session | None = None) -> Iterator[None]:
+    """Temporarily switch the session to ``tenant_id`` (jobs, CLI, oversight reads)."""
+    s = _session(session)
+    before = s.info.get(TENANT_KEY)
+    s.info[TENANT_KEY] = tenant_id
+    try:
+        yield
+    finally:
+        s.info[TENANT_KEY] = before
+
+
+@contextmanager
+def unscoped(session: Session | None = None) -> Iterator[None]:
+    """Read across tenants on purpose: platform admin pages, login's tenant picker, demo set-up."""
+    s = _session(session)
+    before = s.info.get(UNSCOPED_KEY, False)
+    s.info[UNSCOPED_KEY] = True
+    try:
+        yield
+    finally:
+        s.info[UNSCOPED_KEY] = before
+
+
+def scoped(model: type[T]) -> Select[tuple[T]]:
+    """``select(model)`` filtered to the current tenant, explicitly (also for non-mixin tables)."""
+    return select(model).where(model.tenant_id == require_tenant_id())
+
+
+def get_scoped(model: type[T], ident: Any) -> T | None:
+    """Fetch one tenant-owned row by id within the current tenant, or ``None``."""
+    from .extensions import db
+
+    try:
+        ident = int(ident)
+    except (TypeError, ValueError):
+        return None
+    return db.session.execute(scoped(model).where(model.id == ident)).scalar_one_or_none()
+
+
+def tenant_sql(sql: str, **params: Any):
+    """Run raw SQL that must carry ``:tenant_id``; the current tenant is bound for it."""
+    from .extensions import db
+
+    if ":tenant_id" not in sql:
+        raise TenantScopeError("raw SQL on tenant data must filter on :tenant_id")
+    params["tenant_id"] = require_tenant_id()
+    return db.session.execute(text(sql), params)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _add_tenant_criteria(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.session.info.get(UNSCOPED_KEY) or state.execution_options.get("pingyi_unscoped"):
+        return
+    classes = _tenant_classes(state.session)
+    tid = state.session.info.get(TENANT_KEY)
+    if tid is None:
+        touched = [m.class_ for m in state.all_mappers if issubclass(m.class_, TenantMixin)]
+        if touched:
+            raise TenantScopeError(f"query on {touched[0].__name__} without a current tenant")
+        return
+    state.statement = state.statement.options(
+        *[with_loader_criteria(cls, cls.tenant_id == tid, include_aliases=True) for cls in classes]
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_tenant(session: Session, flush_context, instances) -> None:
+    if session.info.get(UNSCOPED_KEY):
+        return
+    tid = session.info.get(TENANT_KEY)
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, TenantMixin):
+            continue
+        if tid is None:
+            raise TenantScopeError(f"write of {type(obj).__name__} without a current tenant")
+        if obj.tenant_id is None:
+            obj.tenant_id = tid
+        elif obj.tenant_id != tid:
+            raise TenantScopeError(f"write of {type(obj).__name__} into another tenant")
