@@ -74,6 +74,10 @@ def bind_tenant_from_url(values: dict | None) -> None:
         abort(404)
     g.tenant, g.access = tenant, access
     set_tenant(tenant.id)
+    for key, value in (values or {}).items():
+        resolver = _ID_RESOLVERS.get(key)
+        if resolver is not None:
+            resolver(value)  # a foreign or unknown id is 404 before any role check
 
 
 def inject_slug(endpoint: str, values: dict) -> None:
@@ -130,3 +134,13 @@ def person_or_404(person_id) -> Person:
         abort(404)
     unit_or_404(person.unit_id)
     return person
+
+
+def membership_or_404(membership_id) -> Membership:
+    m = get_scoped(Membership, membership_id)
+    if m is None:
+        abort(404)
+    return m
+
+
+_ID_RESOLVERS = {"unit_id": unit_or_404, "person_id": person_or_404, "membership_id": membership_or_404}

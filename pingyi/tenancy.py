@@ -117,6 +117,8 @@ def tenant_sql(sql: str, **params: Any):
 def _add_tenant_criteria(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
+    if state.is_column_load:
+        return  # refreshing an object already in the session: its identity was scoped when loaded
     if state.session.info.get(UNSCOPED_KEY) or state.execution_options.get("pingyi_unscoped"):
         return
     classes = _tenant_classes(state.session)

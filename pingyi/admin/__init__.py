@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select
 from .. import accounts, orgtree
 from ..access import (
     bind_tenant_from_url,
+    membership_or_404,
     inject_slug,
     person_or_404,
     require_role,
@@ -21,7 +22,7 @@ from ..forms import ImportForm, MemberForm, PersonForm, RenameForm, UnitForm
 from ..i18n import _
 from ..imports import ImportRefused, import_people, import_units
 from ..models import AuditEvent, Membership, Person, Unit, User
-from ..tenancy import get_scoped, scoped
+from ..tenancy import scoped
 
 bp = Blueprint("admin", __name__, url_prefix="/t/<slug>")
 PAGE = 50
@@ -285,10 +286,7 @@ def members():
 @bp.route("/members/<int:membership_id>/remove", methods=["POST"])
 @require_role("admin")
 def member_remove(membership_id: int):
-    m = get_scoped(Membership, membership_id)
-    if m is None:
-        abort(404)
-    db.session.delete(m)
+    db.session.delete(membership_or_404(membership_id))
     db.session.commit()
     flash(_("已移除"), "success")
     return redirect(url_for(".members"))

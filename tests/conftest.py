@@ -1,0 +1,128 @@
+"""Fixtures: every database test runs on SQLite and on a real PostgreSQL database of its own
+(``pingyi_test_<random>``, dropped afterwards); the schema comes from the migrations."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import warnings
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from pingyi import create_app
+from pingyi.extensions import db as _db
+from tests import servers
+
+FAST_HASH = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+_notices: set[str] = set()
+
+
+def pytest_collection_modifyitems(config, items):
+    if not servers.IN_CI:
+        for what in ("postgresql", "redis", "chromium"):
+            if not servers.available(what):
+                _notices.add(servers.HINTS[what] % {"postgresql": servers.PG_ADMIN_URL,
+                                                    "redis": servers.REDIS_URL,
+                                                    "chromium": servers.CHROMIUM}[what])
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in sorted(_notices):
+        terminalreporter.write_line(f"NOTICE: skipped tests — {line}")
+
+
+def _pg_url(dbname: str) -> str:
+    return re.sub(r"/[^/]*$", f"/{dbname}", servers.PG_ADMIN_URL)
+
+
+def _admin_conn():
+    return psycopg.connect(servers.PG_ADMIN_URL, autocommit=True)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database(request, tmp_path_factory):
+    """A migrated, empty database for the session: (backend name, URL)."""
+    backend = request.param
+    if backend == "sqlite":
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+        _migrate(url)
+        yield backend, url
+        return
+    servers.require("postgresql")
+    name = f"pingyi_test_{secrets.token_hex(6)}"
+    with _admin_conn() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _pg_url(name)
+    try:
+        _migrate(url)
+        yield backend, url
+    finally:
+        with _admin_conn() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _migrate(url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({"DATABASE_URL": url, "TESTING": True})
+    with app.app_context():
+        upgrade()
+        _db.engine.dispose()
+
+
+def _wipe() -> None:
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    if _db.engine.dialect.name == "postgresql":
+        _db.session.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+    else:
+        for t in tables:
+            _db.session.execute(text(f"DELETE FROM {t}"))
+    _db.session.commit()
+
+
+def make_app(database, **overrides):
+    backend, url = database
+    config = {"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False,
+              "PASSWORD_HASH_PARAMS": FAST_HASH, "SERVER_NAME": None, "REDIS_URL": None}
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def app(database):
+    app = make_app(database)
+    with app.app_context():
+        _wipe()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context with a clean session (for domain-level tests)."""
+    with app.app_context():
+        yield app
+        _db.session.rollback()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def world(app):
+    """Two tenants with overlapping names (units, people, users' roles) plus oversight: the
+    minimum for any test that must prove a cross-tenant read is impossible."""
+    from tests.factories import build_world
+
+    with app.app_context():
+        w = build_world()
+    return w
+
+
+warnings.filterwarnings("ignore", category=DeprecationWarning, module="flask_babel")

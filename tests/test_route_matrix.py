@@ -1,0 +1,118 @@
+"""Route × tenant matrix: every registered route, asked by a user of tenant A with tenant B's
+slug or B's object ids, answers 404 and changes nothing. A new route with a new URL parameter
+fails here until the matrix knows how to fill it."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from pingyi.extensions import db
+from pingyi.models import AuditEvent, Person, Unit
+from pingyi.tenancy import unscoped
+from tests.factories import bearer, login
+
+# Routes that need no tenant and take no foreign object (public or the user's own).
+NOT_TENANT_ROUTES = {"static", "auth.login", "auth.logout", "auth.home", "auth.password", "auth.api_keys",
+                     "api.openapi", "api.me", "platform.tenants"}
+
+
+def _ids_of(t) -> dict:
+    return {"unit_id": t.branch, "person_id": t.person, "membership_id": t.membership, "key_id": t.api_key_id,
+            "tenant_id": t.id, "what": "units"}
+
+
+def _cases(app, world):
+    """(method, url, description) for each route filled with B's slug/ids, and A's slug with B's ids."""
+    cases = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in NOT_TENANT_ROUTES:
+            continue
+        args = set(rule.arguments)
+        unknown = args - {"slug"} - set(_ids_of(world.b))
+        assert not unknown, f"route {rule.rule}: teach the matrix how to fill {unknown}"
+        values_b = {k: v for k, v in _ids_of(world.b).items() if k in args}
+        variants = []
+        if "slug" in args:
+            variants.append(({**values_b, "slug": world.b.slug}, "B slug + B ids"))
+            if values_b and set(values_b) != {"what"}:
+                variants.append(({**values_b, "slug": world.a.slug}, "A slug + B ids"))
+        else:
+            variants.append((values_b, "B ids"))
+        for values, label in variants:
+            path = rule.build(values, append_unknown=False)[1]
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                cases.append((method, path, f"{rule.endpoint} [{label}]"))
+    return cases
+
+
+def _b_fingerprint(world):
+    with unscoped():
+        return (
+            db.session.execute(select(func.count()).select_from(Unit).where(Unit.tenant_id == world.b.id)).scalar(),
+            db.session.execute(select(func.count()).select_from(Person).where(Person.tenant_id == world.b.id)).scalar(),
+            db.session.execute(select(func.count()).select_from(AuditEvent)
+                               .where(AuditEvent.tenant_id == world.b.id)).scalar(),
+            db.session.execute(select(func.max(Unit.name)).where(Unit.tenant_id == world.b.id)).scalar(),
+        )
+
+
+@pytest.mark.parametrize("who", ["admin", "viewer", "unit_admin", "county_admin"])
+def test_foreign_tenant_routes_answer_404(app, world, who):
+    client = app.test_client()
+    email = {"admin": world.a.admin, "viewer": world.a.viewer, "unit_admin": world.a.unit_admin,
+             "county_admin": world.county_admin}[who]
+    login(client, email)
+    with app.app_context():
+        before = _b_fingerprint(world)
+    cases = _cases(app, world)
+    assert len(cases) > 20
+    failures = []
+    for method, path, label in cases:
+        body = {"name": "hijack", "file": None} if method != "GET" else None
+        r = client.open(path, method=method, json=body if path.startswith("/api/") else None,
+                        data=None if path.startswith("/api/") else {"name": "hijack"})
+        if r.status_code != 404:
+            failures.append(f"{method} {path} ({label}) → {r.status_code}")
+    assert not failures, "\n".join(failures)
+    with app.app_context():
+        assert _b_fingerprint(world) == before
+
+
+def test_foreign_tenant_api_with_bearer_key_answers_404(app, world):
+    client = app.test_client()
+    failures = []
+    for method, path, label in _cases(app, world):
+        if not path.startswith("/api/"):
+            continue
+        r = client.open(path, method=method, headers=bearer(world.a.api_key),
+                        json={"name": "hijack"} if method != "GET" else None)
+        if r.status_code != 404:
+            failures.append(f"{method} {path} ({label}) → {r.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+def test_matrix_is_not_vacuous(app, world):
+    """The same routes filled with A's own ids answer normally for A's admin."""
+    client = app.test_client()
+    login(client, world.a.admin)
+    ok = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in NOT_TENANT_ROUTES or "GET" not in rule.methods:
+            continue
+        values = {k: v for k, v in {**_ids_of(world.a), "slug": world.a.slug}.items() if k in rule.arguments}
+        path = rule.build(values, append_unknown=False)[1]
+        r = client.get(path)
+        assert r.status_code in (200, 302), f"{path} → {r.status_code}"
+        ok += 1
+    assert ok >= 10
+
+
+def test_superuser_is_not_a_tenant_member_but_may_enter(app, world):
+    client = app.test_client()
+    login(client, world.superuser)
+    assert client.get(f"/t/{world.b.slug}/units").status_code == 200
+    assert client.get("/platform/tenants").status_code == 200
+    client2 = app.test_client()
+    login(client2, world.a.admin)
+    assert client2.get("/platform/tenants").status_code == 404
