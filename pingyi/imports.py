@@ -11,6 +11,7 @@ file, or by full path (``平庄煤业公司党委/西露天矿党委``) when it 
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -116,10 +117,13 @@ def read_table(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 1024) ->
                 continue
         if text is None:
             _refuse(_("无法识别文件编码，请保存为 UTF-8 或 GBK 编码的 CSV"))
+        if not text.strip():
+            _refuse(_("文件是空的"))
         try:
             df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError) as exc:
-            _refuse(_("CSV 格式有误：%(err)s", err=str(exc).splitlines()[0][:120]))
+        except pd.errors.ParserError as exc:
+            line = re.search(r"line (\d+)", str(exc))
+            _refuse(_("CSV 格式有误：各行的列数不一致，请用 Excel 另存为 CSV"), row=int(line.group(1)) if line else None)
     else:
         _refuse(_("只支持 .xlsx 和 .csv 文件"))
     df.columns = [str(c).strip() for c in df.columns]
