@@ -19,6 +19,22 @@ FAST_HASH = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 _notices: set[str] = set()
 
 
+def pytest_configure(config):
+    """Compile the translation catalogs when stale, so a bare ``pytest`` works too."""
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in Path(__file__).parent.parent.glob("pingyi/translations/*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as f:
+                catalog = read_po(f)
+            with mo.open("wb") as f:
+                write_mo(f, catalog)
+
+
 def pytest_collection_modifyitems(config, items):
     if not servers.IN_CI:
         for what in ("postgresql", "redis", "chromium"):
