@@ -219,3 +219,5 @@ def worker_cmd(queues, burst) -> None:
 def register_cli(app) -> None:
     for cmd in (tenant_cli, user_cli, units_cli, people_cli, demo_cmd, worker_cmd):
         app.cli.add_command(cmd)
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""The command line, migrations as the only schema source, the demo, and configuration."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from pingyi.cli import main
+from pingyi.extensions import db
+from pingyi.models import AuditEvent, Person, Unit
+from pingyi.tenancy import tenant_context, unscoped
+
+
+def run(app, *args):
+    return app.test_cli_runner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_help_lists_commands():
+    out = CliRunner().invoke(main, ["--help"]).output
+    for cmd in ("db", "tenant", "user", "units", "people", "demo", "worker", "run"):
+        assert f"  {cmd} " in out or f"  {cmd}\n" in out, cmd
+
+
+def test_console_script_help():
+    exe = subprocess.run([sys.executable, "-m", "pingyi.cli", "--help"], capture_output=True, text=True)
+    assert exe.returncode == 0 and "tenant" in exe.stdout
+
+
+def test_tenant_create_prints_one_time_password(app):
+    r = run(app, "tenant", "create", "--slug", "mine", "--name", "某矿", "--admin-email", "a@mine.test")
+    assert r.exit_code == 0 and "一次性密码：" in r.output
+    password = r.output.split("一次性密码：")[1].strip()
+    client = app.test_client()
+    assert client.post("/login", data={"email": "a@mine.test", "password": password}).status_code == 302
+    r = run(app, "tenant", "create", "--slug", "mine", "--name", "x", "--admin-email", "b@mine.test")
+    assert r.exit_code == 1 and "已被占用" in r.output
+    r = run(app, "tenant", "create", "--slug", "kid", "--name", "子", "--parent", "mine",
+            "--admin-email", "k@kid.test", "--admin-password", "given-password")
+    assert r.exit_code == 0 and "一次性密码" not in r.output
+    r = run(app, "tenant", "list", "--json")
+    assert '"slug": "kid"' in r.output and '"parent": "mine"' in r.output
+    assert run(app, "tenant", "rename", "--slug", "kid", "--name", "子公司").exit_code == 0
+    assert run(app, "tenant", "deactivate", "--slug", "kid").exit_code == 0
+    assert "inactive" in run(app, "tenant", "list").output
+
+
+def test_units_and_people_import_commands(app, world, tmp_path):
+    good = tmp_path / "u.csv"
+    good.write_text("单位名称,上级单位,类型\n新党委,公司党委,党委\n新支部,新党委,党支部\n", encoding="utf-8")
+    r = run(app, "units", "import", "--tenant", "alpha", str(good))
+    assert r.exit_code == 0 and "新增 2 条" in r.output
+    bad = tmp_path / "p.csv"
+    bad.write_text("姓名,所在单位\n张三,无此支部\n", encoding="utf-8")
+    r = run(app, "people", "import", "--tenant", "alpha", str(bad))
+    assert r.exit_code == 1 and "第 2 行「所在单位」列" in r.output
+    with app.app_context(), tenant_context(world.a.id):
+        assert db.session.execute(select(func.count()).select_from(Unit)).scalar() == 6
+        assert db.session.execute(select(func.count()).select_from(Person)).scalar() == 2
+
+
+@pytest.mark.slow
+def test_demo_is_seed_scale_and_idempotent(app):
+    r = run(app, "demo")
+    assert r.exit_code == 0, r.output
+    assert "党总支 40 个，党支部 349 个，党员 4720 名" in r.output
+    with app.app_context():
+        with unscoped():
+            before = [db.session.execute(select(func.count()).select_from(m)).scalar()
+                      for m in (Unit, Person, AuditEvent)]
+    r = run(app, "demo")
+    assert r.exit_code == 0
+    with app.app_context():
+        with unscoped():
+            after = [db.session.execute(select(func.count()).select_from(m)).scalar()
+                     for m in (Unit, Person, AuditEvent)]
+    assert before == after, "running the demo twice must change nothing"
+    client = app.test_client()
+    client.post("/login", data={"email": "admin@pingzhuang.example", "password": "pingyi-demo"})
+    page = client.get("/t/pingzhuang/units").text
+    assert 'data-testid="branch-count">349<' in page
+    client = app.test_client()
+    client.post("/login", data={"email": "admin@county.example", "password": "pingyi-demo"})
+    page = client.get("/t/county/oversight/").text
+    assert "平庄煤业" in page and "区第一中学" in page and "4720" in page
+
+
+def test_migrations_match_models(database):
+    """``db upgrade`` alone builds the schema the models describe (no create_all anywhere)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from tests.conftest import make_app
+
+    app = make_app(database)
+    with app.app_context():
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        db.engine.dispose()
+    assert diff == []
+
+
+def test_db_upgrade_on_empty_databases(tmp_path):
+    """The real command on a fresh SQLite file and a fresh PostgreSQL database."""
+    import secrets
+
+    import psycopg
+
+    from tests import servers
+
+    env_sqlite = {"DATABASE_URL": f"sqlite:///{tmp_path}/fresh.sqlite3"}
+    _upgrade(env_sqlite)
+    servers.require("postgresql")
+    name = f"pingyi_test_{secrets.token_hex(6)}"
+    with psycopg.connect(servers.PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        from tests.conftest import _pg_url
+
+        _upgrade({"DATABASE_URL": _pg_url(name)})
+    finally:
+        with psycopg.connect(servers.PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _upgrade(extra_env: dict) -> None:
+    import os
+
+    env = {**os.environ, **extra_env}
+    env.pop("REDIS_URL", None)
+    r = subprocess.run([sys.executable, "-m", "pingyi.cli", "db", "upgrade"], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([sys.executable, "-m", "pingyi.cli", "tenant", "list"], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_production_refuses_to_start_without_secret(monkeypatch):
+    from pingyi import create_app
+    from pingyi.config import ConfigError
+
+    monkeypatch.setenv("PINGYI_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError):
+        create_app({"DATABASE_URL": "sqlite://"})
+    monkeypatch.setenv("SECRET_KEY", "s3cret")
+    app = create_app({"DATABASE_URL": "sqlite://"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_database_url_normalization():
+    from pingyi.config import normalize_db_url
+
+    assert normalize_db_url("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert normalize_db_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert normalize_db_url("sqlite:///x") == "sqlite:///x"
