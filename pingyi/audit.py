@@ -8,8 +8,8 @@ A flush that creates 4 720 people writes one event (action ``create``, count 472
 from __future__ import annotations
 
 from collections import defaultdict
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event, insert, inspect

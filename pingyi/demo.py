@@ -130,8 +130,7 @@ def load_demo(password: str = "pingyi-demo") -> list[str]:
         with tenant_context(tenant.id):
             import_unit_frame(udf)
             import_people_frame(pdf)
-    root = _ensure_user("root@pingyi.example", password, superuser=True)
-    del root
+    _ensure_user("root@pingyi.example", password, superuser=True)
     _ensure_grant(pz, _ensure_user("admin@pingzhuang.example", password), "admin")
     _ensure_grant(county, _ensure_user("admin@county.example", password), "admin")
     _ensure_grant(school, _ensure_user("admin@school.example", password), "admin")
@@ -144,7 +143,7 @@ def load_demo(password: str = "pingyi-demo") -> list[str]:
     return [
         f"平庄煤业：党委 {kinds.get('committee', 0)} 个（含公司党委），党总支 {kinds.get('general_branch', 0)} 个，"
         f"党支部 {kinds.get('branch', 0)} 个，党员 {people} 名",
-        "登录 / logins (password: %s):" % password,
+        f"登录 / logins (password: {password}):",
         "  租户管理员 admin@pingzhuang.example   → /t/pingzhuang/",
         "  单位管理员 xilutian@pingzhuang.example → 西露天矿党委",
         "  上级督导   admin@county.example        → /t/county/oversight/",

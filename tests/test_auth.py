@@ -90,7 +90,7 @@ def test_viewer_reads_but_cannot_write(app, world):
     assert client.post("/t/alpha/units/new", data={"name": "x", "kind": "branch"}).status_code == 403
     assert client.get("/t/alpha/import").status_code == 403
     assert client.get("/t/alpha/members").status_code == 403
-    r = app.test_client().post(f"/api/v1/t/alpha/units", json={"name": "x"})
+    r = app.test_client().post("/api/v1/t/alpha/units", json={"name": "x"})
     assert r.status_code == 401
 
 

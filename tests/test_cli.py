@@ -67,16 +67,14 @@ def test_demo_is_seed_scale_and_idempotent(app):
     r = run(app, "demo")
     assert r.exit_code == 0, r.output
     assert "党总支 40 个，党支部 349 个，党员 4720 名" in r.output
-    with app.app_context():
-        with unscoped():
-            before = [db.session.execute(select(func.count()).select_from(m)).scalar()
-                      for m in (Unit, Person, AuditEvent)]
+    with app.app_context(), unscoped():
+        before = [db.session.execute(select(func.count()).select_from(m)).scalar()
+                  for m in (Unit, Person, AuditEvent)]
     r = run(app, "demo")
     assert r.exit_code == 0
-    with app.app_context():
-        with unscoped():
-            after = [db.session.execute(select(func.count()).select_from(m)).scalar()
-                     for m in (Unit, Person, AuditEvent)]
+    with app.app_context(), unscoped():
+        after = [db.session.execute(select(func.count()).select_from(m)).scalar()
+                 for m in (Unit, Person, AuditEvent)]
     assert before == after, "running the demo twice must change nothing"
     client = app.test_client()
     client.post("/login", data={"email": "admin@pingzhuang.example", "password": "pingyi-demo"})

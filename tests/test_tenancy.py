@@ -100,9 +100,8 @@ def test_database_refuses_cross_tenant_parent(ctx, world):
 
 
 def test_raw_sql_must_bind_tenant(ctx, world):
-    with pytest.raises(TenantScopeError):
-        with tenant_context(world.a.id):
-            tenant_sql("SELECT count(*) FROM units")
+    with pytest.raises(TenantScopeError), tenant_context(world.a.id):
+        tenant_sql("SELECT count(*) FROM units")
     with tenant_context(world.a.id):
         n = tenant_sql("SELECT count(*) FROM units WHERE tenant_id = :tenant_id").scalar_one()
     assert n == 4

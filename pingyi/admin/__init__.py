@@ -8,8 +8,8 @@ from sqlalchemy import func, or_, select
 from .. import accounts, orgtree
 from ..access import (
     bind_tenant_from_url,
-    membership_or_404,
     inject_slug,
+    membership_or_404,
     person_or_404,
     require_role,
     unit_or_404,

@@ -1,0 +1,11 @@
+"""gunicorn settings for production: ``gunicorn -c deploy/gunicorn.conf.py wsgi:app``."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("PINGYI_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("PINGYI_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+timeout = 60
+accesslog = "-"
+# Ballot links carry their secret in the path: log /b/<token>, never the token itself.
+logger_class = "pingyi.weblog.RedactingLogger"

@@ -1,0 +1,95 @@
+"""Key pages in a real Chromium (Playwright): the demo admin logs in and sees the 平庄煤业
+tree with its 349 branches; screenshots go to tests/artifacts/ for a human look."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from pingyi.extensions import db
+from tests import servers
+from tests.conftest import FAST_HASH, _migrate
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    from pingyi import create_app
+
+    url = "sqlite:///" + str(tmp_path_factory.mktemp("live") / "live.sqlite3")
+    _migrate(url)
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser", "PASSWORD_HASH_PARAMS": FAST_HASH,
+                      "REDIS_URL": None})
+    runner = app.test_cli_runner()
+    from pingyi.cli import main
+
+    result = runner.invoke(main, ["demo"], catch_exceptions=False)
+    assert result.exit_code == 0
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    servers.require("chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=servers.CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+def test_admin_logs_in_and_sees_the_tree(live_server, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{live_server}/t/pingzhuang/units")
+    assert "/login" in page.url
+    page.fill("input[name=email]", "admin@pingzhuang.example")
+    page.fill("input[name=password]", "pingyi-demo")
+    page.screenshot(path=str(ARTIFACTS / "login.png"))
+    page.click("button.primary")
+    page.wait_for_url("**/t/pingzhuang/units")
+    assert page.inner_text("[data-testid=branch-count]") == "349"
+    assert page.locator(".tree li.k-branch").count() == 349
+    page.locator("summary", has_text="西露天矿党委").first.click()
+    assert page.locator("a", has_text="西露天矿党委").first.is_visible()
+    page.screenshot(path=str(ARTIFACTS / "tree.png"), full_page=False)
+    page.goto(f"{live_server}/t/pingzhuang/")
+    assert "4720" in page.inner_text(".stats")
+    page.screenshot(path=str(ARTIFACTS / "home.png"))
+    page.close()
+
+
+def test_phone_sized_login_and_english(live_server, browser):
+    page = browser.new_page(viewport={"width": 375, "height": 740}, device_scale_factor=2)
+    page.goto(f"{live_server}/login?lang=en")
+    assert page.locator("button.primary").inner_text() == "Log in"
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, "the login page must not scroll sideways on a phone"
+    page.screenshot(path=str(ARTIFACTS / "login-phone-en.png"))
+    page.close()
+
+
+def test_county_oversight_page(live_server, browser):
+    page = browser.new_page()
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=email]", "admin@county.example")
+    page.fill("input[name=password]", "pingyi-demo")
+    page.click("button.primary")
+    page.goto(f"{live_server}/t/county/oversight/")
+    text = page.inner_text("main")
+    assert "平庄煤业" in text and "349" in text
+    page.screenshot(path=str(ARTIFACTS / "oversight.png"))
+    page.close()
