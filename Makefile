@@ -17,14 +17,14 @@ $(STAMP): pyproject.toml
 install: $(STAMP) $(MO)
 
 $(MO): $(PO) | $(STAMP)
-	$(BIN)/pybabel compile -q -d pingyi/translations -D messages
+	$(BIN)/pybabel compile -d pingyi/translations -D messages
 
 translations: $(MO)
 
 # Re-extract msgids after changing UI strings, then translate the new ones in $(PO).
 messages: $(STAMP)
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o pingyi/translations/messages.pot .
-	$(BIN)/pybabel update -q -i pingyi/translations/messages.pot -d pingyi/translations -D messages
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o pingyi/translations/messages.pot .
+	$(BIN)/pybabel update -i pingyi/translations/messages.pot -d pingyi/translations -D messages
 
 demo: install
 	$(BIN)/pingyi db upgrade
