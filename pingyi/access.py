@@ -80,6 +80,17 @@ def bind_tenant_from_url(values: dict | None) -> None:
             resolver(value)  # a foreign or unknown id is 404 before any role check
 
 
+def bind_for_page(endpoint: str | None, values: dict | None) -> None:
+    """``url_value_preprocessor`` for page blueprints: log in first, then bind the tenant."""
+    from flask_login import current_user
+
+    from .extensions import login_manager
+
+    if not current_user.is_authenticated:
+        abort(login_manager.unauthorized())
+    bind_tenant_from_url(values)
+
+
 def inject_slug(endpoint: str, values: dict) -> None:
     if "slug" not in values and getattr(g, "tenant", None) is not None:
         values["slug"] = g.tenant.slug

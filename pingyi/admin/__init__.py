@@ -7,7 +7,7 @@ from sqlalchemy import func, or_, select
 
 from .. import accounts, orgtree
 from ..access import (
-    bind_tenant_from_url,
+    bind_for_page,
     inject_slug,
     membership_or_404,
     person_or_404,
@@ -28,18 +28,20 @@ bp = Blueprint("admin", __name__, url_prefix="/t/<slug>")
 PAGE = 50
 
 
-@bp.url_value_preprocessor
-def _bind(endpoint, values):
-    from flask_login import current_user
-
-    if not current_user.is_authenticated:
-        from ..extensions import login_manager
-
-        abort(login_manager.unauthorized())
-    bind_tenant_from_url(values)
-
-
+bp.url_value_preprocessor(bind_for_page)
 bp.url_defaults(inject_slug)
+
+
+def _attempt(action) -> bool:
+    """Run a domain write and commit; a ``DomainError`` rolls back and becomes a flash."""
+    try:
+        action()
+        db.session.commit()
+        return True
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return False
 
 
 def _unit_choices(include_root: bool) -> list[tuple[str, str]]:
@@ -90,16 +92,11 @@ def unit_new():
     form.parent_id.choices = _unit_choices(include_root=True)
     if request.method == "GET" and request.args.get("parent"):
         form.parent_id.data = request.args["parent"]
-    if form.validate_on_submit():
-        try:
-            unit = orgtree.create_unit(form.name.data, _parent_from_form(form.parent_id.data), form.kind.data,
-                                       form.sort_order.data or 0)
-            db.session.commit()
-            flash(_("已添加单位“%(name)s”", name=unit.name), "success")
-            return redirect(url_for(".unit_edit", unit_id=unit.id))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+    created: list[Unit] = []
+    if form.validate_on_submit() and _attempt(lambda: created.append(orgtree.create_unit(
+            form.name.data, _parent_from_form(form.parent_id.data), form.kind.data, form.sort_order.data or 0))):
+        flash(_("已添加单位“%(name)s”", name=created[0].name), "success")
+        return redirect(url_for(".unit_edit", unit_id=created[0].id))
     return render_template("admin/unit_form.html", form=form, unit=None)
 
 
@@ -111,18 +108,15 @@ def unit_edit(unit_id: int):
     form.parent_id.choices = _unit_choices(include_root=True)
     if request.method == "GET":
         form.parent_id.data = str(unit.parent_id or "")
-    if form.validate_on_submit():
-        try:
-            is_own_root = g.access.unit_path == unit.path
-            parent = False if is_own_root else _parent_from_form(form.parent_id.data)
-            orgtree.update_unit(unit, name=form.name.data, kind=form.kind.data,
-                                sort_order=form.sort_order.data or 0, parent=parent)
-            db.session.commit()
-            flash(_("已保存"), "success")
-            return redirect(url_for(".unit_edit", unit_id=unit.id))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+    def save():
+        is_own_root = g.access.unit_path == unit.path  # a unit admin cannot move their own root
+        parent = False if is_own_root else _parent_from_form(form.parent_id.data)
+        orgtree.update_unit(unit, name=form.name.data, kind=form.kind.data, sort_order=form.sort_order.data or 0,
+                            parent=parent)
+
+    if form.validate_on_submit() and _attempt(save):
+        flash(_("已保存"), "success")
+        return redirect(url_for(".unit_edit", unit_id=unit.id))
     people = db.session.execute(
         select(Person).where(Person.unit_id == unit.id).order_by(Person.sort_order, Person.id)
     ).scalars().all()
@@ -140,14 +134,9 @@ def unit_delete(unit_id: int):
     if g.access.unit_path == unit.path:
         abort(403)
     parent_id = unit.parent_id
-    try:
-        orgtree.delete_unit(unit)
-        db.session.commit()
-        flash(_("已删除"), "success")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    if not _attempt(lambda: orgtree.delete_unit(unit)):
         return redirect(url_for(".unit_edit", unit_id=unit_id))
+    flash(_("已删除"), "success")
     return redirect(url_for(".unit_edit", unit_id=parent_id) if parent_id else url_for(".units"))
 
 
@@ -179,16 +168,11 @@ def person_new():
     form.unit_id.choices = _unit_choices(include_root=False)
     if request.method == "GET" and request.args.get("unit"):
         form.unit_id.data = request.args["unit"]
-    if form.validate_on_submit():
-        try:
-            person = orgtree.create_person(form.name.data, unit_or_404(form.unit_id.data), form.position.data,
-                                           form.is_party_member.data)
-            db.session.commit()
-            flash(_("已添加“%(name)s”", name=person.name), "success")
-            return redirect(url_for(".unit_edit", unit_id=person.unit_id))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+    created: list[Person] = []
+    if form.validate_on_submit() and _attempt(lambda: created.append(orgtree.create_person(
+            form.name.data, unit_or_404(form.unit_id.data), form.position.data, form.is_party_member.data))):
+        flash(_("已添加“%(name)s”", name=created[0].name), "success")
+        return redirect(url_for(".unit_edit", unit_id=created[0].unit_id))
     return render_template("admin/person_form.html", form=form, person=None)
 
 
@@ -200,16 +184,11 @@ def person_edit(person_id: int):
     form.unit_id.choices = _unit_choices(include_root=False)
     if request.method == "GET":
         form.unit_id.data = str(person.unit_id)
-    if form.validate_on_submit():
-        try:
-            orgtree.update_person(person, name=form.name.data, unit=unit_or_404(form.unit_id.data),
-                                  position=form.position.data, is_party_member=form.is_party_member.data)
-            db.session.commit()
-            flash(_("已保存"), "success")
-            return redirect(url_for(".person_edit", person_id=person.id))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+    if form.validate_on_submit() and _attempt(lambda: orgtree.update_person(
+            person, name=form.name.data, unit=unit_or_404(form.unit_id.data), position=form.position.data,
+            is_party_member=form.is_party_member.data)):
+        flash(_("已保存"), "success")
+        return redirect(url_for(".person_edit", person_id=person.id))
     return render_template("admin/person_form.html", form=form, person=person)
 
 
@@ -296,13 +275,7 @@ def member_remove(membership_id: int):
 @require_role("admin")
 def settings():
     form = RenameForm(obj=g.tenant)
-    if form.validate_on_submit():
-        try:
-            accounts.rename_tenant(g.tenant, form.name.data)
-            db.session.commit()
-            flash(_("已保存"), "success")
-            return redirect(url_for(".settings"))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+    if form.validate_on_submit() and _attempt(lambda: accounts.rename_tenant(g.tenant, form.name.data)):
+        flash(_("已保存"), "success")
+        return redirect(url_for(".settings"))
     return render_template("admin/settings.html", form=form)

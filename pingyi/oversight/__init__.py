@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, render_template
-from flask_login import current_user, login_required
+from flask import Blueprint, g, render_template
 
 from .. import orgtree
-from ..access import bind_tenant_from_url, inject_slug
+from ..access import bind_for_page, inject_slug
 from ..extensions import db
 from ..models import Tenant
 from ..tenancy import tenant_context
@@ -14,15 +13,7 @@ from ..tenancy import tenant_context
 bp = Blueprint("oversight", __name__, url_prefix="/t/<slug>/oversight")
 
 
-@bp.url_value_preprocessor
-def _bind(endpoint, values):
-    if not current_user.is_authenticated:
-        from ..extensions import login_manager
-
-        abort(login_manager.unauthorized())
-    bind_tenant_from_url(values)
-
-
+bp.url_value_preprocessor(bind_for_page)
 bp.url_defaults(inject_slug)
 
 
@@ -38,7 +29,6 @@ def subordinates(tenant: Tenant) -> list[Tenant]:
 
 
 @bp.route("/")
-@login_required
 def index():
     rows = []
     for sub in subordinates(g.tenant):
