@@ -2,10 +2,24 @@
 
 from .accounts import ROLES, ApiKey, Membership, Tenant, User
 from .audit import AuditEvent
+from .ballots import BallotToken
 from .base import TenantMixin, utcnow
+from .campaigns import (
+    PUBLICATION_SCOPES,
+    SCOPES,
+    STATE_LABELS,
+    STATES,
+    Campaign,
+    EvaluatorCategory,
+    Rule,
+    Subject,
+)
+from .forms import ITEM_KINDS, SUBJECT_KINDS, Form, FormItem, FormSection, Scale, ScaleChoice
 from .org import UNIT_KINDS, Person, Unit
 
 __all__ = [
-    "ROLES", "UNIT_KINDS", "ApiKey", "AuditEvent", "Membership", "Person", "Tenant", "TenantMixin",
+    "ITEM_KINDS", "PUBLICATION_SCOPES", "ROLES", "SCOPES", "STATES", "STATE_LABELS", "SUBJECT_KINDS",
+    "UNIT_KINDS", "ApiKey", "AuditEvent", "BallotToken", "Campaign", "EvaluatorCategory", "Form", "FormItem",
+    "FormSection", "Membership", "Person", "Rule", "Scale", "ScaleChoice", "Subject", "Tenant", "TenantMixin",
     "Unit", "User", "utcnow",
 ]

@@ -59,6 +59,7 @@ class Person(TenantMixin, Timestamped, db.Model):
 
     __tablename__ = "people"
     __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
         ForeignKeyConstraint(["tenant_id", "unit_id"], ["units.tenant_id", "units.id"]),
         Index("ix_people_tenant_unit", "tenant_id", "unit_id"),
     )
