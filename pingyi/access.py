@@ -16,7 +16,19 @@ from sqlalchemy import select
 
 from .accounts import tenant_by_slug
 from .extensions import db
-from .models import Membership, Person, Tenant, Unit
+from .models import (
+    Campaign,
+    EvaluatorCategory,
+    Form,
+    FormItem,
+    FormSection,
+    Membership,
+    Person,
+    Scale,
+    Subject,
+    Tenant,
+    Unit,
+)
 from .orgtree import subtree_filter
 from .tenancy import get_scoped, set_tenant, tenant_context
 
@@ -147,11 +159,30 @@ def person_or_404(person_id) -> Person:
     return person
 
 
-def membership_or_404(membership_id) -> Membership:
-    m = get_scoped(Membership, membership_id)
-    if m is None:
+def scoped_or_404(model, ident):
+    """A tenant-owned row of the current tenant by id, or 404."""
+    obj = get_scoped(model, ident)
+    if obj is None:
         abort(404)
-    return m
+    return obj
 
 
-_ID_RESOLVERS = {"unit_id": unit_or_404, "person_id": person_or_404, "membership_id": membership_or_404}
+def membership_or_404(membership_id) -> Membership:
+    return scoped_or_404(Membership, membership_id)
+
+
+def form_or_404(form_id) -> Form:
+    return scoped_or_404(Form, form_id)
+
+
+def campaign_or_404(campaign_id) -> Campaign:
+    return scoped_or_404(Campaign, campaign_id)
+
+
+_ID_RESOLVERS = {
+    "unit_id": unit_or_404, "person_id": person_or_404, "membership_id": membership_or_404,
+    "form_id": form_or_404, "campaign_id": campaign_or_404,
+    "subject_id": lambda i: scoped_or_404(Subject, i), "section_id": lambda i: scoped_or_404(FormSection, i),
+    "item_id": lambda i: scoped_or_404(FormItem, i), "scale_id": lambda i: scoped_or_404(Scale, i),
+    "category_id": lambda i: scoped_or_404(EvaluatorCategory, i),
+}

@@ -103,3 +103,17 @@ def _record(session: Session, flush_context) -> None:
             "count": len(objs), "detail": detail, "created_at": now,
         })
     session.connection().execute(insert(AuditEvent.__table__), rows)
+
+
+def record_bulk(action: str, object_type: str, count: int, detail: dict | None = None,
+                session: Session | None = None) -> None:
+    """Audit a Core bulk statement (insert of thousands of rows, bulk delete), which the
+    flush hook cannot see. Callers doing bulk writes must call this."""
+    from .extensions import db
+    from .tenancy import TENANT_KEY
+
+    s = session or db.session()
+    actor_id, actor = s.info.get(ACTOR_KEY) or (None, "system")
+    s.execute(insert(AuditEvent.__table__).values(
+        tenant_id=s.info.get(TENANT_KEY), actor_id=actor_id, actor=actor, action=action, object_type=object_type,
+        object_id=None, count=count, detail=detail or {}, created_at=utcnow()))
