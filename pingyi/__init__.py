@@ -79,6 +79,12 @@ def _install_template_helpers(app: Flask) -> None:
 
     from .models import UNIT_KINDS
 
+    @app.template_filter("localtime")
+    def localtime(dt, tz: str = "Asia/Shanghai") -> str:
+        from .campaigns import local
+
+        return local(dt, tz).strftime("%Y-%m-%d %H:%M") if dt else ""
+
     @app.context_processor
     def helpers():
         return {"current_tenant": getattr(g, "tenant", None), "access": getattr(g, "access", None),

@@ -216,8 +216,72 @@ def worker_cmd(queues, burst) -> None:
     run_worker(queues.split(","), burst=burst)
 
 
+@click.group("campaigns")
+def campaigns_cli() -> None:
+    """List campaigns and move them through draft → open → closed → published → archived."""
+
+
+@campaigns_cli.command("list")
+@click.option("--tenant", "slug", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def campaigns_list(slug, as_json) -> None:
+    """Each campaign's id, name, state, window (local time) and subject count."""
+    from . import campaigns as cp
+    from .models import Campaign
+
+    tenant = _tenant(slug)
+    with tenant_context(tenant.id):
+        rows = []
+        for c in db.session.execute(select(Campaign).order_by(Campaign.id)).scalars():
+            counts = cp.subject_counts(c)
+            rows.append({"id": c.id, "name": c.name, "state": c.state,
+                         "opens_at": cp.local(c.opens_at, c.timezone).isoformat(),
+                         "closes_at": cp.local(c.closes_at, c.timezone).isoformat(),
+                         "subjects": sum(counts.values()), "subjects_by_kind": counts})
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for r in rows:
+        click.echo(f"{r['id']:>5}  {r['state']:<10} {r['opens_at'][:16]} — {r['closes_at'][:16]}  "
+                   f"对象 {r['subjects']:>5}  {r['name']}")
+
+
+def _transition_command(action: str):
+    @click.option("--tenant", "slug", required=True)
+    @click.option("--campaign", "campaign_id", required=True, type=int, help="campaign id (see `campaigns list`)")
+    @with_appcontext
+    def command(slug, campaign_id) -> None:
+        from . import campaigns as cp
+        from .models import Campaign
+
+        tenant = _tenant(slug)
+        set_actor(None, "cli")
+        with tenant_context(tenant.id):
+            c = db.session.get(Campaign, campaign_id)
+            if c is None:
+                _fail(f"租户 {slug} 中没有编号为 {campaign_id} 的评议活动")
+            try:
+                cp.transition(c, action)
+                db.session.commit()
+            except DomainError as exc:
+                _fail(exc.message)
+            click.echo(f"{c.name}：{c.state_label}")
+
+    command.__doc__ = f"{cp_label(action)} a campaign, with the same guards as the admin page."
+    return campaigns_cli.command(action)(command)
+
+
+def cp_label(action: str) -> str:
+    return {"open": "Open", "close": "Close", "reopen": "Reopen", "publish": "Publish", "archive": "Archive"}[action]
+
+
+for _action in ("open", "close", "reopen", "publish", "archive"):
+    _transition_command(_action)
+
+
 def register_cli(app) -> None:
-    for cmd in (tenant_cli, user_cli, units_cli, people_cli, demo_cmd, worker_cmd):
+    for cmd in (tenant_cli, user_cli, units_cli, people_cli, campaigns_cli, demo_cmd, worker_cmd):
         app.cli.add_command(cmd)
 if __name__ == "__main__":
     main()

@@ -12,7 +12,7 @@ import pandas as pd
 from . import accounts
 from .extensions import db
 from .imports import PERSON_COLUMNS, UNIT_COLUMNS, import_people_frame, import_unit_frame
-from .models import Tenant
+from .models import Campaign, Tenant
 from .tenancy import tenant_context
 
 COMMITTEES = [
@@ -139,6 +139,7 @@ def load_demo(password: str = "pingyi-demo") -> list[str]:
         _ensure_grant(pz, _ensure_user("xilutian@pingzhuang.example", password), "unit_admin", xlt)
         kinds = orgtree.kind_counts()
         people, _members = orgtree.people_counts()
+    campaign, sample = load_demo_campaign(pz)
     db.session.flush()
     return [
         f"平庄煤业：党委 {kinds.get('committee', 0)} 个（含公司党委），党总支 {kinds.get('general_branch', 0)} 个，"
@@ -149,4 +150,81 @@ def load_demo(password: str = "pingyi-demo") -> list[str]:
         "  上级督导   admin@county.example        → /t/county/oversight/",
         "  学校管理员 admin@school.example        → /t/school/",
         "  平台超管   root@pingyi.example         → /platform/tenants",
+        f"进行中的评议活动：{campaign.name}（/t/pingzhuang/campaigns/{campaign.id}）",
+        f"示例测评链接 / sample ballot link: {sample}",
     ]
+
+
+# ---- the open seed-002 campaign ------------------------------------------------------------------
+
+DEMO_CAMPAIGN = "2024年创先争优活动群众评议"
+DEMO_CATEGORIES = [{"name": "员工群众", "weight": "1", "scope": "own_unit"},
+                   {"name": "党员", "weight": "1", "scope": "own_unit"},
+                   {"name": "先进典型代表", "weight": "1", "scope": "own_unit"}]
+SEED_EVALUATORS = 4378
+
+
+def demo_secret(campaign_id: int, unit_id: int, category: str, i: int) -> str:
+    """Reproducible demo link secrets, so `pingyi demo` can print a working sample link on
+    every run without storing secrets. Demo data only: real links are random."""
+    import base64
+    import hashlib
+
+    raw = hashlib.sha256(f"pingyi-demo:{campaign_id}:{unit_id}:{category}:{i}".encode()).digest()[:16]
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def load_demo_campaign(tenant: Tenant) -> tuple[Campaign, str]:
+    """The seed-002 campaign, open: the organization form for all 349 branches, the member
+    form for their members, three evaluator categories, the seed rules and 4 378 links
+    (one per evaluator). Returns the campaign and one sample link path."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from . import campaigns as cp
+    from . import questionnaire as q
+    from . import tokens
+    from .models import BallotToken, Form, Unit, utcnow
+
+    with tenant_context(tenant.id):
+        c = db.session.execute(select(Campaign).where(Campaign.name == DEMO_CAMPAIGN)).scalar_one_or_none()
+        if c is None:
+            now = utcnow().replace(minute=0, second=0, microsecond=0)
+            c = cp.create_campaign(DEMO_CAMPAIGN, now - timedelta(days=1), now + timedelta(days=30),
+                                   "按照平煤政工[2024]23号文件要求开展群众评议（种子 002）")
+            forms = {}
+            for key in ("seed002-org", "seed002-member"):
+                existing = db.session.execute(select(Form).where(Form.template_key == key)).scalars().first()
+                forms[key] = existing or q.copy_template(key)
+            root = db.session.execute(select(Unit).where(Unit.parent_id.is_(None))).scalar_one()
+            cp.add_subjects_bulk(c, "unit", root, forms["seed002-org"], ["branch"])
+            cp.add_subjects_bulk(c, "person", root, forms["seed002-member"], ["branch"])
+            cp.set_categories(c, DEMO_CATEGORIES)
+            cp.add_preset(c, "seed001-3")
+            cp.add_preset(c, "seed003")
+        if c.state == "draft":
+            cats = {k.name: k for k in cp.categories(c)}
+            branches = db.session.execute(select(Unit).where(Unit.kind == "branch").order_by(Unit.path)).scalars().all()
+            extra = SEED_EVALUATORS - 12 * len(branches)
+            for n, unit in enumerate(branches):
+                for name, count in (("员工群众", 8 + (1 if n < extra else 0)), ("党员", 3), ("先进典型代表", 1)):
+                    tokens.issue_links(c, cats[name], unit, count,
+                                       lambda i, u=unit.id, k=name: demo_secret(c.id, u, k, i))
+            cp.transition(c, "open")
+        elif c.state == "open" and c.closes_at <= utcnow():
+            cp.extend_window(c, utcnow() + timedelta(days=30))
+        first = db.session.execute(select(Unit).where(Unit.kind == "branch").order_by(Unit.path).limit(1)).scalar_one()
+        sample = demo_secret(c.id, first.id, "员工群众", 0)
+        from .security import hash_secret
+
+        unused = db.session.execute(select(BallotToken.id).where(
+            BallotToken.secret_hash == hash_secret(sample), BallotToken.used_at.is_(None))).first()
+        if unused is None:  # the first sample was used: offer the first unused demo link of that branch
+            for i in range(1, 9):
+                candidate = demo_secret(c.id, first.id, "员工群众", i)
+                if db.session.execute(select(BallotToken.id).where(
+                        BallotToken.secret_hash == hash_secret(candidate), BallotToken.used_at.is_(None))).first():
+                    sample = candidate
+                    break
+    return c, f"/b/{sample}"

@@ -6,6 +6,7 @@ Redemption, short codes, QR slips and revocation build on this module.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 from sqlalchemy import func, select
 
@@ -21,8 +22,10 @@ SECRET_BYTES = 16  # 128 bits, URL-safe base64 → 22 characters
 MAX_PER_CALL = 200_000
 
 
-def issue_links(campaign: Campaign, category: EvaluatorCategory, unit: Unit, count: int) -> list[str]:
-    """Issue ``count`` links for evaluators of ``category`` at ``unit``; returns the secrets."""
+def issue_links(campaign: Campaign, category: EvaluatorCategory, unit: Unit, count: int,
+                secret_source: Callable[[int], str] | None = None) -> list[str]:
+    """Issue ``count`` links for evaluators of ``category`` at ``unit``; returns the secrets.
+    ``secret_source`` (index → secret) exists for the demo's reproducible links only."""
     if campaign.state not in ("draft", "open"):
         raise DomainError(_("只有草稿或进行中的评议活动可以发放测评码"))
     if category.campaign_id != campaign.id:
@@ -31,8 +34,8 @@ def issue_links(campaign: Campaign, category: EvaluatorCategory, unit: Unit, cou
         raise DomainError(_("发放数量应在 1 到 %(n)d 之间", n=MAX_PER_CALL), "count")
     tid, now = require_tenant_id(), utcnow()
     out, rows = [], []
-    for _i in range(count):
-        secret = secrets.token_urlsafe(SECRET_BYTES)
+    for i in range(count):
+        secret = secret_source(i) if secret_source else secrets.token_urlsafe(SECRET_BYTES)
         out.append(secret)
         rows.append({"tenant_id": tid, "campaign_id": campaign.id, "category_id": category.id, "unit_id": unit.id,
                      "secret_hash": hash_secret(secret), "issued_at": now})

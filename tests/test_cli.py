@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -80,10 +81,53 @@ def test_demo_is_seed_scale_and_idempotent(app):
     client.post("/login", data={"email": "admin@pingzhuang.example", "password": "pingyi-demo"})
     page = client.get("/t/pingzhuang/units").text
     assert 'data-testid="branch-count">349<' in page
+    assert "示例测评链接 / sample ballot link: /b/" in r.output
+    listed = json.loads(run(app, "campaigns", "list", "--tenant", "pingzhuang", "--json").output)
+    assert [(c["state"], c["subjects_by_kind"]) for c in listed] == [("open", {"unit": 349, "person": 4720})]
+    with app.app_context(), tenant_context(_tenant_id(app, "pingzhuang")):
+        from pingyi.models import BallotToken
+
+        assert db.session.execute(select(func.count()).select_from(BallotToken)).scalar() == 4378
     client = app.test_client()
     client.post("/login", data={"email": "admin@county.example", "password": "pingyi-demo"})
     page = client.get("/t/county/oversight/").text
     assert "平庄煤业" in page and "区第一中学" in page and "4720" in page
+
+
+def _tenant_id(app, slug: str) -> int:
+    from pingyi.accounts import tenant_by_slug
+
+    with app.app_context():
+        return tenant_by_slug(slug).id
+
+
+def test_campaign_commands(app, world):
+    from pingyi import campaigns as cp
+    from pingyi import questionnaire as q
+    from pingyi import tokens
+    from pingyi.models import Campaign
+
+    with app.app_context(), tenant_context(world.a.id):
+        c = cp.create_campaign("命令行活动", "2026-12-01 09:00", "2026-12-20 18:00")
+        db.session.commit()
+        cid = c.id
+    r = run(app, "campaigns", "open", "--tenant", "alpha", "--campaign", str(cid))
+    assert r.exit_code == 1 and "还不能开始评议" in r.output and "还没有添加评议对象" in r.output
+    assert run(app, "campaigns", "open", "--tenant", "beta", "--campaign", str(cid)).exit_code == 1  # other tenant
+    with app.app_context(), tenant_context(world.a.id):
+        c = db.session.get(Campaign, cid)
+        cp.add_subjects_bulk(c, "unit", db.session.get(Unit, world.a.root), q.copy_template("seed002-org"), ["branch"])
+        k = cp.set_categories(c, [{"name": "群众"}])[0]
+        tokens.issue_links(c, k, db.session.get(Unit, world.a.branch), 2)
+        db.session.commit()
+    listed = json.loads(run(app, "campaigns", "list", "--tenant", "alpha", "--json").output)
+    assert listed == [{"id": cid, "name": "命令行活动", "state": "draft", "opens_at": "2026-12-01T09:00:00+08:00",
+                       "closes_at": "2026-12-20T18:00:00+08:00", "subjects": 2, "subjects_by_kind": {"unit": 2}}]
+    assert run(app, "campaigns", "publish", "--tenant", "alpha", "--campaign", str(cid)).exit_code == 1
+    for action, state in (("open", "进行中"), ("close", "已结束"), ("publish", "已公布")):
+        r = run(app, "campaigns", action, "--tenant", "alpha", "--campaign", str(cid))
+        assert r.exit_code == 0 and state in r.output
+    assert "published" in run(app, "campaigns", "list", "--tenant", "alpha").output
 
 
 def test_migrations_match_models(database):

@@ -279,3 +279,6 @@ def settings():
         flash(_("已保存"), "success")
         return redirect(url_for(".settings"))
     return render_template("admin/settings.html", form=form)
+
+
+from . import campaign_views, form_views  # noqa: E402,F401  (routes on this blueprint)
