@@ -93,3 +93,28 @@ def test_county_oversight_page(live_server, browser):
     assert "平庄煤业" in text and "349" in text
     page.screenshot(path=str(ARTIFACTS / "oversight.png"))
     page.close()
+
+
+def test_campaign_and_form_designer_pages(live_server, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=email]", "admin@pingzhuang.example")
+    page.fill("input[name=password]", "pingyi-demo")
+    page.click("button.primary")
+    page.goto(f"{live_server}/t/pingzhuang/campaigns")
+    page.click("text=2024年创先争优活动群众评议")
+    assert "进行中" in page.inner_text("h1")
+    stats = page.inner_text(".stats")
+    assert "349" in stats and "4720" in stats and "4378" in stats
+    page.screenshot(path=str(ARTIFACTS / "campaign.png"), full_page=True)
+    page.goto(f"{live_server}/t/pingzhuang/forms")
+    page.click("text=基层党组织开展创先争优活动群众评议表")
+    assert "已冻结" in page.inner_text("main")
+    page.screenshot(path=str(ARTIFACTS / "form-frozen.png"), full_page=True)
+    page.click("text=创建新版本并修改")
+    assert "v2" in page.inner_text("h1")
+    page.fill("form:has(input[value=add_item]) input[name=text]", "服务群众作风")
+    page.click("form:has(input[value=add_item]) button")
+    assert page.locator("input[value='服务群众作风']").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "form-designer.png"), full_page=True)
+    page.close()
