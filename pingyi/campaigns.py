@@ -236,6 +236,8 @@ def add_subject(c: Campaign, kind: str, unit: Unit, form: Form, person: Person |
     _check_form(form, kind)
     if kind == "person" and (person is None or person.unit_id != unit.id):
         raise DomainError(_("请选择该单位的人员"), "person_id")
+    if kind != "person" and person is not None:
+        raise DomainError(_("只有党员对象需要指定人员"), "person_id")
     existing = db.session.execute(select(Subject).where(
         Subject.campaign_id == c.id, Subject.kind == kind, Subject.unit_id == unit.id,
         Subject.person_id.is_(None) if person is None else Subject.person_id == person.id)).scalar_one_or_none()
@@ -350,20 +352,20 @@ def set_categories(c: Campaign, rows: list[dict]) -> list[EvaluatorCategory]:
         scope = r.get("scope") or "own_unit"
         if scope not in SCOPES:
             raise DomainError(_("未知的参评范围“%(s)s”", s=scope), "scope")
-        group_unit_id = r.get("group_unit_id") or None
+        group_unit_id = _optional_id(r.get("group_unit_id"), "group_unit_id")
         if scope == "group":
             if group_unit_id is None:
                 raise DomainError(_("全评类别“%(n)s”需要指定评议组（上级单位）", n=name), "group_unit_id")
-            if db.session.get(Unit, int(group_unit_id)) is None:
+            if db.session.get(Unit, group_unit_id) is None:
                 raise DomainError(_("找不到评议组单位"), "group_unit_id")
         w = _weight(r.get("weight", "1"))
         clean.append({"name": name, "weight": format(w.normalize(), "f"), "scope": scope,
-                      "group_unit_id": int(group_unit_id) if scope == "group" else None, "position": i,
-                      "id": r.get("id")})
+                      "group_unit_id": group_unit_id if scope == "group" else None, "position": i,
+                      "id": _optional_id(r.get("id"), "id")})
     if c.weighting:
         check_weights(clean)
     current = {k.id: k for k in categories(c)}
-    kept = {int(r["id"]) for r in clean if r.get("id") and int(r["id"]) in current}
+    kept = {r["id"] for r in clean if r["id"] in current}
     for k in current.values():
         if k.id not in kept:
             if tokens_for_category(k):
@@ -372,7 +374,7 @@ def set_categories(c: Campaign, rows: list[dict]) -> list[EvaluatorCategory]:
     db.session.flush()
     tid = require_tenant_id()
     for r in clean:
-        k = current.get(int(r["id"])) if r.get("id") else None
+        k = current.get(r["id"])
         if k is None:
             k = EvaluatorCategory(tenant_id=tid, campaign_id=c.id)
             db.session.add(k)
@@ -380,6 +382,15 @@ def set_categories(c: Campaign, rows: list[dict]) -> list[EvaluatorCategory]:
                                                                   r["group_unit_id"], r["position"])
     db.session.flush()
     return categories(c)
+
+
+def _optional_id(value, field: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise DomainError(_("“%(v)s”不是有效的编号", v=value), field) from None
 
 
 def tokens_for_category(k: EvaluatorCategory) -> int:

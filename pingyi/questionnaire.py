@@ -36,7 +36,7 @@ from .tenancy import require_tenant_id
 def validate_choices(choices: list[dict]) -> list[dict]:
     """Normalize a scale's choices; a scale must have 2–10 distinct labels and at least one
     satisfied and one not-satisfied choice, or no satisfaction rate can mean anything."""
-    if not isinstance(choices, list) or not 2 <= len(choices) <= 10:
+    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices) or not 2 <= len(choices) <= 10:
         raise DomainError(_("量表需要 2 到 10 个选项"), "choices")
     out, labels = [], set()
     for c in choices:
@@ -58,17 +58,36 @@ def validate_choices(choices: list[dict]) -> list[dict]:
     return out
 
 
+def _list_of_dicts(value, field: str) -> list[dict]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise DomainError(_("测评表内容格式不正确"), field)
+    return value
+
+
+def _bounded_int(value, low: int, high: int, message: str, field: str) -> int:
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise DomainError(message, field) from None
+    if not low <= n <= high:
+        raise DomainError(message, field)
+    return n
+
+
 def validate_document(doc: dict) -> dict:
+    """Check a whole document (any JSON may arrive here) and return it normalized."""
     if not isinstance(doc, dict):
         raise DomainError(_("测评表内容格式不正确"))
     name = str(doc.get("name", "")).strip()
     if not name or len(name) > 200:
         raise DomainError(_("测评表名称不能为空，且不超过 200 字"), "name")
     kind = doc.get("subject_kind", "unit")
-    if kind not in SUBJECT_KINDS:
+    if not isinstance(kind, str) or kind not in SUBJECT_KINDS:
         raise DomainError(_("未知的评议对象类型“%(kind)s”", kind=kind), "subject_kind")
     scales, keys = [], set()
-    for s in doc.get("scales") or []:
+    for s in _list_of_dicts(doc.get("scales"), "scales"):
         key = str(s.get("key") or s.get("name") or "").strip()
         if not key or key in keys:
             raise DomainError(_("量表标识为空或重复"), "scales")
@@ -76,21 +95,20 @@ def validate_document(doc: dict) -> dict:
         scales.append({"key": key, "name": str(s.get("name") or key)[:100],
                        "choices": validate_choices(s.get("choices"))})
     sections = []
-    for sec in doc.get("sections") or []:
+    for sec in _list_of_dicts(doc.get("sections"), "sections"):
         items = []
-        for it in sec.get("items") or []:
+        for it in _list_of_dicts(sec.get("items"), "items"):
             text = str(it.get("text", "")).strip()
             if not text or len(text) > 500:
                 raise DomainError(_("评议项目内容不能为空，且不超过 500 字"), "items")
             ikind = it.get("kind", "rating")
-            if ikind not in ITEM_KINDS:
+            if not isinstance(ikind, str) or ikind not in ITEM_KINDS:
                 raise DomainError(_("未知的项目类型“%(kind)s”", kind=ikind), "items")
             scale = it.get("scale")
-            if ikind == "rating" and scale not in keys:
+            if ikind == "rating" and (not isinstance(scale, str) or scale not in keys):
                 raise DomainError(_("评分项“%(text)s”没有可用的量表", text=text), "items")
-            max_length = int(it.get("max_length") or 500)
-            if not 1 <= max_length <= 2000:
-                raise DomainError(_("意见建议长度上限应在 1 到 2000 字之间"), "items")
+            max_length = _bounded_int(it.get("max_length") or 500, 1, 2000,
+                                      _("意见建议长度上限应在 1 到 2000 字之间"), "items")
             items.append({"text": text, "kind": ikind, "scale": scale if ikind == "rating" else None,
                           "required": bool(it.get("required", ikind == "rating")), "max_length": max_length})
         sections.append({"title": str(sec.get("title", "")).strip()[:200], "items": items})
@@ -323,9 +341,8 @@ def _check_item(form: Form, text: str, kind: str, scale_id: int | None, max_leng
             raise DomainError(_("评分项必须选择本表的量表"), "scale_id")
     else:
         scale_id = None
-    if not 1 <= int(max_length or 500) <= 2000:
-        raise DomainError(_("意见建议长度上限应在 1 到 2000 字之间"), "max_length")
-    return text, kind, scale_id, int(max_length or 500)
+    max_length = _bounded_int(max_length or 500, 1, 2000, _("意见建议长度上限应在 1 到 2000 字之间"), "max_length")
+    return text, kind, scale_id, max_length
 
 
 def add_item(form: Form, section: FormSection, text: str, kind: str = "rating", scale_id: int | None = None,

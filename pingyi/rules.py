@@ -93,6 +93,9 @@ def parse_threshold(text: str) -> Fraction:
 
 
 def validate_rule(data: dict) -> RuleSpec:
+    if not isinstance(data, dict):
+        raise DomainError(_("规则格式不正确"), "rules")
+    data = {k: v if isinstance(v, str | int | float) or v is None else repr(v) for k, v in data.items()}
     metric, op = data.get("metric"), data.get("op")
     if metric not in METRICS:
         raise DomainError(_("未知的指标“%(m)s”", m=metric), "metric")

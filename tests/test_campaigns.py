@@ -232,3 +232,16 @@ def test_rule_presets(ctx, world):
         with pytest.raises(DomainError):
             cp.set_rules(c, [{"metric": "satisfied_share", "op": "lt", "threshold": "150%", "outcome": "x"}])
         assert len(cp.rule_specs(c)) == 4
+
+
+def test_person_only_on_person_subjects_and_ids_are_checked(ctx, world):
+    with tenant_context(world.a.id):
+        c = _campaign()
+        org = q.copy_template("seed002-org")
+        unit = db.session.get(Unit, world.a.branch)
+        with pytest.raises(DomainError) as info:
+            cp.add_subject(c, "unit", unit, org, db.session.get(Person, world.a.person))
+        assert info.value.field == "person_id"
+        for bad in ({"name": "全评", "scope": "group", "group_unit_id": "abc"}, {"id": "x", "name": "党员"}):
+            with pytest.raises(DomainError):
+                cp.set_categories(c, [bad])

@@ -115,3 +115,18 @@ def test_replace_content_via_document(ctx, world):
                 {"text": "履职情况", "kind": "rating", "scale": "x"}]}]})
         doc = q.form_document(form)
     assert doc["name"] == "自定义" and doc["scales"][0]["choices"][0]["label"] == "优秀"
+
+
+@pytest.mark.parametrize("doc", [
+    {"name": "x", "scales": "x"}, {"name": "x", "sections": [1]}, {"name": "x", "subject_kind": []},
+    {"name": "x", "scales": [{"key": "s", "choices": ["a", "b"]}]},
+    {"name": "x", "scales": [{"key": "s", "choices": [{"label": "好", "satisfied": True}, {"label": "差"}]}],
+     "sections": [{"items": [{"text": "t", "kind": "rating", "scale": "s"}, {"text": "c", "kind": "text",
+                                                                             "max_length": "abc"}]}]},
+    {"name": "x", "scales": [{"key": "s", "choices": [{"label": "好", "satisfied": True}, {"label": "差"}]}],
+     "sections": [{"items": [{"text": "t", "kind": "rating", "scale": ["s"]}]}]},
+    "not a dict",
+])
+def test_malformed_documents_are_refused_not_crashing(ctx, world, doc):
+    with tenant_context(world.a.id), pytest.raises(DomainError):
+        q.create_form(doc)

@@ -50,3 +50,9 @@ def test_validate_rule_messages():
         with pytest.raises(DomainError) as info:
             validate_rule(bad)
         assert info.value.field == field
+
+
+@pytest.mark.parametrize("bad", [{"metric": []}, {"metric": "turnout", "op": {"x": 1}}, "rule"])
+def test_validate_rule_rejects_non_scalars(bad):
+    with pytest.raises(DomainError):
+        validate_rule(bad)

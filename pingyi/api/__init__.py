@@ -126,7 +126,7 @@ def people():
             stmt = stmt.where(orgtree.subtree_filter(g.access.unit_path))
         if request.args.get("unit_id"):
             stmt = stmt.where(orgtree.subtree_filter(unit_or_404(request.args["unit_id"]).path))
-        limit = min(request.args.get("limit", 1000, type=int), 10000)
+        limit = max(min(request.args.get("limit", 1000, type=int), 10000), 0)
         offset = max(request.args.get("offset", 0, type=int), 0)
         rows = db.session.execute(stmt.order_by(Person.id).limit(limit).offset(offset)).scalars().all()
         return jsonify([_person_json(p) for p in rows])
@@ -177,3 +177,6 @@ def import_file(what: str):
         return _refused(exc)
     db.session.commit()
     return jsonify({"created": plan.created, "updated": plan.updated})
+
+
+from . import campaigns  # noqa: E402,F401

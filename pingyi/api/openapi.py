@@ -21,6 +21,48 @@ UNIT = _obj({"id": {"type": "integer"}, "name": {"type": "string"},
              "path": {"type": "string"}, "depth": {"type": "integer"}})
 PERSON = _obj({"id": {"type": "integer"}, "name": {"type": "string"}, "unit_id": {"type": "integer"},
                "position": {"type": "string"}, "is_party_member": {"type": "boolean"}})
+INT, STR, BOOL = {"type": "integer"}, {"type": "string"}, {"type": "boolean"}
+NINT, NSTR = {"type": ["integer", "null"]}, {"type": ["string", "null"]}
+KIND = {"type": "string", "enum": ["unit", "person", "team"]}
+FORM_SUMMARY = _obj({"id": INT, "family_id": INT, "version": INT, "name": STR, "subject_kind": KIND,
+                     "frozen": BOOL})
+FORM = _obj({"id": INT, "family_id": INT, "version": INT, "name": STR, "subject_kind": KIND, "description": STR,
+             "frozen": BOOL,
+             "scales": {"type": "array", "items": _obj({"key": STR, "name": STR, "choices": {
+                 "type": "array", "items": _obj({"label": STR, "score": INT, "satisfied": BOOL})}})},
+             "sections": {"type": "array", "items": _obj({"title": STR, "items": {"type": "array", "items": _obj(
+                 {"text": STR, "kind": {"type": "string", "enum": ["rating", "text"]},
+                  "scale": {**NSTR, "description": "a scale key of this document (rating items)"},
+                  "required": BOOL, "max_length": INT})}})}}, ["name", "sections"])
+WINDOW = _obj({"timezone": STR, "opens_at": {"type": "string", "format": "date-time", "description": "UTC"},
+               "closes_at": {"type": "string", "format": "date-time", "description": "UTC"},
+               "opens_at_local": {"type": "string", "format": "date-time"},
+               "closes_at_local": {"type": "string", "format": "date-time"}})
+CAMPAIGN = _obj({"id": INT, "name": STR, "description": STR,
+                 "state": {"type": "string", "enum": ["draft", "open", "closed", "published", "archived"]},
+                 "state_label": STR, "weighting": BOOL,
+                 "publication_scope": {"type": "string", "enum": ["public", "tenant", "oversight"]},
+                 "window": WINDOW, "opened_at": NSTR, "closed_at": NSTR, "published_at": NSTR, "archived_at": NSTR,
+                 "subject_counts": {"type": "object", "additionalProperties": INT},
+                 "readiness": {"type": "array", "items": STR, "description": "what stops it from opening now"},
+                 "live_links": INT})
+CAMPAIGN_IN = _obj({"name": STR, "description": STR, "timezone": STR, "weighting": BOOL,
+                    "publication_scope": STR,
+                    "opens_at": {"type": "string", "description": "local wall-clock time, e.g. 2026-12-01 09:00"},
+                    "closes_at": STR})
+SUBJECT = _obj({"id": INT, "kind": KIND, "unit_id": INT, "person_id": NINT, "form_id": INT, "label": STR,
+                "position": INT})
+CATEGORY = _obj({"id": INT, "name": STR, "weight": {"type": "string", "description": "0.4 or 40%"},
+                 "scope": {"type": "string", "enum": ["own_unit", "group"]}, "group_unit_id": NINT,
+                 "position": INT, "links": INT}, ["name"])
+RULE = _obj({"id": INT, "position": INT,
+             "metric": {"type": "string", "enum": ["satisfied_share", "lowest_share", "not_satisfied_share",
+                                                   "turnout"]},
+             "op": {"type": "string", "enum": ["lt", "le", "gt", "ge"]},
+             "threshold": {"type": "string", "description": "60%, 0.6, 2/3 or 三分之二"}, "outcome": STR,
+             "applies_to": {"type": "string", "enum": ["any", "unit", "person", "team"]}, "group": STR,
+             "severity": {"type": "string", "enum": ["action", "warning"]}, "source": STR},
+            ["metric", "op", "threshold", "outcome"])
 
 
 def _json(schema: dict) -> dict:
@@ -30,6 +72,11 @@ def _json(schema: dict) -> dict:
 def spec() -> dict:
     ref = lambda n: {"$ref": f"#/components/schemas/{n}"}  # noqa: E731
     crud_errors = {"401": ERR, "403": ERR, "404": ERR, "422": ERR}
+    arr = lambda n: {"type": "array", "items": ref(n)}  # noqa: E731
+    ok = lambda desc, schema, code="200": {  # noqa: E731
+        code: {"description": desc, **_json(schema)}, **crud_errors}
+    done = {"204": {"description": "deleted"}, **crud_errors}
+    cid = [SLUG, _id("campaign_id")]
     return {
         "openapi": "3.1.0",
         "info": {"title": "pingyi 评议 API", "version": "1"},
@@ -38,7 +85,8 @@ def spec() -> dict:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "per-user API key from /account/keys"}},
-            "schemas": {"Unit": UNIT, "Person": PERSON,
+            "schemas": {"Unit": UNIT, "Person": PERSON, "FormSummary": FORM_SUMMARY, "Form": FORM,
+                        "Campaign": CAMPAIGN, "Subject": SUBJECT, "Category": CATEGORY, "Rule": RULE,
                         "Error": _obj({"error": {"type": "string"}, "status": {"type": "integer"},
                                        "issues": {"type": "array"}})},
             "responses": {"Error": {"description": "error", **_json(ref("Error"))}},
@@ -103,6 +151,108 @@ def spec() -> dict:
                              {"file": {"type": "string", "format": "binary"}}, ["file"])}}},
                          "responses": {"200": {"description": "counts", **_json(_obj(
                              {"created": {"type": "integer"}, "updated": {"type": "integer"}}))}, **crud_errors}},
+            },
+            "/t/{slug}/form-templates": {
+                "parameters": [SLUG],
+                "get": {"summary": "built-in forms (seeds 001–004) that can be copied",
+                        "responses": ok("templates", {"type": "array", "items": _obj(
+                            {"key": STR, "name": STR, "subject_kind": KIND, "description": STR})})},
+            },
+            "/t/{slug}/forms": {
+                "parameters": [SLUG],
+                "get": {"summary": "the latest version of each form family",
+                        "responses": ok("forms", arr("FormSummary"))},
+                "post": {"summary": "copy a template ({\"template\": key}) or create a form from a document",
+                         "requestBody": _json({"oneOf": [_obj({"template": STR}, ["template"]), ref("Form")]}),
+                         "responses": ok("created", ref("Form"), "201")},
+            },
+            "/t/{slug}/forms/{form_id}": {
+                "parameters": [SLUG, _id("form_id")],
+                "get": {"summary": "one form version as a document", "responses": ok("form", ref("Form"))},
+                "put": {"summary": "replace a draft version's whole content (frozen versions: 422)",
+                        "requestBody": _json(ref("Form")), "responses": ok("form", ref("Form"))},
+                "delete": {"summary": "delete an unused, unfrozen version", "responses": done},
+            },
+            "/t/{slug}/forms/{form_id}/versions": {
+                "parameters": [SLUG, _id("form_id")],
+                "post": {"summary": "copy a frozen version into a new draft version (draft campaigns move to it); "
+                                    "an unfrozen latest version is returned as it is (200)",
+                         "responses": ok("new version", ref("Form"), "201")},
+            },
+            "/t/{slug}/campaigns": {
+                "parameters": [SLUG],
+                "get": {"summary": "campaigns, newest first", "responses": ok("campaigns", arr("Campaign"))},
+                "post": {"summary": "create a draft campaign", "requestBody": _json(CAMPAIGN_IN),
+                         "responses": ok("created", ref("Campaign"), "201")},
+            },
+            "/t/{slug}/campaigns/{campaign_id}": {
+                "parameters": cid,
+                "get": {"summary": "a campaign with subject counts, readiness and live link count",
+                        "responses": ok("campaign", ref("Campaign"))},
+                "patch": {"summary": "edit; once open the start is fixed and the end can only move later",
+                          "requestBody": _json(CAMPAIGN_IN), "responses": ok("campaign", ref("Campaign"))},
+            },
+            "/t/{slug}/campaigns/{campaign_id}/transitions": {
+                "parameters": cid,
+                "post": {"summary": "draft → open → closed → published → archived; closed → open (reopen)",
+                         "requestBody": _json(_obj({"action": {"type": "string", "enum": [
+                             "open", "close", "reopen", "publish", "archive"]}}, ["action"])),
+                         "responses": ok("campaign", ref("Campaign"))},
+            },
+            "/t/{slug}/campaigns/{campaign_id}/subjects": {
+                "parameters": cid,
+                "get": {"summary": "subjects in order",
+                        "parameters": [{"name": "kind", "in": "query", "schema": KIND},
+                                       {"name": "limit", "in": "query", "schema": INT},
+                                       {"name": "offset", "in": "query", "schema": INT}],
+                        "responses": ok("subjects", arr("Subject"))},
+                "post": {"summary": "add one subject (201), or in bulk every unit/member of a subtree (200)",
+                         "requestBody": _json({"oneOf": [
+                             _obj({"kind": KIND, "unit_id": INT, "form_id": INT, "person_id": NINT},
+                                  ["kind", "unit_id", "form_id"]),
+                             _obj({"bulk": _obj({"kind": KIND, "root_unit_id": INT, "form_id": INT,
+                                                 "unit_kinds": {"type": "array", "items": STR},
+                                                 "party_members_only": BOOL},
+                                                ["kind", "root_unit_id", "form_id"])}, ["bulk"])]}),
+                         "responses": {"201": {"description": "added", **_json(ref("Subject"))},
+                                       **ok("bulk count", _obj({"added": INT}))}},
+            },
+            "/t/{slug}/campaigns/{campaign_id}/subjects/{subject_id}": {
+                "parameters": [*cid, _id("subject_id")],
+                "delete": {"summary": "remove a subject of a draft campaign", "responses": done},
+            },
+            "/t/{slug}/campaigns/{campaign_id}/categories": {
+                "parameters": cid,
+                "get": {"summary": "evaluator categories (参评人员类别)", "responses": ok("categories", arr("Category"))},
+                "put": {"summary": "replace all categories (weights must sum to 1 when weighting is on); "
+                                   "keep an id to keep a category",
+                        "requestBody": _json(arr("Category")), "responses": ok("categories", arr("Category"))},
+            },
+            "/t/{slug}/campaigns/{campaign_id}/rules": {
+                "parameters": cid,
+                "get": {"summary": "result rules in order", "responses": ok("rules", arr("Rule"))},
+                "put": {"summary": "replace all rules (until results are published)",
+                        "requestBody": _json(arr("Rule")), "responses": ok("rules", arr("Rule"))},
+            },
+            "/t/{slug}/campaigns/{campaign_id}/rules/presets": {
+                "parameters": cid,
+                "post": {"summary": "append a preset's rules (skipping ones already there)",
+                         "requestBody": _json(_obj({"preset": STR}, ["preset"])),
+                         "responses": ok("rules", arr("Rule"))},
+            },
+            "/t/{slug}/rule-presets": {
+                "parameters": [SLUG],
+                "get": {"summary": "rule presets from the seeds, by key",
+                        "responses": ok("presets", {"type": "object", "additionalProperties": _obj(
+                            {"name": STR, "rules": {"type": "array", "items": RULE}})})},
+            },
+            "/t/{slug}/campaigns/{campaign_id}/links": {
+                "parameters": cid,
+                "post": {"summary": "issue one-time ballot links; the secrets appear only in this response",
+                         "requestBody": _json(_obj({"category_id": INT, "unit_id": INT, "count": INT},
+                                                   ["category_id", "unit_id", "count"])),
+                         "responses": ok("links", _obj({"count": INT, "links": {"type": "array", "items": STR}}),
+                                         "201")},
             },
         },
     }
