@@ -174,6 +174,16 @@ def demo_secret(campaign_id: int, unit_id: int, category: str, i: int) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+def demo_code(secret: str) -> str:
+    """The short code printed beside a demo link, derived from it (demo data only)."""
+    import hashlib
+
+    from .tokens import CROCKFORD, SHORT_LEN
+
+    digest = hashlib.sha256(("code:" + secret).encode()).digest()
+    return "".join(CROCKFORD[b % 32] for b in digest[:SHORT_LEN])
+
+
 def load_demo_campaign(tenant: Tenant) -> tuple[Campaign, str]:
     """The seed-002 campaign, open: the organization form for all 349 branches, the member
     form for their members, three evaluator categories, the seed rules and 4 378 links
@@ -209,8 +219,8 @@ def load_demo_campaign(tenant: Tenant) -> tuple[Campaign, str]:
             extra = SEED_EVALUATORS - 12 * len(branches)
             for n, unit in enumerate(branches):
                 for name, count in (("员工群众", 8 + (1 if n < extra else 0)), ("党员", 3), ("先进典型代表", 1)):
-                    tokens.issue_links(c, cats[name], unit, count,
-                                       lambda i, u=unit.id, k=name: demo_secret(c.id, u, k, i))
+                    tokens.issue_links(c, cats[name], unit, count, lambda i, u=unit.id, k=name: (
+                        demo_secret(c.id, u, k, i), demo_code(demo_secret(c.id, u, k, i))))
             cp.transition(c, "open")
         elif c.state == "open" and c.closes_at <= utcnow():
             cp.extend_window(c, utcnow() + timedelta(days=30))

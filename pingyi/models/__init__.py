@@ -2,7 +2,7 @@
 
 from .accounts import ROLES, ApiKey, Membership, Tenant, User
 from .audit import AuditEvent
-from .ballots import BallotToken
+from .ballots import Answer, Ballot, BallotToken, Comment, InterviewSample, Job, JobFile, PaperEntry
 from .base import TenantMixin, utcnow
 from .campaigns import (
     PUBLICATION_SCOPES,
@@ -18,6 +18,7 @@ from .forms import ITEM_KINDS, SUBJECT_KINDS, Form, FormItem, FormSection, Scale
 from .org import UNIT_KINDS, Person, Unit
 
 __all__ = [
+    "Answer", "Ballot", "Comment", "InterviewSample", "Job", "JobFile", "PaperEntry",
     "ITEM_KINDS", "PUBLICATION_SCOPES", "ROLES", "SCOPES", "STATES", "STATE_LABELS", "SUBJECT_KINDS",
     "UNIT_KINDS", "ApiKey", "AuditEvent", "BallotToken", "Campaign", "EvaluatorCategory", "Form", "FormItem",
     "FormSection", "Membership", "Person", "Rule", "Scale", "ScaleChoice", "Subject", "Tenant", "TenantMixin",

@@ -1,0 +1,65 @@
+"""A small open campaign for ballot tests: the org form for both branches of tenant A, the
+member form for their members, one own-unit and one group category, links issued."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pingyi import campaigns as cp
+from pingyi import questionnaire as q
+from pingyi import tokens
+from pingyi.extensions import db
+from pingyi.models import Campaign, Unit, utcnow
+from pingyi.tenancy import tenant_context
+
+
+@dataclass
+class BallotWorld:
+    campaign_id: int
+    own: list[tokens.IssuedLink]  # 本单位 links for world.a.branch
+    group: list[tokens.IssuedLink]  # 全评 links (whole company)
+    other_branch: list[tokens.IssuedLink]
+
+
+def build(world, links: int = 5) -> BallotWorld:
+    with tenant_context(world.a.id):
+        now = utcnow()
+        c = cp.create_campaign("测试评议", now - timedelta(hours=1), now + timedelta(days=3))
+        root = db.session.get(Unit, world.a.root)
+        cp.add_subjects_bulk(c, "unit", root, q.copy_template("seed002-org"), ["branch"])
+        cp.add_subjects_bulk(c, "person", root, q.copy_template("seed002-member"), ["branch"])
+        own, group = cp.set_categories(c, [{"name": "群众", "scope": "own_unit"},
+                                           {"name": "全评", "scope": "group", "group_unit_id": world.a.root}])
+        branch, other = db.session.get(Unit, world.a.branch), db.session.get(Unit, world.a.other_branch)
+        w = BallotWorld(c.id, tokens.issue_links(c, own, branch, links), tokens.issue_links(c, group, root, 2),
+                        tokens.issue_links(c, own, other, 2))
+        cp.transition(c, "open")
+        db.session.commit()
+    return w
+
+
+def full_answers(world, bw: BallotWorld, link: str, choice_index: int = 0, comment: str = "") -> dict:
+    """Form fields answering every rating item of every subject the link may rate."""
+    from pingyi import ballots
+
+    state = ballots.resolve(link)
+    subjects = ballots.subjects_for(state.token, state.category)
+    forms = ballots.forms_of(subjects)
+    data = {}
+    for s in subjects:
+        for sec in forms[s.form_id].sections:
+            for it in sec.items:
+                if it.kind == "rating":
+                    data[ballots.field_name("a", s.id, it.id)] = str(it.scale.choices[choice_index].id)
+                elif comment:
+                    data[ballots.field_name("c", s.id, it.id)] = comment
+    return data
+
+
+def campaign(world, bw) -> Campaign:
+    with tenant_context(world.a.id):
+        return db.session.get(Campaign, bw.campaign_id)
+
+
+FAR_FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
