@@ -18,7 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(app.instance_path, config))
 
     from . import audit, models, tenancy  # noqa: F401  (registers models and session hooks)
-    from .extensions import babel, csrf, db, login_manager, migrate
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .i18n import select_locale
     from .security import configure
 
@@ -29,18 +29,21 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"))
     login_manager.init_app(app)
+    limiter.init_app(app)
 
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .auth import install_login
+    from .ballot import bp as ballot_bp
     from .oversight import bp as oversight_bp
     from .platform import bp as platform_bp
 
     install_login(app)
-    for bp in (auth_bp, admin_bp, oversight_bp, platform_bp, api_bp):
+    for bp in (auth_bp, admin_bp, oversight_bp, platform_bp, api_bp, ballot_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)
+    csrf.exempt(ballot_bp)  # the unguessable link in the URL is the ballot form's CSRF token
     _install_error_pages(app)
     _install_template_helpers(app)
 

@@ -57,6 +57,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Argon2id cost; tests lower it so hundreds of logins stay fast.
         "PASSWORD_HASH_PARAMS": {"time_cost": 3, "memory_cost": 65536, "parallelism": 2},
     }
+    cfg["RATELIMIT_STORAGE_URI"] = env.get("PINGYI_RATELIMIT_STORAGE") or cfg["REDIS_URL"] or "memory://"
+    cfg["RATELIMIT_HEADERS_ENABLED"] = True
+    cfg["PUBLIC_BASE_URL"] = env.get("PINGYI_PUBLIC_BASE_URL", "")  # for links in slips; default: the request's host
     cfg.update(overrides)
     cfg["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(cfg["SQLALCHEMY_DATABASE_URI"])
     return cfg

@@ -1,0 +1,168 @@
+"""The evaluator's pages over HTTP: vote once, every refusal with its status, short codes,
+receipts, rate limits, CSRF bound to the link, and no stack trace ever shown."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from pingyi import tokens
+from pingyi.extensions import db
+from pingyi.models import Answer, Ballot
+from pingyi.tenancy import unscoped
+from tests.ballot_world import build, full_answers
+
+
+def _ballots() -> int:
+    with unscoped():
+        return db.session.execute(select(func.count()).select_from(Ballot)).scalar_one()
+
+
+def test_vote_once_and_get_a_receipt(app, world):
+    client = app.test_client()
+    with app.app_context():
+        bw = build(world)
+        link = bw.own[0].secret
+        data = full_answers(world, bw, link, comment="希望多组织学习")
+    page = client.get(f"/b/{link}")
+    assert page.status_code == 200
+    assert "测试评议" in page.text and "采煤一队党支部" in page.text and "王伟（采煤一队党支部）" in page.text
+    assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
+    assert 'name="csrf_token"' not in page.text
+    r = client.post(f"/b/{link}", data=data)
+    assert r.status_code == 200 and "提交成功" in r.text
+    receipt = re.search(r'data-testid="receipt">([^<]+)<', r.text).group(1)
+    again = client.post(f"/b/{link}", data=data)
+    assert again.status_code == 409 and "已使用" in again.text
+    assert client.get(f"/b/{link}").status_code == 409
+    with app.app_context():
+        assert _ballots() == 1
+    check = re.search(r'href="(/p/alpha/\d+/receipt)"', r.text).group(1)
+    assert 'data-testid="result">已计入' in client.post(check, data={"code": receipt}).text
+    assert "未找到" in client.post(check, data={"code": tokens.new_short_code()}).text
+
+
+def test_missing_answers_keep_input_and_store_nothing(app, world):
+    client = app.test_client()
+    with app.app_context():
+        bw = build(world)
+        link = bw.own[0].secret
+        data = full_answers(world, bw, link)
+    first = next(k for k in data if k.startswith("a_"))
+    partial = {k: v for k, v in data.items() if k != first}
+    r = client.post(f"/b/{link}", data=partial)
+    assert r.status_code == 422 and "还有 1 项未完成" in r.text
+    second = next(k for k in partial if k.startswith("a_"))
+    assert f'name="{second}" value="{partial[second]}" checked' in r.text
+    with app.app_context():
+        assert _ballots() == 0
+    assert client.post(f"/b/{link}", data=data).status_code == 200  # the link still works
+
+
+def test_refusal_pages(app, world):
+    from datetime import timedelta
+
+    from pingyi import campaigns as cp
+    from pingyi.models import Campaign, utcnow
+    from pingyi.tenancy import tenant_context
+
+    client = app.test_client()
+    with app.app_context():
+        bw = build(world)
+    r = client.get("/b/" + "A" * 22)
+    assert r.status_code == 404 and "无效" in r.text
+    assert client.get("/b/zzz").status_code == 404
+    with app.app_context(), tenant_context(world.a.id):
+        c = db.session.get(Campaign, bw.campaign_id)
+        tokens.revoke(c, short_code=bw.own[1].short_code)
+        db.session.commit()
+    r = client.get(f"/b/{bw.own[1].secret}")
+    assert r.status_code == 410 and "已作废" in r.text
+    with app.app_context(), tenant_context(world.a.id):
+        c = db.session.get(Campaign, bw.campaign_id)
+        c.opens_at = utcnow() + timedelta(hours=2)
+        db.session.commit()
+    r = client.get(f"/b/{bw.own[2].secret}")
+    assert r.status_code == 403 and "未开始" in r.text
+    with app.app_context(), tenant_context(world.a.id):
+        c = db.session.get(Campaign, bw.campaign_id)
+        c.opens_at = utcnow() - timedelta(hours=2)
+        cp.transition(c, "close")
+        db.session.commit()
+    r = client.get(f"/b/{bw.own[2].secret}")
+    assert r.status_code == 410 and "已结束" in r.text
+    r = client.post(f"/b/{bw.own[2].secret}", data={})
+    assert r.status_code == 410
+    with app.app_context():
+        assert _ballots() == 0
+
+
+def test_short_code_entry(app, world):
+    client = app.test_client()
+    with app.app_context():
+        bw = build(world)
+    code = tokens.format_code(bw.own[0].short_code).lower().replace("-", " ")
+    r = client.post("/c", data={"code": code})
+    assert r.status_code == 302 and r.location.endswith(f"/b/{bw.own[0].short_code}")
+    assert client.get(r.location).status_code == 200
+    r = client.post("/c", data={"code": "12345"})
+    assert r.status_code == 400 and "短码应为 12 位" in r.text
+
+
+def test_foreign_origin_post_is_refused(app, world):
+    client = app.test_client()
+    with app.app_context():
+        bw = build(world)
+        data = full_answers(world, bw, bw.own[0].secret)
+    r = client.post(f"/b/{bw.own[0].secret}", data=data, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 400
+    r = client.post(f"/b/{bw.own[0].secret}", data=data, headers={"Origin": "http://localhost"})
+    assert r.status_code == 200
+
+
+def test_guessing_links_is_rate_limited(app, world):
+    client = app.test_client()
+    codes = [client.get(f"/b/{'B' * 21}{i % 10}").status_code for i in range(31)]
+    assert codes[:30] == [404] * 30 and codes[30] == 429
+    # a valid link from another address still works
+    with app.app_context():
+        bw = build(world)
+    other = app.test_client()
+    assert other.get(f"/b/{bw.own[0].secret}", environ_base={"REMOTE_ADDR": "10.0.0.2"}).status_code == 200
+
+
+def test_no_stack_trace_reaches_an_evaluator(app, world, monkeypatch):
+    from pingyi import ballots
+
+    with app.app_context():
+        bw = build(world)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def boom(*a, **k):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(ballots, "subjects_for", boom)
+    r = app.test_client().get(f"/b/{bw.own[0].secret}")
+    assert r.status_code == 500 and "Traceback" not in r.text and "secret internals" not in r.text
+    assert "服务器出错了" in r.text
+
+
+def test_receipt_check_is_scoped_to_its_tenant(app, world):
+    client = app.test_client()
+    with app.app_context():
+        bw = build(world)
+    assert client.get(f"/p/alpha/{bw.campaign_id}/receipt").status_code == 200
+    assert client.get(f"/p/beta/{bw.campaign_id}/receipt").status_code == 404
+    assert client.get(f"/p/nope/{bw.campaign_id}/receipt").status_code == 404
+
+
+def test_answers_land_for_the_right_subjects(app, world):
+    client = app.test_client()
+    with app.app_context():
+        bw = build(world)
+        data = full_answers(world, bw, bw.group[0].secret, choice_index=3)
+    assert client.post(f"/b/{bw.group[0].secret}", data=data).status_code == 200
+    with app.app_context(), unscoped():
+        n = db.session.execute(select(func.count(func.distinct(Answer.subject_id)))).scalar_one()
+    assert n == 4  # 全评: both branches and both members
