@@ -22,6 +22,8 @@ from .models import (
     Form,
     FormItem,
     FormSection,
+    Job,
+    JobFile,
     Membership,
     Person,
     Scale,
@@ -185,4 +187,5 @@ _ID_RESOLVERS = {
     "subject_id": lambda i: scoped_or_404(Subject, i), "section_id": lambda i: scoped_or_404(FormSection, i),
     "item_id": lambda i: scoped_or_404(FormItem, i), "scale_id": lambda i: scoped_or_404(Scale, i),
     "category_id": lambda i: scoped_or_404(EvaluatorCategory, i),
+    "job_id": lambda i: scoped_or_404(Job, i), "file_id": lambda i: scoped_or_404(JobFile, i),
 }

@@ -280,8 +280,92 @@ for _action in ("open", "close", "reopen", "publish", "archive"):
     _transition_command(_action)
 
 
+@click.group("links")
+def links_cli() -> None:
+    """One-time ballot links (测评码)."""
+
+
+@links_cli.command("issue")
+@click.option("--tenant", "slug", required=True)
+@click.option("--campaign", "campaign_id", required=True, type=int)
+@click.option("--category", required=True, help="evaluator category name or id")
+@click.option("--unit", required=True, help="unit id, name or path (平庄煤业公司党委/西露天矿党委)")
+@click.option("--count", required=True, type=int, help="links per unit")
+@click.option("--each", "unit_kinds", multiple=True, type=click.Choice(["committee", "general_branch", "branch",
+                                                                         "office", "other"]),
+              help="issue for every unit of this kind under --unit instead (repeatable)")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="CSV file for the links")
+@click.option("--pdf", type=click.Path(dir_okay=False), help="also write the printable QR slips here")
+@click.option("--base-url", default=None, help="default: PINGYI_PUBLIC_BASE_URL or http://127.0.0.1:5000")
+@with_appcontext
+def links_issue(slug, campaign_id, category, unit, count, unit_kinds, out, pdf, base_url) -> None:
+    """Issue links now (in this process) and write them to --out (and --pdf)."""
+    from sqlalchemy import select as _select
+
+    from . import issuing
+    from .imports import existing_unit_keys, resolve_unit_ref
+    from .models import Campaign, EvaluatorCategory, JobFile, Unit
+
+    tenant = _tenant(slug)
+    set_actor(None, "cli")
+    base = base_url or current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+    with tenant_context(tenant.id):
+        c = db.session.get(Campaign, campaign_id)
+        if c is None:
+            _fail(f"租户 {slug} 中没有编号为 {campaign_id} 的评议活动")
+        cats = db.session.execute(_select(EvaluatorCategory).where(EvaluatorCategory.campaign_id == c.id)).scalars()
+        k = next((x for x in cats if x.name == category or str(x.id) == category), None)
+        if k is None:
+            _fail(f"该评议活动没有参评人员类别“{category}”")
+        units = db.session.execute(_select(Unit)).scalars().all()
+        keys = existing_unit_keys([(u.id, u.parent_id, u.name) for u in units])
+        by_last: dict = {}
+        for key in keys:
+            by_last.setdefault(key[-1], []).append(key)
+        root = db.session.get(Unit, int(unit)) if unit.isdigit() else None
+        if root is None:
+            unit_id, problem = resolve_unit_ref(unit, keys, by_last)
+            if problem:
+                _fail(problem)
+            root = db.session.get(Unit, unit_id)
+        current_app.config["REDIS_URL"] = None  # the command line waits for its files: run here
+        try:
+            job = issuing.submit_issue(c, k, root, list(unit_kinds), count, base)
+        except DomainError as exc:
+            _fail(exc.message)
+        if job.state != "done":
+            _fail(f"发放失败：{job.error}")
+        files = {f.mime: f for f in db.session.execute(_select(JobFile).where(JobFile.job_id == job.id)).scalars()}
+        Path(out).write_bytes(files["text/csv"].data)
+        if pdf:
+            Path(pdf).write_bytes(files["application/pdf"].data)
+        for f in files.values():  # the secrets now live in the caller's files only
+            f.data = None
+        db.session.commit()
+    click.echo(f"已发放 {job.result['links']} 个测评码（{job.result['units']} 个单位），写入 {out}"
+               + (f" 和 {pdf}（{job.result['pdf_pages']} 页）" if pdf else ""))
+
+
+@click.group("bench")
+def bench_cli() -> None:
+    """Benchmarks; each prints one JSON line of figures."""
+
+
+@bench_cli.command("links")
+@click.option("--count", default=100_000, show_default=True, type=int)
+@click.option("--per-unit", default=20, show_default=True, type=int)
+@click.option("--keep", is_flag=True, help="keep the scratch tenant afterwards")
+@with_appcontext
+def bench_links(count, per_unit, keep) -> None:
+    """Issue COUNT links with their QR slip PDF into a scratch tenant; print the figures."""
+    from bench.links import run
+
+    click.echo(json.dumps(run(count, per_unit, keep)))
+
+
 def register_cli(app) -> None:
-    for cmd in (tenant_cli, user_cli, units_cli, people_cli, campaigns_cli, demo_cmd, worker_cmd):
+    for cmd in (tenant_cli, user_cli, units_cli, people_cli, campaigns_cli, links_cli, bench_cli, demo_cmd,
+                worker_cmd):
         app.cli.add_command(cmd)
 if __name__ == "__main__":
     main()

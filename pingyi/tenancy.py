@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, event, select, text
@@ -33,10 +34,18 @@ class TenantScopeError(RuntimeError):
     """A tenant-owned row was read or written without (or outside) a tenant scope."""
 
 
-def _tenant_classes(session: Session) -> list[type]:
+@cache
+def _tenant_classes() -> tuple[type, ...]:
     from .extensions import db
 
-    return [m.class_ for m in db.Model.registry.mappers if issubclass(m.class_, TenantMixin)]
+    return tuple(m.class_ for m in db.Model.registry.mappers if issubclass(m.class_, TenantMixin))
+
+
+@lru_cache(maxsize=4096)
+def _criteria(tenant_id: int) -> tuple:
+    """The loader criteria for one tenant, built once (building them costs more than most queries)."""
+    return tuple(with_loader_criteria(cls, cls.tenant_id == tenant_id, include_aliases=True)
+                 for cls in _tenant_classes())
 
 
 def current_tenant_id(session: Session | None = None) -> int | None:
@@ -121,16 +130,13 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
         return  # refreshing an object already in the session: its identity was scoped when loaded
     if state.session.info.get(UNSCOPED_KEY) or state.execution_options.get("pingyi_unscoped"):
         return
-    classes = _tenant_classes(state.session)
     tid = state.session.info.get(TENANT_KEY)
     if tid is None:
         touched = [m.class_ for m in state.all_mappers if issubclass(m.class_, TenantMixin)]
         if touched:
             raise TenantScopeError(f"query on {touched[0].__name__} without a current tenant")
         return
-    state.statement = state.statement.options(
-        *[with_loader_criteria(cls, cls.tenant_id == tid, include_aliases=True) for cls in classes]
-    )
+    state.statement = state.statement.options(*_criteria(tid))
 
 
 @event.listens_for(Session, "before_flush")

@@ -83,25 +83,38 @@ def issue_links(campaign: Campaign, category: EvaluatorCategory, unit: Unit, cou
                 batch_id: int | None = None) -> list[IssuedLink]:
     """Issue ``count`` links for evaluators of ``category`` at ``unit``, numbered after the unit's
     existing slips. ``secret_source`` (index → (secret, short code)) is for the demo only."""
+    return issue_many(campaign, category, [unit], count, secret_source, batch_id)
+
+
+def issue_many(campaign: Campaign, category: EvaluatorCategory, units: list[Unit], per_unit: int,
+               secret_source: Callable[[int], tuple[str, str]] | None = None,
+               batch_id: int | None = None) -> list[IssuedLink]:
+    """``per_unit`` links for each of ``units``: one serial query, one insert, one audit row."""
     if campaign.state not in ("draft", "open"):
         raise DomainError(_("只有草稿或进行中的评议活动可以发放测评码"))
     if category.campaign_id != campaign.id:
         raise DomainError(_("参评类别不属于该评议活动"), "category")
-    if not 1 <= count <= MAX_PER_CALL:
+    if not 1 <= per_unit * len(units) <= MAX_PER_CALL:
         raise DomainError(_("发放数量应在 1 到 %(n)d 之间", n=MAX_PER_CALL), "count")
     tid, now = require_tenant_id(), utcnow()
-    first = db.session.execute(select(func.coalesce(func.max(BallotToken.serial), 0)).where(
-        BallotToken.campaign_id == campaign.id, BallotToken.unit_id == unit.id)).scalar_one() + 1
+    last = dict(db.session.execute(
+        select(BallotToken.unit_id, func.max(BallotToken.serial))
+        .where(BallotToken.campaign_id == campaign.id, BallotToken.unit_id.in_([u.id for u in units]))
+        .group_by(BallotToken.unit_id)).all())
     links, rows = [], []
-    for i in range(count):
-        secret, code = secret_source(i) if secret_source else (secrets.token_urlsafe(SECRET_BYTES), new_short_code())
-        links.append(IssuedLink(secret, code, first + i, unit.id, category.id))
-        rows.append({"tenant_id": tid, "campaign_id": campaign.id, "category_id": category.id, "unit_id": unit.id,
-                     "secret_hash": hash_secret(secret), "short_hash": short_hash(code), "serial": first + i,
-                     "batch_id": batch_id, "issued_at": now})
+    for unit in units:
+        first = (last.get(unit.id) or 0) + 1
+        for i in range(per_unit):
+            secret, code = (secret_source(i) if secret_source
+                            else (secrets.token_urlsafe(SECRET_BYTES), new_short_code()))
+            links.append(IssuedLink(secret, code, first + i, unit.id, category.id))
+            rows.append({"tenant_id": tid, "campaign_id": campaign.id, "category_id": category.id,
+                         "unit_id": unit.id, "secret_hash": hash_secret(secret), "short_hash": short_hash(code),
+                         "serial": first + i, "batch_id": batch_id, "issued_at": now})
     db.session.execute(BallotToken.__table__.insert(), rows)
-    record_bulk("create", "ballot_tokens", count, {"campaign_id": campaign.id, "category": category.name,
-                                                   "unit": unit.name, "serials": [first, first + count - 1]})
+    record_bulk("create", "ballot_tokens", len(rows), {"campaign_id": campaign.id, "category": category.name,
+                                                       "units": len(units), "per_unit": per_unit,
+                                                       "unit": units[0].name if len(units) == 1 else None})
     return links
 
 

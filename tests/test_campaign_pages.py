@@ -59,9 +59,11 @@ def test_build_and_open_seed_002_campaign_in_the_browser(app, world):
 
         cat_id = cp.categories(cat)[0].id
     r = c.post(f"/t/alpha/campaigns/{cid}/links", data={"category_id": cat_id, "unit_id": world.a.branch,
-                                                        "count": "3"})
-    links = re.findall(r"/b/([A-Za-z0-9_-]{22})", r.text)
-    assert len(links) == 3 and "已发放 3 个测评码" in r.text
+                                                        "count": "3"}, follow_redirects=True)
+    assert "已生成 3 个测评码（1 个单位）" in r.text
+    csv_url = re.search(r'href="(/t/alpha/jobs/\d+/files/\d+)">[^<]*\.csv<', r.text).group(1)
+    links = re.findall(r"/b/([A-Za-z0-9_-]{22})", c.get(csv_url).data.decode("utf-8-sig"))
+    assert len(links) == 3
     r = c.post(f"/t/alpha/campaigns/{cid}", data={"action": "open"}, follow_redirects=True)
     assert "评议活动已开始评议" in r.text and "进行中" in r.text
     with app.app_context(), tenant_context(world.a.id):

@@ -14,7 +14,10 @@ from tests.factories import bearer, login
 
 # Routes that need no tenant and take no foreign object (public or the user's own).
 NOT_TENANT_ROUTES = {"static", "auth.login", "auth.logout", "auth.home", "auth.password", "auth.api_keys",
-                     "api.openapi", "api.me", "platform.tenants"}
+                     "api.openapi", "api.me", "platform.tenants",
+                     # public by design: the link is the credential (tests/test_ballot_pages.py covers
+                     # unknown links and the receipt check's tenant scoping)
+                     "ballot.vote", "ballot.enter_code", "ballot.receipt_check"}
 
 
 def _ids_of(t) -> dict:
@@ -37,7 +40,11 @@ def world(world, app):
                 c = cp.create_campaign("矩阵", "2026-12-01 09:00", "2026-12-02 09:00")
                 s = cp.add_subject(c, "unit", db.session.get(Unit, t.branch), form)
                 k = cp.set_categories(c, [{"name": "党员"}])[0]
-                t.units.update(form_id=form.id, campaign_id=c.id, subject_id=s.id, category_id=k.id,
+                from pingyi import jobs
+
+                job = jobs.create("issue_links", {"campaign_id": c.id})
+                f = jobs.add_file(job, "x.csv", "text/csv", b"secret", once=True)
+                t.units.update(job_id=job.id, file_id=f.id, form_id=form.id, campaign_id=c.id, subject_id=s.id, category_id=k.id,
                                section_id=form.sections[0].id, item_id=form.sections[0].items[0].id,
                                scale_id=form.scales[0].id)
         db.session.commit()

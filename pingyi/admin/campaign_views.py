@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from .. import campaigns as cp
+from .. import issuing, tokens
 from .. import questionnaire as q
 from .. import rules as rl
-from .. import tokens
 from ..access import campaign_or_404, unit_or_404
 from ..extensions import db
 from ..i18n import _
@@ -22,6 +23,7 @@ from ..models import (
     Campaign,
     EvaluatorCategory,
     Form,
+    Job,
     Subject,
     Unit,
 )
@@ -171,25 +173,41 @@ def campaign_rules(campaign_id: int):
 
 @bp.route("/campaigns/<int:campaign_id>/links", methods=["GET", "POST"])
 def campaign_links(campaign_id: int):
-    """Issue links for one category at one unit (bulk issuing with QR slips comes with the
-    ballot work); the secrets are shown once, on this response only."""
+    """Issue links in bulk (a job with a progress bar and download-once files) and revoke them."""
     c = campaign_or_404(campaign_id)
-    issued: list[str] = []
     if request.method == "POST":
         _need_admin()
         f = request.form
+        if f.get("op") == "revoke":
+            unit = unit_or_404(f["unit_id"]) if f.get("unit_id") else None
+            category = get_scoped(EvaluatorCategory, f.get("category_id")) if f.get("category_id") else None
+            serial = int(f["serial"]) if (f.get("serial") or "").isdigit() else None
+            counted: list[int] = []
+            if _attempt(lambda: counted.append(tokens.revoke(c, unit=unit, serial=serial, category=category,
+                                                             short_code=f.get("short_code") or None))):
+                flash(_("已作废 %(n)d 个测评码", n=counted[0]), "success")
+            return redirect(url_for(".campaign_links", campaign_id=c.id))
         category = get_scoped(EvaluatorCategory, f.get("category_id"))
-        unit = unit_or_404(f.get("unit_id"))
+        root = unit_or_404(f.get("unit_id"))
+        per_unit = int(f["count"]) if (f.get("count") or "").isdigit() else 0
+        submitted: list = []
         if category is None or category.campaign_id != c.id:
             flash(_("请选择参评人员类别"), "error")
-        else:
-            count = int(f.get("count") or 0) if (f.get("count") or "0").isdigit() else 0
-            if _attempt(lambda: issued.extend(tokens.issue_links(c, category, unit, count))):
-                flash(_("已发放 %(n)d 个测评码，请立即保存，离开本页后不再显示", n=len(issued)), "success")
+        elif _attempt(lambda: submitted.append(issuing.submit_issue(
+                c, category, root, f.getlist("unit_kinds"), per_unit, _base_url(), current_user.id))):
+            return redirect(url_for(".job", job_id=submitted[0].id))
     per_unit = db.session.execute(
-        select(Unit.name, EvaluatorCategory.name, func.count()).select_from(BallotToken)
-        .join(Unit, Unit.id == BallotToken.unit_id).join(EvaluatorCategory, EvaluatorCategory.id == BallotToken.category_id)
+        select(Unit.name, EvaluatorCategory.name, func.count(), func.count(BallotToken.used_at))
+        .select_from(BallotToken).join(Unit, Unit.id == BallotToken.unit_id)
+        .join(EvaluatorCategory, EvaluatorCategory.id == BallotToken.category_id)
         .where(BallotToken.campaign_id == c.id, BallotToken.revoked_at.is_(None))
         .group_by(Unit.name, EvaluatorCategory.name).order_by(Unit.name)).all()
-    return render_template("admin/campaign_links.html", c=c, cats=cp.categories(c), issued=issued,
-                           units=_unit_choices(include_root=False), per_unit=per_unit)
+    recent = db.session.execute(select(Job).where(Job.kind == "issue_links").order_by(Job.id.desc()).limit(10)
+                                ).scalars().all()
+    recent = [j for j in recent if j.params.get("campaign_id") == c.id]
+    return render_template("admin/campaign_links.html", c=c, cats=cp.categories(c), per_unit=per_unit,
+                           units=_unit_choices(include_root=False), unit_kinds=UNIT_KINDS, jobs=recent)
+
+
+def _base_url() -> str:
+    return current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")

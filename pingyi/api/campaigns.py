@@ -329,8 +329,10 @@ def links(campaign_id: int):
     try:
         category = _find(EvaluatorCategory, data.get("category_id"), _("找不到参评人员类别"), "category_id")
         unit, count = _unit(data.get("unit_id")), _int(data.get("count"), "count")
-        secrets = tokens.issue_links(c, category, unit, count)
+        issued = tokens.issue_links(c, category, unit, count)
     except DomainError as exc:
         return _refused(exc)
     db.session.commit()
-    return jsonify({"count": len(secrets), "links": [f"/b/{s}" for s in secrets]}), 201
+    return jsonify({"count": len(issued), "links": [f"/b/{ln.secret}" for ln in issued],
+                    "short_codes": [tokens.format_code(ln.short_code) for ln in issued],
+                    "serials": [ln.serial for ln in issued]}), 201

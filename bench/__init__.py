@@ -1,0 +1,1 @@
+"""Benchmarks run by ``pingyi bench …``; each returns a dict printed as one JSON line."""

@@ -1,0 +1,70 @@
+"""Job rows: the state of worker jobs as the pages see it (queued → running → done/failed,
+progress, error, files). Jobs take ids, never objects; ``submit`` queues them on RQ when
+``REDIS_URL`` is set and runs them in-process otherwise."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from .extensions import db
+from .models import Job, JobFile, utcnow
+from .tenancy import require_tenant_id
+
+QUEUE_OF = {"issue_links": "bulk"}
+TIMEOUT_OF = {"issue_links": 1800}
+
+
+def create(kind: str, params: dict, total: int = 0, user_id: int | None = None) -> Job:
+    job = Job(tenant_id=require_tenant_id(), kind=kind, params=params, total=total, created_by=user_id)
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def submit(kind: str, params: dict, total: int = 0, user_id: int | None = None) -> Job:
+    """Create the job row, commit it, then queue (or run) it; returns the job row."""
+    job = create(kind, params, total, user_id)
+    db.session.commit()
+    return requeue(job)
+
+
+def requeue(job: Job) -> Job:
+    """Queue a (new or failed) job row on RQ, or run it here when there is no Redis."""
+    job_id, kind = job.id, job.kind
+    if current_app.config.get("REDIS_URL"):
+        from worker.queue import enqueue
+
+        enqueue(QUEUE_OF.get(kind, "default"), "worker.jobs.run", job_id, timeout=TIMEOUT_OF.get(kind, 600))
+    else:
+        from worker.jobs import run
+
+        try:
+            run(job_id)
+        except Exception:  # recorded on the job row; the page shows it
+            current_app.logger.exception("job %s failed", job_id)
+    return db.session.get(Job, job_id)
+
+
+def progress(job: Job, done: int, total: int | None = None) -> None:
+    """Record progress and commit (jobs commit in chunks, so this also saves the work so far)."""
+    job.done = done
+    if total is not None:
+        job.total = total
+    db.session.commit()
+
+
+def add_file(job: Job, name: str, mime: str, data: bytes, once: bool = False) -> JobFile:
+    f = JobFile(tenant_id=job.tenant_id, job_id=job.id, name=name, mime=mime, size=len(data), data=data, once=once)
+    db.session.add(f)
+    db.session.flush()
+    return f
+
+
+def take_file(f: JobFile) -> bytes | None:
+    """The file's bytes; a download-once file is emptied as it is handed out."""
+    data = f.data
+    if data is not None and f.once:
+        f.data = None
+        f.downloaded_at = utcnow()
+        db.session.commit()
+    return data

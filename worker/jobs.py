@@ -1,0 +1,68 @@
+"""RQ job functions. Each takes a job row id, re-scopes to the job's tenant, records its
+state on the row, and re-raises failures (a job that swallowed its error would count as done).
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from flask import current_app, has_app_context
+
+_app = None
+
+
+def _app_context():
+    global _app
+    if has_app_context():
+        return None
+    if _app is None:
+        from pingyi import create_app
+
+        _app = create_app()
+    return _app.app_context()
+
+
+def run(job_id: int) -> None:
+    ctx = _app_context()
+    if ctx is not None:
+        with ctx:
+            _run(job_id)
+    else:
+        _run(job_id)
+
+
+def _run(job_id: int) -> None:
+    from pingyi.audit import acting_as
+    from pingyi.extensions import db
+    from pingyi.models import Job, User, utcnow
+    from pingyi.tenancy import tenant_context, unscoped
+
+    with unscoped():
+        job = db.session.get(Job, job_id)
+    if job is None:
+        raise LookupError(f"no job {job_id}")
+    user = db.session.get(User, job.created_by) if job.created_by else None
+    with tenant_context(job.tenant_id), acting_as(user.id if user else None, user.email if user else "worker"):
+        job.state, job.started_at, job.attempts, job.error = "running", utcnow(), job.attempts + 1, ""
+        db.session.commit()
+        try:
+            KINDS[job.kind](job)
+            job.state, job.finished_at = "done", utcnow()
+            db.session.commit()
+        except Exception as exc:
+            db.session.rollback()
+            job = db.session.get(Job, job_id)
+            job.state, job.finished_at = "failed", utcnow()
+            job.error = (str(exc) or type(exc).__name__)[:2000]
+            current_app.logger.error("job %s failed: %s", job_id, traceback.format_exc())
+            db.session.commit()
+            raise
+
+
+def _issue_links(job) -> None:
+    from pingyi.issuing import run_issue_job
+
+    run_issue_job(job)
+
+
+KINDS = {"issue_links": _issue_links}
