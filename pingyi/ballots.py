@@ -34,7 +34,6 @@ from .security import hash_secret
 from .tenancy import require_tenant_id, set_tenant
 
 STATUS_HTTP = {"unknown": 404, "used": 409, "revoked": 410, "not_started": 403, "ended": 410}
-STATUS_TEXT = {"unknown": "无效", "used": "已使用", "revoked": "已作废", "not_started": "未开始", "ended": "已结束"}
 
 
 @dataclass

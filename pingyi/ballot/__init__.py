@@ -15,6 +15,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from .. import ballots, tokens
 from ..accounts import tenant_by_slug
 from ..extensions import db, limiter
+from ..i18n import _
 from ..models import Campaign, Tenant
 from ..tenancy import get_scoped, set_tenant
 
@@ -39,8 +40,8 @@ def _same_origin() -> bool:
 
 
 def _refusal(state: ballots.LinkState):
-    return render_template("ballot/refused.html", status=state.status, campaign=state.campaign,
-                           text=ballots.STATUS_TEXT[state.status]), ballots.STATUS_HTTP[state.status]
+    return render_template("ballot/refused.html", status=state.status, campaign=state.campaign), \
+        ballots.STATUS_HTTP[state.status]
 
 
 @bp.route("/b/<link>", methods=["GET", "POST"])
@@ -89,7 +90,7 @@ def enter_code():
         code = tokens.normalize_code(request.form.get("code", ""))
         if code:
             return redirect(url_for(".vote", link=code))
-        error = "短码应为 12 位字母和数字，如 ABCD-EFGH-JKMN"
+        error = _("短码应为 12 位字母和数字，如 ABCD-EFGH-JKMN")
     return render_template("ballot/code.html", error=error), (400 if error else 200)
 
 
