@@ -12,7 +12,7 @@ import secrets
 import time
 
 from flask import current_app
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from pingyi import accounts, campaigns, issuing, orgtree
 from pingyi.extensions import db
@@ -39,11 +39,13 @@ def run(count: int, per_unit: int = 20, keep: bool = False) -> dict:
             seconds = time.perf_counter() - start
             if job.state != "done":
                 raise RuntimeError(job.error)
-            sizes = {f.name.rsplit(".", 1)[1]: f.size for f in db.session.query(JobFile).filter_by(job_id=job.id)}
+            sizes = {name.rsplit(".", 1)[1]: size for name, size in db.session.execute(
+                select(JobFile.name, JobFile.size).where(JobFile.job_id == job.id))}
             result = {"links": job.result["links"], "seconds": round(seconds, 2), "pdf_pages": job.result["pdf_pages"],
                       "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                       "links_per_s": round(job.result["links"] / seconds), "pdf_mb": round(sizes["pdf"] / 1e6, 1),
-                      "xlsx_mb": round(sizes["xlsx"] / 1e6, 1), "db": db.engine.dialect.name}
+                      "xlsx_mb": round(sizes["xlsx"] / 1e6, 1), "db": db.engine.dialect.name,
+                      **job.result["timings"]}
     finally:
         if not keep:
             with tenant_context(tenant.id):

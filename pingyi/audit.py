@@ -42,9 +42,12 @@ def acting_as(user_id: int | None, label: str, session: Session | None = None) -
 
 
 def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
+    if value is None or isinstance(value, bool | int | float):
         return value
-    return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"<{len(value)} bytes>"  # never copy file contents into the audit trail
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= 500 else text[:500] + "…"
 
 
 def _changes(obj: Any, ignore: tuple[str, ...] = ()) -> dict[str, list]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
 import xlsxwriter
 from sqlalchemy import delete, select
@@ -57,6 +58,14 @@ def run_issue_job(job: Job) -> None:
     category = db.session.get(EvaluatorCategory, p["category_id"])
     if campaign is None or category is None:
         raise DomainError(_("评议活动或参评类别已不存在"))
+    clock, timings = time.perf_counter(), {}
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 2)
+        clock = now
+
     db.session.execute(delete(BallotToken).where(BallotToken.batch_id == job.id, BallotToken.used_at.is_(None)))
     all_units = {u.id: u for u in db.session.execute(select(Unit)).scalars()}
     units = [all_units[i] for i in p["unit_ids"] if i in all_units]
@@ -66,6 +75,7 @@ def run_issue_job(job: Job) -> None:
     for i in range(0, len(units), step):
         links += tokens.issue_many(campaign, category, units[i:i + step], p["per_unit"], batch_id=job.id)
         jobs.progress(job, len(links) // 2)  # the first half of the work: links; the second: files
+    lap("links_s")
     base = p["base_url"]
     rows = [(labels[ln.unit_id], category.name, ln.serial, f"{base}/b/{ln.secret}", tokens.format_code(ln.short_code))
             for ln in links]
@@ -73,14 +83,18 @@ def run_issue_job(job: Job) -> None:
     jobs.add_file(job, f"{stem}.csv", "text/csv", links_csv(rows), once=True)
     jobs.add_file(job, f"{stem}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                   links_xlsx(rows), once=True)
+    lap("tables_s")
     buf = io.BytesIO()
     half = len(links) // 2
     pages = slips.render(
         (slips.Slip(campaign.name, r[0], r[1], r[2], r[3], r[4]) for r in rows), buf,
         footer=_("扫码评议，或访问 %(url)s 输入短码", url=f"{base}/c"),
         on_progress=lambda n: jobs.progress(job, half + n // 2))
+    lap("pdf_s")
     jobs.add_file(job, f"{stem}.pdf", "application/pdf", buf.getvalue(), once=True)
-    job.result = {"links": len(links), "units": len(units), "pdf_pages": pages}
+    db.session.flush()
+    lap("store_s")
+    job.result = {"links": len(links), "units": len(units), "pdf_pages": pages, "timings": timings}
     job.done = job.total = len(links)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 
 from .audit import record_bulk
+from .bulk import insert_rows
 from .errors import DomainError
 from .extensions import db
 from .i18n import _
@@ -39,7 +40,9 @@ class IssuedLink:
 
 
 def new_short_code() -> str:
-    return "".join(secrets.choice(CROCKFORD) for _i in range(SHORT_LEN))
+    """12 Crockford characters from 60 random bits."""
+    n = int.from_bytes(secrets.token_bytes(8), "big")
+    return "".join(CROCKFORD[(n >> (5 * i)) & 31] for i in range(SHORT_LEN))
 
 
 def format_code(code: str) -> str:
@@ -111,7 +114,7 @@ def issue_many(campaign: Campaign, category: EvaluatorCategory, units: list[Unit
             rows.append({"tenant_id": tid, "campaign_id": campaign.id, "category_id": category.id,
                          "unit_id": unit.id, "secret_hash": hash_secret(secret), "short_hash": short_hash(code),
                          "serial": first + i, "batch_id": batch_id, "issued_at": now})
-    db.session.execute(BallotToken.__table__.insert(), rows)
+    insert_rows(BallotToken.__table__, rows)
     record_bulk("create", "ballot_tokens", len(rows), {"campaign_id": campaign.id, "category": category.name,
                                                        "units": len(units), "per_unit": per_unit,
                                                        "unit": units[0].name if len(units) == 1 else None})
