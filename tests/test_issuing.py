@@ -1,0 +1,170 @@
+"""Bulk issuing: the job, its files (CSV, Excel, QR slip PDF), download-once, revocation,
+retry after a failure, and the command line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import openpyxl
+import pypdfium2
+import pytest
+import zxingcpp
+from sqlalchemy import func, select
+
+from pingyi import campaigns as cp
+from pingyi import questionnaire as q
+from pingyi.extensions import db
+from pingyi.models import BallotToken, Job, Unit
+from pingyi.tenancy import tenant_context
+from tests.factories import login
+
+
+def _campaign(app, world) -> tuple[int, int]:
+    with app.app_context(), tenant_context(world.a.id):
+        c = cp.create_campaign("发放测试", "2026-12-01 09:00", "2026-12-20 18:00")
+        cp.add_subjects_bulk(c, "unit", db.session.get(Unit, world.a.root), q.copy_template("seed002-org"), ["branch"])
+        k = cp.set_categories(c, [{"name": "单位参评人员"}, {"name": "全评参评人员", "scope": "group",
+                                                              "group_unit_id": world.a.root}])[0]
+        db.session.commit()
+        return c.id, k.id
+
+
+def _issue(client, cid, kid, root, count, kinds=("branch",)):
+    r = client.post(f"/t/alpha/campaigns/{cid}/links", data={"category_id": kid, "unit_id": root, "count": count,
+                                                             "unit_kinds": list(kinds)}, follow_redirects=True)
+    return r
+
+
+def _files(page: str) -> dict[str, str]:
+    return {m.group(2): m.group(1) for m in re.finditer(r'href="(/t/alpha/jobs/\d+/files/\d+)">[^<]*\.(\w+)<', page)}
+
+
+def test_issue_for_every_branch_with_files(app, world):
+    cid, kid = _campaign(app, world)
+    c = app.test_client()
+    login(c, world.a.admin)
+    page = _issue(c, cid, kid, world.a.root, 15).text
+    assert "已生成 30 个测评码（2 个单位），PDF 共 3 页。" in page and 'value="100"' in page
+    files = _files(page)
+    assert set(files) == {"csv", "xlsx", "pdf"}
+    rows = list(csv.reader(io.StringIO(c.get(files["csv"]).data.decode("utf-8-sig"))))
+    assert rows[0] == ["单位", "参评类别", "序号", "测评链接", "短码"] and len(rows) == 31
+    assert {r[0] for r in rows[1:]} == {"公司党委/一矿党委/采煤一队党支部", "公司党委/机关党支部"}
+    assert sorted(int(r[2]) for r in rows[1:] if r[0].endswith("机关党支部")) == list(range(1, 16))
+    # a link from the file opens the ballot page; its short code opens the same link
+    url, code = rows[1][3], rows[1][4]
+    assert c.get(url.replace("http://localhost", "")).status_code == 403  # the campaign is still a draft: 未开始
+    ws = openpyxl.load_workbook(io.BytesIO(c.get(files["xlsx"]).data)).active
+    assert [cell.value for cell in ws[1]] == ["单位", "参评类别", "序号", "测评链接", "短码"] and ws.max_row == 31
+    pdf = pypdfium2.PdfDocument(c.get(files["pdf"]).data)
+    assert len(pdf) == 3
+    image = pdf[0].render(scale=2).to_pil()
+    decoded = sorted(r.text for r in zxingcpp.read_barcodes(image))
+    assert len(decoded) == 12 and set(decoded) <= {r[3] for r in rows[1:]}
+    text = pdf[0].get_textpage().get_text_range()
+    assert "采煤一队党支部" in text and code in text and "No.0001" in text
+    # each file downloads once: the secrets are not kept
+    again = c.get(files["csv"], follow_redirects=True)
+    assert "已下载过" in again.text
+    with app.app_context(), tenant_context(world.a.id):
+        assert db.session.execute(select(func.count()).select_from(BallotToken)).scalar() == 30
+        hashes = set(db.session.execute(select(BallotToken.secret_hash)).scalars())
+    assert not any(url.rsplit("/", 1)[1] in h for h in hashes)
+
+
+def test_serials_continue_and_revocation(app, world):
+    cid, kid = _campaign(app, world)
+    c = app.test_client()
+    login(c, world.a.admin)
+    _issue(c, cid, kid, world.a.branch, 3, kinds=())
+    page = _issue(c, cid, kid, world.a.branch, 2, kinds=()).text
+    rows = list(csv.reader(io.StringIO(c.get(_files(page)["csv"]).data.decode("utf-8-sig"))))
+    assert [r[2] for r in rows[1:]] == ["4", "5"]
+    r = c.post(f"/t/alpha/campaigns/{cid}/links", data={"op": "revoke", "short_code": rows[1][4].lower()},
+               follow_redirects=True)
+    assert "已作废 1 个测评码" in r.text
+    r = c.post(f"/t/alpha/campaigns/{cid}/links", data={"op": "revoke", "unit_id": world.a.branch, "serial": "1"},
+               follow_redirects=True)
+    assert "已作废 1 个测评码" in r.text
+    r = c.post(f"/t/alpha/campaigns/{cid}/links", data={"op": "revoke", "unit_id": world.a.branch},
+               follow_redirects=True)
+    assert "已作废 3 个测评码" in r.text
+    r = c.post(f"/t/alpha/campaigns/{cid}/links", data={"op": "revoke", "short_code": "bad"}, follow_redirects=True)
+    assert "短码格式不正确" in r.text
+    with app.app_context(), tenant_context(world.a.id):
+        live = db.session.execute(select(func.count()).select_from(BallotToken)
+                                  .where(BallotToken.revoked_at.is_(None))).scalar()
+    assert live == 0
+
+
+def test_failed_job_shows_error_and_retry_issues_exactly_once(app, world, monkeypatch):
+    from pingyi import slips
+
+    cid, kid = _campaign(app, world)
+    c = app.test_client()
+    login(c, world.a.admin)
+    real = slips.render
+
+    def broken(*args, **kwargs):
+        raise OSError("磁盘已满")
+
+    monkeypatch.setattr(slips, "render", broken)
+    page = _issue(c, cid, kid, world.a.root, 5).text
+    assert "任务失败：磁盘已满" in page
+    with app.app_context(), tenant_context(world.a.id):
+        job = db.session.execute(select(Job).order_by(Job.id.desc())).scalars().first()
+        job_id = job.id
+        assert job.state == "failed" and job.error == "磁盘已满"
+        partial = db.session.execute(select(func.count()).select_from(BallotToken)).scalar()
+    assert partial == 10  # committed in chunks before the PDF step failed
+    monkeypatch.setattr(slips, "render", real)
+    page = c.post(f"/t/alpha/jobs/{job_id}/retry", follow_redirects=True).text
+    assert "已生成 10 个测评码" in page
+    with app.app_context(), tenant_context(world.a.id):
+        assert db.session.execute(select(func.count()).select_from(BallotToken)).scalar() == 10
+        serials = sorted(db.session.execute(select(BallotToken.serial)).scalars())
+        assert db.session.get(Job, job_id).attempts == 2
+    assert serials == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+
+
+def test_bad_issue_requests(app, world):
+    cid, kid = _campaign(app, world)
+    c = app.test_client()
+    login(c, world.a.admin)
+    assert "数量应在 1 到 1000" in _issue(c, cid, kid, world.a.root, 0).text
+    assert "没有这些类型的单位" in _issue(c, cid, kid, world.a.branch, 5, kinds=("committee",)).text
+    viewer = app.test_client()
+    login(viewer, world.a.viewer)
+    assert _issue(viewer, cid, kid, world.a.root, 5).status_code == 403
+
+
+def test_links_issue_command(app, world, tmp_path):
+    from pingyi.cli import main
+
+    cid, _kid = _campaign(app, world)
+    out, pdf = tmp_path / "links.csv", tmp_path / "slips.pdf"
+    r = app.test_cli_runner().invoke(main, ["links", "issue", "--tenant", "alpha", "--campaign", str(cid),
+                                            "--category", "单位参评人员", "--unit", "公司党委", "--each", "branch",
+                                            "--count", "4", "--out", str(out), "--pdf", str(pdf)])
+    assert r.exit_code == 0, r.output
+    assert "已发放 8 个测评码（2 个单位）" in r.output
+    assert len(out.read_bytes().decode("utf-8-sig").splitlines()) == 9
+    assert len(pypdfium2.PdfDocument(str(pdf))) == 1
+    r = app.test_cli_runner().invoke(main, ["links", "issue", "--tenant", "alpha", "--campaign", str(cid),
+                                            "--category", "无此类别", "--unit", "公司党委", "--count", "4",
+                                            "--out", str(out)])
+    assert r.exit_code == 1 and "没有参评人员类别" in r.output
+
+
+@pytest.mark.slow
+def test_bench_links_prints_one_json_line(app):
+    from pingyi.cli import main
+
+    r = app.test_cli_runner().invoke(main, ["bench", "links", "--count", "240", "--per-unit", "24"])
+    assert r.exit_code == 0, r.output
+    figures = json.loads(r.output.strip().splitlines()[-1])
+    assert figures["links"] == 240 and figures["pdf_pages"] == 20 and figures["seconds"] > 0
+    assert {"links_s", "tables_s", "pdf_s", "store_s", "peak_mb"} <= set(figures)
