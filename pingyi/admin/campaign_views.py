@@ -211,3 +211,6 @@ def campaign_links(campaign_id: int):
 
 def _base_url() -> str:
     return current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
+
+
+from . import paper_views  # noqa: E402,F401  (paper double entry, a campaign page too)
