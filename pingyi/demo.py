@@ -151,7 +151,7 @@ def load_demo(password: str = "pingyi-demo") -> list[str]:
         "  学校管理员 admin@school.example        → /t/school/",
         "  平台超管   root@pingyi.example         → /platform/tenants",
         f"进行中的评议活动：{campaign.name}（/t/pingzhuang/campaigns/{campaign.id}）",
-        f"示例测评链接 / sample ballot link: {sample}",
+        f"示例测评链接 / sample ballot link: {_base_url()}{sample}",
     ]
 
 
@@ -238,3 +238,9 @@ def load_demo_campaign(tenant: Tenant) -> tuple[Campaign, str]:
                     sample = candidate
                     break
     return c, f"/b/{sample}"
+
+
+def _base_url() -> str:
+    from flask import current_app
+
+    return (current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")

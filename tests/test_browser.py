@@ -14,6 +14,7 @@ from tests import servers
 from tests.conftest import FAST_HASH, _migrate
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+_apps: list = []
 pytestmark = pytest.mark.browser
 
 
@@ -30,10 +31,14 @@ def live_server(tmp_path_factory):
 
     result = runner.invoke(main, ["demo"], catch_exceptions=False)
     assert result.exit_code == 0
+    app.config["DEMO_SAMPLE_LINK"] = result.output.split("sample ballot link: ")[1].split()[0]
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    base = f"http://127.0.0.1:{server.server_port}"
+    app.config["LIVE_BASE"] = base
+    _apps.append(app)
+    yield base
     server.shutdown()
     with app.app_context():
         db.engine.dispose()
@@ -117,4 +122,35 @@ def test_campaign_and_form_designer_pages(live_server, browser):
     page.click("form:has(input[value=add_item]) button")
     assert page.locator("input[value='服务群众作风']").count() == 1
     page.screenshot(path=str(ARTIFACTS / "form-designer.png"), full_page=True)
+    page.close()
+
+
+def test_demo_sample_link_on_a_phone(live_server, browser):
+    """The issue's walk-through: the printed sample link, a phone, vote once, receipt, refusal."""
+    app = _apps[-1]
+    link = app.config["DEMO_SAMPLE_LINK"].replace("http://127.0.0.1:5000", live_server)
+    page = browser.new_page(viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True,
+                            has_touch=True)
+    page.goto(link)
+    assert "2024年创先争优活动群众评议" in page.inner_text("h1")
+    subjects = page.locator("section.subject")
+    assert subjects.count() >= 10  # the branch and its members
+    assert "党支部" in subjects.first.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=str(ARTIFACTS / "ballot-phone.png"))
+    page.click("button.submit")  # nothing chosen yet: told what is missing, nothing stored
+    assert "未完成" in page.inner_text(".alert")
+    items = page.locator("fieldset.item")
+    for i in range(items.count()):
+        items.nth(i).locator("label").nth(i % 2).click()
+    page.fill("textarea >> nth=0", "希望多听取一线员工意见")
+    page.screenshot(path=str(ARTIFACTS / "ballot-phone-filled.png"), full_page=True)
+    page.click("button.submit")
+    receipt = page.inner_text("[data-testid=receipt]")
+    assert len(receipt.replace("-", "")) == 12
+    page.screenshot(path=str(ARTIFACTS / "ballot-receipt.png"))
+    again = page.request.post(link, form={"x": "1"}, headers={"Origin": live_server})
+    assert again.status == 409 and "已使用" in again.text()
+    page.goto(link)
+    assert "已使用" in page.inner_text("h1")
     page.close()
