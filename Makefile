@@ -27,6 +27,7 @@ messages: $(STAMP)
 	$(BIN)/pybabel update -i pingyi/translations/messages.pot -d pingyi/translations -D messages
 
 demo: install
+	@deploy/ensure-system-deps.sh
 	$(BIN)/pingyi db upgrade
 	$(BIN)/pingyi demo
 	@echo
@@ -35,7 +36,7 @@ demo: install
 	$(BIN)/pingyi run --host 127.0.0.1 --port 5000
 
 test: install
-	@deploy/ensure-test-deps.sh
+	@deploy/ensure-system-deps.sh --test
 	$(BIN)/ruff check pingyi worker tests bench
 	$(BIN)/python -m pytest
 

@@ -86,15 +86,21 @@ def run_issue_job(job: Job) -> None:
     lap("tables_s")
     buf = io.BytesIO()
     half = len(links) // 2
-    pages = slips.render(
-        (slips.Slip(campaign.name, r[0], r[1], r[2], r[3], r[4]) for r in rows), buf,
-        footer=_("扫码评议，或访问 %(url)s 输入短码", url=f"{base}/c"),
-        on_progress=lambda n: jobs.progress(job, half + n // 2))
+    pages, pdf_error = 0, ""
+    try:
+        pages = slips.render(
+            (slips.Slip(campaign.name, r[0], r[1], r[2], r[3], r[4]) for r in rows), buf,
+            footer=_("扫码评议，或访问 %(url)s 输入短码", url=f"{base}/c"),
+            on_progress=lambda n: jobs.progress(job, half + n // 2))
+    except slips.FontMissing as exc:  # the lists are still delivered; the page says what to install
+        pdf_error = str(exc)
     lap("pdf_s")
-    jobs.add_file(job, f"{stem}.pdf", "application/pdf", buf.getvalue(), once=True)
+    if pages:
+        jobs.add_file(job, f"{stem}.pdf", "application/pdf", buf.getvalue(), once=True)
     db.session.flush()
     lap("store_s")
-    job.result = {"links": len(links), "units": len(units), "pdf_pages": pages, "timings": timings}
+    job.result = {"links": len(links), "units": len(units), "pdf_pages": pages, "timings": timings,
+                  "pdf_error": pdf_error}
     job.done = job.total = len(links)
 
 

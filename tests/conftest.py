@@ -37,11 +37,11 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     if not servers.IN_CI:
-        for what in ("postgresql", "redis", "chromium"):
+        for what in ("postgresql", "redis", "chromium", "font"):
             if not servers.available(what):
                 _notices.add(servers.HINTS[what] % {"postgresql": servers.PG_ADMIN_URL,
                                                     "redis": servers.REDIS_URL,
-                                                    "chromium": servers.CHROMIUM}[what])
+                                                    "chromium": servers.CHROMIUM, "font": "fontconfig"}[what])
 
 
 def pytest_terminal_summary(terminalreporter):

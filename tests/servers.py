@@ -22,6 +22,7 @@ HINTS = {
     "postgresql": "PostgreSQL not reachable at %s — install it (apt-get install postgresql) or set PINGYI_TEST_PG_URL",
     "redis": "Redis not reachable at %s — install it (apt-get install redis-server) or set PINGYI_TEST_REDIS_URL",
     "chromium": "Chromium not found at %s — install it (apt-get install chromium) and pip install playwright",
+    "font": "No TrueType CJK font for PDFs (%s) — install it (apt-get install fonts-wqy-microhei)",
 }
 
 
@@ -39,6 +40,14 @@ def available(what: str) -> bool:
         return _reachable(PG_ADMIN_URL, 5432)
     if what == "redis":
         return _reachable(REDIS_URL, 6379)
+    if what == "font":
+        from pingyi.slips import FontMissing, font_path
+
+        try:
+            font_path()
+            return True
+        except FontMissing:
+            return False
     if what == "chromium":
         return os.path.exists(CHROMIUM) and shutil.which("node") is not None or os.path.exists(CHROMIUM)
     raise ValueError(what)
@@ -48,7 +57,7 @@ def require(what: str) -> None:
     """Skip (or, under CI, fail) when a server the test needs is missing."""
     if available(what):
         return
-    target = {"postgresql": PG_ADMIN_URL, "redis": REDIS_URL, "chromium": CHROMIUM}[what]
+    target = {"postgresql": PG_ADMIN_URL, "redis": REDIS_URL, "chromium": CHROMIUM, "font": "fontconfig"}[what]
     message = HINTS[what] % target
     if IN_CI:
         pytest.fail("CI=true and " + message, pytrace=False)

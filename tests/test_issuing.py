@@ -19,6 +19,7 @@ from pingyi import questionnaire as q
 from pingyi.extensions import db
 from pingyi.models import BallotToken, Job, Unit
 from pingyi.tenancy import tenant_context
+from tests import servers
 from tests.factories import login
 
 
@@ -40,6 +41,11 @@ def _issue(client, cid, kid, root, count, kinds=("branch",)):
 
 def _files(page: str) -> dict[str, str]:
     return {m.group(2): m.group(1) for m in re.finditer(r'href="(/t/alpha/jobs/\d+/files/\d+)">[^<]*\.(\w+)<', page)}
+
+
+@pytest.fixture(autouse=True)
+def _font():
+    servers.require("font")
 
 
 def test_issue_for_every_branch_with_files(app, world):
