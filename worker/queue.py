@@ -19,12 +19,14 @@ def redis_connection(url: str | None = None):
 
 
 def get_queue(name: str, connection=None):
+    """A named queue; ``RQ_PREFIX`` (PINGYI_RQ_PREFIX) namespaces queue names, e.g. per test run."""
     from rq import Queue
     from rq.serializers import JSONSerializer
 
     if name not in QUEUES:
         raise ValueError(f"unknown queue {name}")
-    return Queue(name, connection=connection or redis_connection(), serializer=JSONSerializer)
+    return Queue(current_app.config.get("RQ_PREFIX", "") + name, connection=connection or redis_connection(),
+                 serializer=JSONSerializer)
 
 
 def enqueue(queue: str, func: str, *args: Any, timeout: int = 600, **kwargs: Any):
