@@ -10,3 +10,20 @@ class DomainError(ValueError):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+def int_in_range(value, low: int, high: int, message: str, field: str | None = None) -> int:
+    """A whole number in [low, high] from whatever a form or JSON body sent, or a DomainError."""
+    if isinstance(value, bool):
+        raise DomainError(message, field)
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.lstrip("-").isdigit():
+            raise DomainError(message, field)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise DomainError(message, field) from None
+    if not low <= number <= high:
+        raise DomainError(message, field)
+    return number

@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select, update
 
 from .audit import record_bulk
-from .errors import DomainError
+from .errors import DomainError, int_in_range
 from .extensions import db
 from .form_templates import SCALES, TEMPLATES
 from .i18n import _
@@ -66,16 +66,6 @@ def _list_of_dicts(value, field: str) -> list[dict]:
     return value
 
 
-def _bounded_int(value, low: int, high: int, message: str, field: str) -> int:
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise DomainError(message, field) from None
-    if not low <= n <= high:
-        raise DomainError(message, field)
-    return n
-
-
 def validate_document(doc: dict) -> dict:
     """Check a whole document (any JSON may arrive here) and return it normalized."""
     if not isinstance(doc, dict):
@@ -107,7 +97,7 @@ def validate_document(doc: dict) -> dict:
             scale = it.get("scale")
             if ikind == "rating" and (not isinstance(scale, str) or scale not in keys):
                 raise DomainError(_("评分项“%(text)s”没有可用的量表", text=text), "items")
-            max_length = _bounded_int(it.get("max_length") or 500, 1, 2000,
+            max_length = int_in_range(it.get("max_length") or 500, 1, 2000,
                                       _("意见建议长度上限应在 1 到 2000 字之间"), "items")
             items.append({"text": text, "kind": ikind, "scale": scale if ikind == "rating" else None,
                           "required": bool(it.get("required", ikind == "rating")), "max_length": max_length})
@@ -341,7 +331,7 @@ def _check_item(form: Form, text: str, kind: str, scale_id: int | None, max_leng
             raise DomainError(_("评分项必须选择本表的量表"), "scale_id")
     else:
         scale_id = None
-    max_length = _bounded_int(max_length or 500, 1, 2000, _("意见建议长度上限应在 1 到 2000 字之间"), "max_length")
+    max_length = int_in_range(max_length or 500, 1, 2000, _("意见建议长度上限应在 1 到 2000 字之间"), "max_length")
     return text, kind, scale_id, max_length
 
 

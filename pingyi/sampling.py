@@ -13,7 +13,7 @@ from itertools import groupby
 
 from sqlalchemy import select
 
-from .errors import DomainError
+from .errors import DomainError, int_in_range
 from .extensions import db
 from .i18n import _
 from .models import BallotToken, Campaign, InterviewSample
@@ -34,22 +34,6 @@ def draw(links: list[tuple[int, int]], seed: int, per_unit: int) -> list[tuple[i
     return chosen
 
 
-def _as_int(value, lo: int, hi: int, message: str, field: str) -> int:
-    if isinstance(value, bool):
-        raise DomainError(message, field)
-    if isinstance(value, str):
-        value = value.strip()
-        if not value.isdigit():
-            raise DomainError(message, field)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise DomainError(message, field) from None
-    if not lo <= number <= hi:
-        raise DomainError(message, field)
-    return number
-
-
 def issued_links(campaign: Campaign) -> list[tuple[int, int]]:
     """(unit_id, serial) of every issued, non-revoked link of the campaign (used ones included)."""
     return [(u, s) for u, s in db.session.execute(
@@ -60,12 +44,12 @@ def issued_links(campaign: Campaign) -> list[tuple[int, int]]:
 
 def create_sample(campaign: Campaign, per_unit: int | str = 10, seed: int | str | None = None) -> InterviewSample:
     """Draw and store a sample (its seed and entries); the caller commits."""
-    per_unit = _as_int(per_unit, 1, MAX_PER_UNIT,
+    per_unit = int_in_range(per_unit, 1, MAX_PER_UNIT,
                        _("每个单位抽取人数应在 1 到 %(n)d 之间", n=MAX_PER_UNIT), "per_unit")
     if seed is None or (isinstance(seed, str) and not seed.strip()):
         seed = secrets.randbelow(2**31)
     else:
-        seed = _as_int(seed, 0, MAX_SEED, _("随机种子应为 0 到 %(n)d 之间的整数", n=MAX_SEED), "seed")
+        seed = int_in_range(seed, 0, MAX_SEED, _("随机种子应为 0 到 %(n)d 之间的整数", n=MAX_SEED), "seed")
     links = issued_links(campaign)
     if not links:
         raise DomainError(_("该评议活动尚未发放测评码，无法抽取"))
