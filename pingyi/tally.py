@@ -1,0 +1,149 @@
+"""Tally math: answer counts → satisfaction figures per item, subject, category and form item
+across subjects, weighted rates, and rule verdicts.
+
+Counting is one SQL ``GROUP BY subject, item, choice, category`` (bound to the tenant); the
+rest is plain functions over those counts. Rates are exact ``Fraction``s; only display rounds
+(one decimal, half up, as the seeds print them: 98.7%).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from sqlalchemy import select
+
+from . import rules as rl
+from .extensions import db
+from .models import Scale, ScaleChoice, Subject
+from .tenancy import tenant_sql
+
+CountRow = tuple[int, int, int, int, int]  # subject, item, choice, category, count
+
+
+@dataclass(frozen=True)
+class ChoiceInfo:
+    satisfied: bool
+    lowest: bool
+
+
+@dataclass
+class Figures:
+    """Counts of valid answers in one cell, and the shares the rules speak of."""
+
+    total: int = 0
+    satisfied: int = 0
+    lowest: int = 0
+    by_choice: dict[int, int] = field(default_factory=dict)
+
+    def add(self, choice: int, info: ChoiceInfo, n: int) -> None:
+        self.total += n
+        self.satisfied += n if info.satisfied else 0
+        self.lowest += n if info.lowest else 0
+        self.by_choice[choice] = self.by_choice.get(choice, 0) + n
+
+    def _share(self, part: int) -> Fraction | None:
+        return Fraction(part, self.total) if self.total else None
+
+    @property
+    def satisfied_share(self) -> Fraction | None:
+        return self._share(self.satisfied)
+
+    @property
+    def lowest_share(self) -> Fraction | None:
+        return self._share(self.lowest)
+
+    @property
+    def not_satisfied_share(self) -> Fraction | None:
+        return self._share(self.total - self.satisfied)
+
+    def metrics(self) -> dict[str, Fraction | None]:
+        return {"satisfied_share": self.satisfied_share, "lowest_share": self.lowest_share,
+                "not_satisfied_share": self.not_satisfied_share}
+
+
+@dataclass
+class TallyResult:
+    by_subject_item: dict[tuple[int, int], Figures]
+    by_subject: dict[int, Figures]
+    by_subject_category: dict[tuple[int, int], Figures]
+    by_item: dict[int, Figures]  # a form item across all its subjects (seed 002 §四)
+    by_category: dict[int, Figures]
+
+
+def count_rows(campaign_id: int) -> list[CountRow]:
+    """The one aggregate query; the tenant is a bound parameter (raw SQL is not auto-scoped)."""
+    return [tuple(r) for r in tenant_sql(
+        "SELECT subject_id, item_id, choice_id, category_id, COUNT(*) FROM answers "
+        "WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id "
+        "GROUP BY subject_id, item_id, choice_id, category_id", campaign_id=campaign_id).all()]
+
+
+def choice_infos(form_ids: Iterable[int]) -> dict[int, ChoiceInfo]:
+    """Every choice of these forms' scales: counts as satisfied? is it the scale's lowest?"""
+    q = (select(ScaleChoice.id, ScaleChoice.scale_id, ScaleChoice.position, ScaleChoice.counts_as_satisfied)
+         .join(Scale, Scale.id == ScaleChoice.scale_id).where(Scale.form_id.in_(list(form_ids))))
+    rows = db.session.execute(q).all()
+    last = defaultdict(int)
+    for _cid, scale_id, pos, _sat in rows:
+        last[scale_id] = max(last[scale_id], pos)
+    return {cid: ChoiceInfo(bool(sat), pos == last[scale_id]) for cid, scale_id, pos, sat in rows}
+
+
+def summarize(rows: Iterable[CountRow], choices: dict[int, ChoiceInfo]) -> TallyResult:
+    """Fold count rows into figures; rows naming an unknown choice (not a rating) are ignored."""
+    r = TallyResult(defaultdict(Figures), defaultdict(Figures), defaultdict(Figures), defaultdict(Figures),
+                    defaultdict(Figures))
+    for subject, item, choice, category, n in rows:
+        info = choices.get(choice)
+        if info is None:
+            continue
+        for cell in (r.by_subject_item[(subject, item)], r.by_subject[subject],
+                     r.by_subject_category[(subject, category)], r.by_item[item], r.by_category[category]):
+            cell.add(choice, info, n)
+    return r
+
+
+def weighted_satisfaction(result: TallyResult, subject: int, weights: dict[int, Fraction]) -> Fraction | None:
+    """Σ wₖ·rateₖ over the categories that rated the subject, renormalized to the weights
+    present (a category with no ballots for this subject neither helps nor hurts)."""
+    parts = [(w, result.by_subject_category[(subject, k)].satisfied_share) for k, w in weights.items()
+             if (subject, k) in result.by_subject_category and result.by_subject_category[(subject, k)].total]
+    total_w = sum((w for w, _r in parts), Fraction(0))
+    if not parts or total_w == 0:
+        return None
+    return sum((w * rate for w, rate in parts), Fraction(0)) / total_w
+
+
+def verdicts(result: TallyResult, specs: list[rl.RuleSpec], kinds: dict[int, str],
+             turnout: dict[int, Fraction | None] | None = None) -> dict[int, list[rl.RuleSpec]]:
+    """The rules each subject falls under (subjects without answers are judged on turnout only)."""
+    out = {}
+    for subject, kind in kinds.items():
+        figures = result.by_subject[subject].metrics() if subject in result.by_subject else {}
+        figures["turnout"] = (turnout or {}).get(subject)
+        hits = rl.evaluate(specs, figures, kind)
+        if hits:
+            out[subject] = hits
+    return out
+
+
+def percent(value: Fraction | None) -> str:
+    """98.7% — one decimal, half up, from the exact fraction."""
+    if value is None:
+        return "—"
+    d = (Decimal(value.numerator) * 100 / Decimal(value.denominator)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return f"{d}%"
+
+
+def tally_campaign(campaign_id: int) -> tuple[TallyResult, dict[int, str]]:
+    """Count and summarize a campaign in the current tenant; also returns subject kinds."""
+    subjects = db.session.execute(select(Subject.id, Subject.kind, Subject.form_id)
+                                  .where(Subject.campaign_id == campaign_id)).all()
+    form_ids = {f for _s, _k, f in subjects}
+    return summarize(count_rows(campaign_id), choice_infos(form_ids)), {s: k for s, k, _f in subjects}
+
+

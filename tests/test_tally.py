@@ -1,0 +1,118 @@
+"""Tally math against hand-computed answers and a naive recount; the SQL count stays in its
+tenant even when another tenant's rows carry the same campaign id."""
+
+from __future__ import annotations
+
+from collections import Counter
+from fractions import Fraction as F
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from pingyi import ballots, rules
+from pingyi.extensions import db
+from pingyi.models import Answer
+from pingyi.tally import ChoiceInfo, percent, summarize, tally_campaign, verdicts, weighted_satisfaction
+from pingyi.tenancy import tenant_context, unscoped
+from tests.ballot_world import build, full_answers
+
+# one four-level scale: 1 满意, 2 比较满意 (both satisfied), 3 不太满意, 4 不满意 (the lowest)
+CHOICES = {1: ChoiceInfo(True, False), 2: ChoiceInfo(True, False), 3: ChoiceInfo(False, False),
+           4: ChoiceInfo(False, True)}
+A, B = 7, 8  # categories
+
+
+def test_hand_computed_figures():
+    rows = [(10, 100, 1, A, 6), (10, 100, 2, B, 2), (10, 100, 4, A, 2),
+            (10, 101, 3, A, 5), (10, 101, 1, B, 5),
+            (11, 100, 4, A, 3), (11, 100, 1, A, 1),
+            (10, 100, 99, A, 4)]  # an unknown choice (not a rating) is ignored
+    r = summarize(rows, CHOICES)
+    cell = r.by_subject_item[(10, 100)]
+    assert (cell.total, cell.satisfied, cell.lowest) == (10, 8, 2)
+    assert (cell.satisfied_share, cell.lowest_share, cell.not_satisfied_share) == (F(4, 5), F(1, 5), F(1, 5))
+    assert r.by_subject[10].satisfied_share == F(13, 20)  # (8 + 5) / 20 answers over both items
+    assert r.by_item[100].satisfied_share == F(9, 14)  # item 100 across subjects 10 and 11
+    assert r.by_subject_category[(10, A)].satisfied_share == F(6, 13)
+    assert r.by_category[B].satisfied_share == F(1)
+    assert r.by_subject[11].lowest_share == F(3, 4)
+    assert r.by_subject_item[(10, 100)].by_choice == {1: 6, 2: 2, 4: 2}
+
+
+def test_display_rounding_is_one_decimal_half_up():
+    assert percent(F(987, 1000)) == "98.7%"
+    assert percent(F(9875, 10000)) == "98.8%"  # half up, not to even
+    assert percent(F(2, 3)) == "66.7%" and percent(F(1)) == "100.0%" and percent(None) == "—"
+
+
+def test_weighted_satisfaction():
+    r = summarize([(10, 100, 1, A, 6), (10, 100, 4, A, 2), (10, 100, 2, B, 2)], CHOICES)
+    assert weighted_satisfaction(r, 10, {A: F(3, 5), B: F(2, 5)}) == F(3, 5) * F(3, 4) + F(2, 5) * 1
+    assert weighted_satisfaction(r, 10, {A: F(3, 5), 9: F(2, 5)}) == F(3, 4)  # category 9 rated nothing
+    assert weighted_satisfaction(r, 99, {A: F(1)}) is None
+
+
+def test_verdicts_follow_the_seed_rules():
+    specs = rules.PRESETS["seed001-3"]["rules"] + rules.PRESETS["seed003"]["rules"]
+    rows = [(1, 100, 1, A, 5), (1, 100, 4, A, 5),  # 50% satisfied, 50% 不满意
+            (2, 100, 1, A, 9), (2, 100, 4, A, 1),  # 90% satisfied
+            (3, 100, 4, A, 7), (3, 100, 1, A, 3)]  # 70% 不满意
+    out = verdicts(summarize(rows, CHOICES), specs, {1: "unit", 2: "unit", 3: "unit", 4: "unit"},
+                   turnout={2: F(3, 4), 4: F(1, 2)})
+    labels = {s: [r.outcome for r in hits] for s, hits in out.items()}
+    assert labels == {1: ["限期整改，本年度不得评先评优", "党支部书记年度考核为基本称职"],
+                      2: ["参评率不足80%"],
+                      3: ["限期整改，本年度不得评先评优", "党支部书记年度考核为不称职"],
+                      4: ["参评率不足80%"]}
+
+
+answers = st.lists(st.tuples(st.integers(1, 4), st.integers(1, 3), st.sampled_from([1, 2, 3, 4]),
+                             st.sampled_from([A, B])), max_size=300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(answers, st.integers(0, 300))
+def test_summarize_equals_a_naive_recount_in_any_batching(raw, cut):
+    """Counting per ballot, or in two batches summed (as an incremental tally would), gives the
+    same figures as recounting every answer one by one."""
+    def as_rows(items):
+        return [(s, i, c, k, n) for (s, i, c, k), n in Counter(items).items()]
+
+    full = summarize(as_rows(raw), CHOICES)
+    batched = summarize(as_rows(raw[:cut]) + as_rows(raw[cut:]), CHOICES)
+    for s in {a[0] for a in raw}:
+        mine = [a for a in raw if a[0] == s]
+        satisfied = sum(1 for a in mine if a[2] in (1, 2))
+        assert full.by_subject[s].total == batched.by_subject[s].total == len(mine)
+        assert full.by_subject[s].satisfied_share == batched.by_subject[s].satisfied_share == F(satisfied, len(mine))
+        assert full.by_subject[s].lowest == sum(1 for a in mine if a[2] == 4)
+
+
+def test_tally_of_real_ballots_stays_in_its_tenant(app, world):
+    with app.app_context():
+        bw = build(world)
+        cast = 0
+        for link, choice in zip(bw.own[:3], (0, 1, 3), strict=True):
+            state = ballots.resolve(link.secret)
+            subjects = ballots.subjects_for(state.token, state.category)
+            sub = ballots.parse(full_answers(world, bw, link.secret, choice), subjects, ballots.forms_of(subjects))
+            ballots.cast(link.secret, sub)
+            cast += 1
+        with unscoped():
+            a = db.session.execute(select(Answer).limit(1)).scalar_one()
+            subject_id, item_id, category_id, choice_id = a.subject_id, a.item_id, a.category_id, a.choice_id
+            # tenant B's rows under the same numeric campaign id must not be counted for A
+            db.session.execute(Answer.__table__.insert(), [{
+                "ballot_id": f"{i:032x}", "tenant_id": world.b.id, "campaign_id": bw.campaign_id,
+                "category_id": category_id, "subject_id": subject_id, "item_id": item_id,
+                "choice_id": choice_id} for i in range(50)])
+            db.session.commit()
+        with tenant_context(world.a.id):
+            result, kinds = tally_campaign(bw.campaign_id)
+            n_items = db.session.execute(select(func.count(func.distinct(Answer.item_id)))).scalar()
+    cell = result.by_subject_item[(subject_id, item_id)]
+    assert cell.total == cast  # one answer per ballot for this subject and item, B's 50 rows ignored
+    assert cell.satisfied_share == F(2, 3)  # 满意, 比较满意, 不满意
+    assert cell.lowest_share == F(1, 3)
+    assert kinds[subject_id] in ("unit", "person") and n_items >= 5
