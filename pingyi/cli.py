@@ -346,6 +346,41 @@ def links_issue(slug, campaign_id, category, unit, count, unit_kinds, out, pdf, 
                + (f" 和 {pdf}（{job.result['pdf_pages']} 页）" if pdf else ""))
 
 
+@click.command("tally")
+@click.option("--tenant", "slug", required=True)
+@click.option("--campaign", "campaign_id", required=True, type=int)
+@click.option("--wait", is_flag=True, help="run the full tally here and print the figures")
+@with_appcontext
+def tally_cmd(slug, campaign_id, wait) -> None:
+    """Queue (or with --wait run) a full tally of a campaign."""
+    from . import jobs
+    from .models import Campaign
+    from .tally import percent, stored_result
+
+    tenant = _tenant(slug)
+    set_actor(None, "cli")
+    with tenant_context(tenant.id):
+        c = db.session.get(Campaign, campaign_id)
+        if c is None:
+            _fail(f"租户 {slug} 中没有编号为 {campaign_id} 的评议活动")
+        if wait:
+            current_app.config["REDIS_URL"] = None
+        job = jobs.submit("tally", {"campaign_id": c.id}, total=1)
+        if not wait:
+            click.echo(f"已提交统计任务 #{job.id}（{job.state}）")
+            return
+        if job.state != "done":
+            _fail(f"统计失败：{job.error}")
+        result, _kinds = stored_result(c.id)
+        from .models import FormItem
+
+        texts = dict(db.session.execute(select(FormItem.id, FormItem.text)).all())
+        click.echo(f"{c.name}：第 {job.result['version']} 次统计，{job.result['ballots']} 张票，"
+                   f"{job.result['answers']} 个回答")
+        for item_id, fig in sorted(result.by_item.items()):
+            click.echo(f"  {texts.get(item_id, item_id)}满意率 {percent(fig.satisfied_share)}（{fig.total} 票）")
+
+
 @click.group("bench")
 def bench_cli() -> None:
     """Benchmarks; each prints one JSON line of figures."""
@@ -364,8 +399,8 @@ def bench_links(count, per_unit, keep) -> None:
 
 
 def register_cli(app) -> None:
-    for cmd in (tenant_cli, user_cli, units_cli, people_cli, campaigns_cli, links_cli, bench_cli, demo_cmd,
-                worker_cmd):
+    for cmd in (tenant_cli, user_cli, units_cli, people_cli, campaigns_cli, links_cli, tally_cmd, bench_cli,
+                demo_cmd, worker_cmd):
         app.cli.add_command(cmd)
 if __name__ == "__main__":
     main()

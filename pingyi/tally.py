@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from . import rules as rl
+from .bulk import insert_rows
 from .extensions import db
-from .models import Scale, ScaleChoice, Subject
-from .tenancy import tenant_sql
+from .models import Ballot, Scale, ScaleChoice, Subject, TallyCount, TallyRun, utcnow
+from .tenancy import require_tenant_id, tenant_sql
 
 CountRow = tuple[int, int, int, int, int]  # subject, item, choice, category, count
 
@@ -147,3 +148,46 @@ def tally_campaign(campaign_id: int) -> tuple[TallyResult, dict[int, str]]:
     return summarize(count_rows(campaign_id), choice_infos(form_ids)), {s: k for s, k, _f in subjects}
 
 
+
+
+def recount(campaign_id: int) -> TallyRun:
+    """Full recount into ``tally_counts``: delete and insert in the caller's transaction, so a
+    run that dies before its commit leaves the previous tally untouched. Re-running gives the
+    same rows; only the run's version grows."""
+    rows = count_rows(campaign_id)
+    tenant_id = require_tenant_id()
+    db.session.execute(delete(TallyCount).where(TallyCount.campaign_id == campaign_id)
+                       .execution_options(synchronize_session=False))
+    insert_rows(TallyCount.__table__, [
+        {"tenant_id": tenant_id, "campaign_id": campaign_id, "subject_id": s, "item_id": i, "choice_id": c,
+         "category_id": k, "count": n} for s, i, c, k, n in rows])
+    ballots = db.session.execute(select(func.count()).select_from(Ballot)
+                                 .where(Ballot.campaign_id == campaign_id)).scalar_one()
+    run = db.session.get(TallyRun, campaign_id)
+    if run is None:
+        run = TallyRun(tenant_id=tenant_id, campaign_id=campaign_id, version=0)
+        db.session.add(run)
+    run.version += 1
+    run.answers, run.ballots, run.computed_at = sum(r[4] for r in rows), ballots, utcnow()
+    db.session.flush()
+    return run
+
+
+def stored_rows(campaign_id: int) -> list[CountRow]:
+    return [tuple(r) for r in db.session.execute(
+        select(TallyCount.subject_id, TallyCount.item_id, TallyCount.choice_id, TallyCount.category_id,
+               TallyCount.count).where(TallyCount.campaign_id == campaign_id)).all()]
+
+
+def stored_result(campaign_id: int) -> tuple[TallyResult, dict[int, str]]:
+    """The last stored tally (what pages and reports read), summarized."""
+    subjects = db.session.execute(select(Subject.id, Subject.kind, Subject.form_id)
+                                  .where(Subject.campaign_id == campaign_id)).all()
+    infos = choice_infos({f for _s, _k, f in subjects})
+    return summarize(stored_rows(campaign_id), infos), {s: k for s, k, _f in subjects}
+
+
+def run_tally_job(job) -> None:
+    run = recount(job.params["campaign_id"])
+    job.result = {"version": run.version, "ballots": run.ballots, "answers": run.answers}
+    job.done = job.total = 1

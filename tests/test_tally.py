@@ -116,3 +116,66 @@ def test_tally_of_real_ballots_stays_in_its_tenant(app, world):
     assert cell.satisfied_share == F(2, 3)  # 满意, 比较满意, 不满意
     assert cell.lowest_share == F(1, 3)
     assert kinds[subject_id] in ("unit", "person") and n_items >= 5
+
+
+def _vote(world, bw, links, choices):
+    for link, choice in zip(links, choices, strict=True):
+        state = ballots.resolve(link.secret)
+        subjects = ballots.subjects_for(state.token, state.category)
+        ballots.cast(link.secret, ballots.parse(full_answers(world, bw, link.secret, choice), subjects,
+                                                ballots.forms_of(subjects)))
+
+
+def test_recount_is_idempotent_and_a_failed_run_keeps_the_previous_tally(app, world, monkeypatch):
+    import pytest
+
+    from pingyi import tally
+    from pingyi.models import TallyCount, TallyRun
+
+    with app.app_context():
+        bw = build(world)
+        _vote(world, bw, bw.own[:2], (0, 3))
+        with tenant_context(world.a.id):
+            run = tally.recount(bw.campaign_id)
+            db.session.commit()
+            first = sorted(tally.stored_rows(bw.campaign_id))
+            assert (run.version, run.ballots) == (1, 2) and run.answers == sum(r[4] for r in first)
+            tally.recount(bw.campaign_id)
+            db.session.commit()
+            assert sorted(tally.stored_rows(bw.campaign_id)) == first  # same rows, next version
+            assert db.session.get(TallyRun, bw.campaign_id).version == 2
+        _vote(world, bw, bw.own[2:3], (1,))
+
+        def dies(*args, **kwargs):
+            raise RuntimeError("worker killed")
+
+        with tenant_context(world.a.id):
+            monkeypatch.setattr(tally, "insert_rows", dies)
+            with pytest.raises(RuntimeError):
+                tally.recount(bw.campaign_id)
+            db.session.rollback()
+            assert sorted(tally.stored_rows(bw.campaign_id)) == first  # the previous tally is intact
+            monkeypatch.undo()
+            tally.recount(bw.campaign_id)
+            db.session.commit()
+            result, _ = tally.stored_result(bw.campaign_id)
+            live, _ = tally.tally_campaign(bw.campaign_id)
+            assert {k: v.total for k, v in result.by_subject.items()} == \
+                {k: v.total for k, v in live.by_subject.items()}  # stored == a fresh full count
+            assert db.session.get(TallyRun, bw.campaign_id).ballots == 3
+            assert db.session.execute(select(func.count()).select_from(TallyCount)).scalar() > 0
+
+
+def test_tally_command(app, world):
+    from pingyi.cli import main
+
+    with app.app_context():
+        bw = build(world)
+        _vote(world, bw, bw.own[:4], (0, 0, 1, 3))
+    r = app.test_cli_runner().invoke(main, ["tally", "--tenant", "alpha", "--campaign", str(bw.campaign_id),
+                                            "--wait"])
+    assert r.exit_code == 0, r.output
+    assert "第 1 次统计，4 张票" in r.output
+    assert "兑现创先争优公开承诺情况满意率 75.0%（4 票）" in r.output
+    r = app.test_cli_runner().invoke(main, ["tally", "--tenant", "beta", "--campaign", str(bw.campaign_id)])
+    assert r.exit_code == 1

@@ -65,4 +65,10 @@ def _issue_links(job) -> None:
     run_issue_job(job)
 
 
-KINDS = {"issue_links": _issue_links}
+def _tally(job) -> None:
+    from pingyi.tally import run_tally_job
+
+    run_tally_job(job)
+
+
+KINDS = {"issue_links": _issue_links, "tally": _tally}
