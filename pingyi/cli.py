@@ -378,7 +378,7 @@ def tally_cmd(slug, campaign_id, wait) -> None:
         click.echo(f"{c.name}：第 {job.result['version']} 次统计，{job.result['ballots']} 张票，"
                    f"{job.result['answers']} 个回答")
         for item_id, fig in sorted(result.by_item.items()):
-            click.echo(f"  {texts.get(item_id, item_id)}满意率 {percent(fig.satisfied_share)}（{fig.total} 票）")
+            click.echo(f"  {texts.get(item_id, item_id)}满意率 {percent(fig.satisfied_share)}（{fig.total} 个回答）")
 
 
 @click.group("bench")

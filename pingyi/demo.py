@@ -140,6 +140,7 @@ def load_demo(password: str = "pingyi-demo") -> list[str]:
         kinds = orgtree.kind_counts()
         people, _members = orgtree.people_counts()
     campaign, sample = load_demo_campaign(pz)
+    closed = load_closed_campaign(pz)
     db.session.flush()
     return [
         f"平庄煤业：党委 {kinds.get('committee', 0)} 个（含公司党委），党总支 {kinds.get('general_branch', 0)} 个，"
@@ -151,6 +152,7 @@ def load_demo(password: str = "pingyi-demo") -> list[str]:
         "  学校管理员 admin@school.example        → /t/school/",
         "  平台超管   root@pingyi.example         → /platform/tenants",
         f"进行中的评议活动：{campaign.name}（/t/pingzhuang/campaigns/{campaign.id}）",
+        f"已统计的评议活动：{closed.name}（/t/pingzhuang/campaigns/{closed.id}）",
         f"示例测评链接 / sample ballot link: {_base_url()}{sample}",
     ]
 
@@ -244,3 +246,60 @@ def _base_url() -> str:
     from flask import current_app
 
     return (current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+
+
+# ---- the closed, tallied seed-002 campaign -------------------------------------------------------
+
+CLOSED_CAMPAIGN = "2023年创先争优活动群众评议（已结束）"
+SEED_002_RATES = {  # seed 002 §四, as printed
+    "seed002-org": ["98.7", "97.5", "96.4", "98.4", "98.9"],
+    "seed002-member": ["98.7", "96.1", "97.8"],
+}
+
+
+def load_closed_campaign(tenant: Tenant) -> Campaign:
+    """Seed 002's campaign once more, closed and tallied: 4 378 generated ballots whose per-item
+    satisfaction rates print exactly as the seed's summary report does."""
+    from datetime import timedelta
+    from fractions import Fraction
+
+    from sqlalchemy import select
+
+    from . import campaigns as cp
+    from . import tally, tokens
+    from .generate import generate
+    from .models import Form, FormItem, Unit, utcnow
+
+    with tenant_context(tenant.id):
+        c = db.session.execute(select(Campaign).where(Campaign.name == CLOSED_CAMPAIGN)).scalar_one_or_none()
+        if c is not None:
+            return c
+        now = utcnow().replace(minute=0, second=0, microsecond=0)
+        c = cp.create_campaign(CLOSED_CAMPAIGN, now - timedelta(days=2), now + timedelta(days=1),
+                               "按种子 002 的满意率生成的演示选票")
+        forms = {key: db.session.execute(select(Form).where(Form.template_key == key).order_by(Form.version.desc())
+                                         ).scalars().first() for key in SEED_002_RATES}
+        root = db.session.execute(select(Unit).where(Unit.parent_id.is_(None))).scalar_one()
+        cp.add_subjects_bulk(c, "unit", root, forms["seed002-org"], ["branch"])
+        cp.add_subjects_bulk(c, "person", root, forms["seed002-member"], ["branch"])
+        cp.set_categories(c, DEMO_CATEGORIES)
+        cp.add_preset(c, "seed001-3")
+        cp.add_preset(c, "seed003")
+        cats = {k.name: k for k in cp.categories(c)}
+        branches = db.session.execute(select(Unit).where(Unit.kind == "branch").order_by(Unit.path)).scalars().all()
+        extra = SEED_EVALUATORS - 12 * len(branches)
+        for name, count in (("党员", 3), ("先进典型代表", 1)):
+            tokens.issue_many(c, cats[name], branches, count)
+        tokens.issue_many(c, cats["员工群众"], branches, 8)
+        tokens.issue_many(c, cats["员工群众"], branches[:extra], 1)
+        cp.transition(c, "open")
+        targets = {}
+        for key, rates in SEED_002_RATES.items():
+            items = db.session.execute(select(FormItem.id).where(FormItem.form_id == forms[key].id,
+                                                                 FormItem.kind == "rating")
+                                       .order_by(FormItem.section_id, FormItem.position)).scalars().all()
+            targets.update({i: Fraction(r) / 100 for i, r in zip(items, rates, strict=True)})
+        generate(c, targets)
+        cp.transition(c, "close")
+        tally.recount(c.id)
+    return c

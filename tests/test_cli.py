@@ -83,11 +83,19 @@ def test_demo_is_seed_scale_and_idempotent(app):
     assert 'data-testid="branch-count">349<' in page
     assert "示例测评链接 / sample ballot link: http://127.0.0.1:5000/b/" in r.output
     listed = json.loads(run(app, "campaigns", "list", "--tenant", "pingzhuang", "--json").output)
-    assert [(c["state"], c["subjects_by_kind"]) for c in listed] == [("open", {"unit": 349, "person": 4720})]
+    assert [(c["state"], c["subjects_by_kind"]) for c in listed] == [("open", {"unit": 349, "person": 4720}),
+                                                                     ("closed", {"unit": 349, "person": 4720})]
     with app.app_context(), tenant_context(_tenant_id(app, "pingzhuang")):
-        from pingyi.models import BallotToken
+        from pingyi.models import Ballot, BallotToken
 
-        assert db.session.execute(select(func.count()).select_from(BallotToken)).scalar() == 4378
+        live = db.session.execute(select(func.count()).select_from(BallotToken)
+                                  .where(BallotToken.campaign_id == listed[0]["id"])).scalar()
+        assert live == 4378
+        assert db.session.execute(select(func.count()).select_from(Ballot)).scalar() == 4378
+    # seed 002 §四: the closed demo campaign's generated ballots print the seed's rates
+    out = run(app, "tally", "--tenant", "pingzhuang", "--campaign", str(listed[1]["id"]), "--wait").output
+    rates = [line.split("满意率 ")[1].split("%")[0] for line in out.splitlines() if "满意率" in line]
+    assert rates == ["98.7", "97.5", "96.4", "98.4", "98.9", "98.7", "96.1", "97.8"], out
     client = app.test_client()
     client.post("/login", data={"email": "admin@county.example", "password": "pingyi-demo"})
     page = client.get("/t/county/oversight/").text

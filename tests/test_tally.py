@@ -176,6 +176,6 @@ def test_tally_command(app, world):
                                             "--wait"])
     assert r.exit_code == 0, r.output
     assert "第 1 次统计，4 张票" in r.output
-    assert "兑现创先争优公开承诺情况满意率 75.0%（4 票）" in r.output
+    assert "兑现创先争优公开承诺情况满意率 75.0%（4 个回答）" in r.output
     r = app.test_cli_runner().invoke(main, ["tally", "--tenant", "beta", "--campaign", str(bw.campaign_id)])
     assert r.exit_code == 1
