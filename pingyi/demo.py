@@ -186,66 +186,93 @@ def demo_code(secret: str) -> str:
     return "".join(CROCKFORD[b % 32] for b in digest[:SHORT_LEN])
 
 
+def _seed_002_forms() -> dict:
+    """The tenant's copies (newest versions) of seed 002's two forms, copied once."""
+    from sqlalchemy import select
+
+    from . import questionnaire as q
+    from .models import Form
+
+    forms = {}
+    for key in ("seed002-org", "seed002-member"):
+        forms[key] = db.session.execute(select(Form).where(Form.template_key == key)
+                                        .order_by(Form.version.desc())).scalars().first() or q.copy_template(key)
+    return forms
+
+
+def _seed_002_campaign(name: str, description: str, start, end) -> Campaign:
+    """A draft campaign as seed 002 ran it: the organization form for every branch, the member
+    form for their members, three evaluator categories and the seeds' rules."""
+    from sqlalchemy import select
+
+    from . import campaigns as cp
+    from .models import Unit
+
+    c = cp.create_campaign(name, start, end, description)
+    forms = _seed_002_forms()
+    root = db.session.execute(select(Unit).where(Unit.parent_id.is_(None))).scalar_one()
+    cp.add_subjects_bulk(c, "unit", root, forms["seed002-org"], ["branch"])
+    cp.add_subjects_bulk(c, "person", root, forms["seed002-member"], ["branch"])
+    cp.set_categories(c, DEMO_CATEGORIES)
+    cp.add_preset(c, "seed001-3")
+    cp.add_preset(c, "seed003")
+    return c
+
+
+def _issue_seed_002_links(c: Campaign, secret_source=None) -> None:
+    """4 378 links as seed 002 counts evaluators: per branch 8–9 员工群众, 3 党员, 1 先进典型代表."""
+    from sqlalchemy import select
+
+    from . import campaigns as cp
+    from . import tokens
+    from .models import Unit
+
+    cats = {k.name: k for k in cp.categories(c)}
+    branches = db.session.execute(select(Unit).where(Unit.kind == "branch").order_by(Unit.path)).scalars().all()
+    extra = SEED_EVALUATORS - 12 * len(branches)
+    for name, units, count in (("员工群众", branches[:extra], 9), ("员工群众", branches[extra:], 8),
+                               ("党员", branches, 3), ("先进典型代表", branches, 1)):
+        source = (lambda u, i, k=name: secret_source(u, k, i)) if secret_source else None
+        tokens.issue_many(c, cats[name], units, count, source)
+
+
 def load_demo_campaign(tenant: Tenant) -> tuple[Campaign, str]:
-    """The seed-002 campaign, open: the organization form for all 349 branches, the member
-    form for their members, three evaluator categories, the seed rules and 4 378 links
-    (one per evaluator). Returns the campaign and one sample link path."""
+    """The seed-002 campaign, open, with reproducible demo links. Returns the campaign and
+    one unused sample link path."""
     from datetime import timedelta
 
     from sqlalchemy import select
 
     from . import campaigns as cp
-    from . import questionnaire as q
-    from . import tokens
-    from .models import BallotToken, Form, Unit, utcnow
+    from .models import BallotToken, Unit, utcnow
+    from .security import hash_secret
+
+    def secret(c_id: int):
+        def make(unit_id: int, category: str, i: int) -> tuple[str, str]:
+            s = demo_secret(c_id, unit_id, category, i)
+            return s, demo_code(s)
+        return make
 
     with tenant_context(tenant.id):
         c = db.session.execute(select(Campaign).where(Campaign.name == DEMO_CAMPAIGN)).scalar_one_or_none()
         if c is None:
             now = utcnow().replace(minute=0, second=0, microsecond=0)
-            c = cp.create_campaign(DEMO_CAMPAIGN, now - timedelta(days=1), now + timedelta(days=30),
-                                   "按照平煤政工[2024]23号文件要求开展群众评议（种子 002）")
-            forms = {}
-            for key in ("seed002-org", "seed002-member"):
-                existing = db.session.execute(select(Form).where(Form.template_key == key)).scalars().first()
-                forms[key] = existing or q.copy_template(key)
-            root = db.session.execute(select(Unit).where(Unit.parent_id.is_(None))).scalar_one()
-            cp.add_subjects_bulk(c, "unit", root, forms["seed002-org"], ["branch"])
-            cp.add_subjects_bulk(c, "person", root, forms["seed002-member"], ["branch"])
-            cp.set_categories(c, DEMO_CATEGORIES)
-            cp.add_preset(c, "seed001-3")
-            cp.add_preset(c, "seed003")
+            c = _seed_002_campaign(DEMO_CAMPAIGN, "按照平煤政工[2024]23号文件要求开展群众评议（种子 002）",
+                                   now - timedelta(days=1), now + timedelta(days=30))
         if c.state == "draft":
-            cats = {k.name: k for k in cp.categories(c)}
-            branches = db.session.execute(select(Unit).where(Unit.kind == "branch").order_by(Unit.path)).scalars().all()
-            extra = SEED_EVALUATORS - 12 * len(branches)
-            for n, unit in enumerate(branches):
-                for name, count in (("员工群众", 8 + (1 if n < extra else 0)), ("党员", 3), ("先进典型代表", 1)):
-                    tokens.issue_links(c, cats[name], unit, count, lambda i, u=unit.id, k=name: (
-                        demo_secret(c.id, u, k, i), demo_code(demo_secret(c.id, u, k, i))))
+            _issue_seed_002_links(c, secret(c.id))
             cp.transition(c, "open")
         elif c.state == "open" and c.closes_at <= utcnow():
             cp.extend_window(c, utcnow() + timedelta(days=30))
         first = db.session.execute(select(Unit).where(Unit.kind == "branch").order_by(Unit.path).limit(1)).scalar_one()
         sample = demo_secret(c.id, first.id, "员工群众", 0)
-        from .security import hash_secret
-
-        unused = db.session.execute(select(BallotToken.id).where(
-            BallotToken.secret_hash == hash_secret(sample), BallotToken.used_at.is_(None))).first()
-        if unused is None:  # the first sample was used: offer the first unused demo link of that branch
-            for i in range(1, 9):
-                candidate = demo_secret(c.id, first.id, "员工群众", i)
-                if db.session.execute(select(BallotToken.id).where(
-                        BallotToken.secret_hash == hash_secret(candidate), BallotToken.used_at.is_(None))).first():
-                    sample = candidate
-                    break
+        for i in range(9):  # the first unused demo link of that branch
+            candidate = demo_secret(c.id, first.id, "员工群众", i)
+            if db.session.execute(select(BallotToken.id).where(
+                    BallotToken.secret_hash == hash_secret(candidate), BallotToken.used_at.is_(None))).first():
+                sample = candidate
+                break
     return c, f"/b/{sample}"
-
-
-def _base_url() -> str:
-    from flask import current_app
-
-    return (current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
 
 
 # ---- the closed, tallied seed-002 campaign -------------------------------------------------------
@@ -266,33 +293,20 @@ def load_closed_campaign(tenant: Tenant) -> Campaign:
     from sqlalchemy import select
 
     from . import campaigns as cp
-    from . import tally, tokens
+    from . import tally
     from .generate import generate
-    from .models import Form, FormItem, Unit, utcnow
+    from .models import FormItem, utcnow
 
     with tenant_context(tenant.id):
         c = db.session.execute(select(Campaign).where(Campaign.name == CLOSED_CAMPAIGN)).scalar_one_or_none()
         if c is not None:
             return c
         now = utcnow().replace(minute=0, second=0, microsecond=0)
-        c = cp.create_campaign(CLOSED_CAMPAIGN, now - timedelta(days=2), now + timedelta(days=1),
-                               "按种子 002 的满意率生成的演示选票")
-        forms = {key: db.session.execute(select(Form).where(Form.template_key == key).order_by(Form.version.desc())
-                                         ).scalars().first() for key in SEED_002_RATES}
-        root = db.session.execute(select(Unit).where(Unit.parent_id.is_(None))).scalar_one()
-        cp.add_subjects_bulk(c, "unit", root, forms["seed002-org"], ["branch"])
-        cp.add_subjects_bulk(c, "person", root, forms["seed002-member"], ["branch"])
-        cp.set_categories(c, DEMO_CATEGORIES)
-        cp.add_preset(c, "seed001-3")
-        cp.add_preset(c, "seed003")
-        cats = {k.name: k for k in cp.categories(c)}
-        branches = db.session.execute(select(Unit).where(Unit.kind == "branch").order_by(Unit.path)).scalars().all()
-        extra = SEED_EVALUATORS - 12 * len(branches)
-        for name, count in (("党员", 3), ("先进典型代表", 1)):
-            tokens.issue_many(c, cats[name], branches, count)
-        tokens.issue_many(c, cats["员工群众"], branches, 8)
-        tokens.issue_many(c, cats["员工群众"], branches[:extra], 1)
+        c = _seed_002_campaign(CLOSED_CAMPAIGN, "按种子 002 的满意率生成的演示选票", now - timedelta(days=2),
+                               now + timedelta(days=1))
+        _issue_seed_002_links(c)
         cp.transition(c, "open")
+        forms = _seed_002_forms()
         targets = {}
         for key, rates in SEED_002_RATES.items():
             items = db.session.execute(select(FormItem.id).where(FormItem.form_id == forms[key].id,
@@ -303,3 +317,9 @@ def load_closed_campaign(tenant: Tenant) -> Campaign:
         cp.transition(c, "close")
         tally.recount(c.id)
     return c
+
+
+def _base_url() -> str:
+    from flask import current_app
+
+    return (current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")

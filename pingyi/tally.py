@@ -140,12 +140,17 @@ def percent(value: Fraction | None) -> str:
     return f"{d}%"
 
 
-def tally_campaign(campaign_id: int) -> tuple[TallyResult, dict[int, str]]:
-    """Count and summarize a campaign in the current tenant; also returns subject kinds."""
+def _subjects(campaign_id: int) -> tuple[dict[int, str], dict[int, ChoiceInfo]]:
+    """Subject kinds and the choice facts of their forms, for summarizing a campaign."""
     subjects = db.session.execute(select(Subject.id, Subject.kind, Subject.form_id)
                                   .where(Subject.campaign_id == campaign_id)).all()
-    form_ids = {f for _s, _k, f in subjects}
-    return summarize(count_rows(campaign_id), choice_infos(form_ids)), {s: k for s, k, _f in subjects}
+    return {s: k for s, k, _f in subjects}, choice_infos({f for _s, _k, f in subjects})
+
+
+def tally_campaign(campaign_id: int) -> tuple[TallyResult, dict[int, str]]:
+    """Count and summarize a campaign afresh (no stored tally); also returns subject kinds."""
+    kinds, infos = _subjects(campaign_id)
+    return summarize(count_rows(campaign_id), infos), kinds
 
 
 
@@ -181,10 +186,8 @@ def stored_rows(campaign_id: int) -> list[CountRow]:
 
 def stored_result(campaign_id: int) -> tuple[TallyResult, dict[int, str]]:
     """The last stored tally (what pages and reports read), summarized."""
-    subjects = db.session.execute(select(Subject.id, Subject.kind, Subject.form_id)
-                                  .where(Subject.campaign_id == campaign_id)).all()
-    infos = choice_infos({f for _s, _k, f in subjects})
-    return summarize(stored_rows(campaign_id), infos), {s: k for s, k, _f in subjects}
+    kinds, infos = _subjects(campaign_id)
+    return summarize(stored_rows(campaign_id), infos), kinds
 
 
 def run_tally_job(job) -> None:

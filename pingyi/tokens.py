@@ -82,15 +82,15 @@ def lookup(text: str) -> BallotToken | None:
 
 
 def issue_links(campaign: Campaign, category: EvaluatorCategory, unit: Unit, count: int,
-                secret_source: Callable[[int], tuple[str, str]] | None = None,
+                secret_source: Callable[[int, int], tuple[str, str]] | None = None,
                 batch_id: int | None = None) -> list[IssuedLink]:
     """Issue ``count`` links for evaluators of ``category`` at ``unit``, numbered after the unit's
-    existing slips. ``secret_source`` (index → (secret, short code)) is for the demo only."""
+    existing slips. ``secret_source`` ((unit id, index) → (secret, short code)) is for the demo only."""
     return issue_many(campaign, category, [unit], count, secret_source, batch_id)
 
 
 def issue_many(campaign: Campaign, category: EvaluatorCategory, units: list[Unit], per_unit: int,
-               secret_source: Callable[[int], tuple[str, str]] | None = None,
+               secret_source: Callable[[int, int], tuple[str, str]] | None = None,
                batch_id: int | None = None) -> list[IssuedLink]:
     """``per_unit`` links for each of ``units``: one serial query, one insert, one audit row."""
     if campaign.state not in ("draft", "open"):
@@ -108,7 +108,7 @@ def issue_many(campaign: Campaign, category: EvaluatorCategory, units: list[Unit
     for unit in units:
         first = (last.get(unit.id) or 0) + 1
         for i in range(per_unit):
-            secret, code = (secret_source(i) if secret_source
+            secret, code = (secret_source(unit.id, i) if secret_source
                             else (secrets.token_urlsafe(SECRET_BYTES), new_short_code()))
             links.append(IssuedLink(secret, code, first + i, unit.id, category.id))
             rows.append({"tenant_id": tid, "campaign_id": campaign.id, "category_id": category.id,
