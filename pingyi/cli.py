@@ -37,6 +37,16 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
+def _campaign(slug: str, campaign_id: int):
+    """A campaign of the current tenant (call inside ``tenant_context``), or exit with a message."""
+    from .models import Campaign
+
+    c = db.session.get(Campaign, campaign_id)
+    if c is None:
+        _fail(f"租户 {slug} 中没有编号为 {campaign_id} 的评议活动")
+    return c
+
+
 def _tenant(slug: str):
     tenant = accounts.tenant_by_slug(slug, active_only=False)
     if tenant is None:
@@ -253,14 +263,11 @@ def _transition_command(action: str):
     @with_appcontext
     def command(slug, campaign_id) -> None:
         from . import campaigns as cp
-        from .models import Campaign
 
         tenant = _tenant(slug)
         set_actor(None, "cli")
         with tenant_context(tenant.id):
-            c = db.session.get(Campaign, campaign_id)
-            if c is None:
-                _fail(f"租户 {slug} 中没有编号为 {campaign_id} 的评议活动")
+            c = _campaign(slug, campaign_id)
             try:
                 cp.transition(c, action)
                 db.session.commit()
@@ -304,15 +311,13 @@ def links_issue(slug, campaign_id, category, unit, count, unit_kinds, out, pdf, 
 
     from . import issuing
     from .imports import existing_unit_keys, resolve_unit_ref
-    from .models import Campaign, EvaluatorCategory, JobFile, Unit
+    from .models import EvaluatorCategory, JobFile, Unit
 
     tenant = _tenant(slug)
     set_actor(None, "cli")
     base = base_url or current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
     with tenant_context(tenant.id):
-        c = db.session.get(Campaign, campaign_id)
-        if c is None:
-            _fail(f"租户 {slug} 中没有编号为 {campaign_id} 的评议活动")
+        c = _campaign(slug, campaign_id)
         cats = db.session.execute(_select(EvaluatorCategory).where(EvaluatorCategory.campaign_id == c.id)).scalars()
         k = next((x for x in cats if x.name == category or str(x.id) == category), None)
         if k is None:
@@ -328,9 +333,8 @@ def links_issue(slug, campaign_id, category, unit, count, unit_kinds, out, pdf, 
             if problem:
                 _fail(problem)
             root = db.session.get(Unit, unit_id)
-        current_app.config["REDIS_URL"] = None  # the command line waits for its files: run here
-        try:
-            job = issuing.submit_issue(c, k, root, list(unit_kinds), count, base)
+        try:  # the command line waits for its files: run here
+            job = issuing.submit_issue(c, k, root, list(unit_kinds), count, base, run_here=True)
         except DomainError as exc:
             _fail(exc.message)
         if job.state != "done":
@@ -354,18 +358,13 @@ def links_issue(slug, campaign_id, category, unit, count, unit_kinds, out, pdf, 
 def tally_cmd(slug, campaign_id, wait) -> None:
     """Queue (or with --wait run) a full tally of a campaign."""
     from . import jobs
-    from .models import Campaign
     from .tally import percent, stored_result
 
     tenant = _tenant(slug)
     set_actor(None, "cli")
     with tenant_context(tenant.id):
-        c = db.session.get(Campaign, campaign_id)
-        if c is None:
-            _fail(f"租户 {slug} 中没有编号为 {campaign_id} 的评议活动")
-        if wait:
-            current_app.config["REDIS_URL"] = None
-        job = jobs.submit("tally", {"campaign_id": c.id}, total=1)
+        c = _campaign(slug, campaign_id)
+        job = jobs.submit("tally", {"campaign_id": c.id}, total=1, run_here=wait)
         if not wait:
             click.echo(f"已提交统计任务 #{job.id}（{job.state}）")
             return

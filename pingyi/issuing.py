@@ -34,7 +34,7 @@ def plan_units(root: Unit, unit_kinds: list[str] | None) -> list[Unit]:
 
 
 def submit_issue(campaign: Campaign, category: EvaluatorCategory, root: Unit, unit_kinds: list[str] | None,
-                 per_unit: int, base_url: str, user_id: int | None = None) -> Job:
+                 per_unit: int, base_url: str, user_id: int | None = None, run_here: bool = False) -> Job:
     """Validate the request, then queue the job (or run it in-process without Redis)."""
     if campaign.state not in ("draft", "open"):
         raise DomainError(_("只有草稿或进行中的评议活动可以发放测评码"))
@@ -49,7 +49,7 @@ def submit_issue(campaign: Campaign, category: EvaluatorCategory, root: Unit, un
         raise DomainError(_("一次最多发放 %(n)d 个测评码", n=tokens.MAX_PER_CALL), "count")
     params = {"campaign_id": campaign.id, "category_id": category.id, "unit_ids": [u.id for u in units],
               "per_unit": per_unit, "base_url": base_url.rstrip("/")}
-    return jobs.submit("issue_links", params, total=len(units) * per_unit, user_id=user_id)
+    return jobs.submit("issue_links", params, total=len(units) * per_unit, user_id=user_id, run_here=run_here)
 
 
 def run_issue_job(job: Job) -> None:

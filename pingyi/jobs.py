@@ -21,17 +21,18 @@ def create(kind: str, params: dict, total: int = 0, user_id: int | None = None) 
     return job
 
 
-def submit(kind: str, params: dict, total: int = 0, user_id: int | None = None) -> Job:
-    """Create the job row, commit it, then queue (or run) it; returns the job row."""
+def submit(kind: str, params: dict, total: int = 0, user_id: int | None = None, run_here: bool = False) -> Job:
+    """Create the job row, commit it, then queue (or run) it; returns the job row.
+    ``run_here`` runs it in this process even with Redis (the command line waits for results)."""
     job = create(kind, params, total, user_id)
     db.session.commit()
-    return requeue(job)
+    return requeue(job, run_here)
 
 
-def requeue(job: Job) -> Job:
+def requeue(job: Job, run_here: bool = False) -> Job:
     """Queue a (new or failed) job row on RQ, or run it here when there is no Redis."""
     job_id, kind = job.id, job.kind
-    if current_app.config.get("REDIS_URL"):
+    if current_app.config.get("REDIS_URL") and not run_here:
         from worker.queue import enqueue
 
         enqueue(QUEUE_OF.get(kind, "default"), "worker.jobs.run", job_id, timeout=TIMEOUT_OF.get(kind, 600))

@@ -17,8 +17,6 @@ from .i18n import _
 from .models import UNIT_KINDS, Person, Unit
 from .tenancy import require_tenant_id
 
-POSITIONS = ("书记", "副书记", "委员", "党员", "群众")
-
 
 def subtree_filter(root_path: str):
     """SQL condition: the unit with ``root_path`` and all its descendants."""

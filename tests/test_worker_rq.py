@@ -58,3 +58,18 @@ def test_issue_job_runs_on_a_real_rq_worker(rq_app, world, database):
             select(JobFile).where(JobFile.job_id == job_id)).scalars())
         assert names == ["csv", "pdf", "xlsx"]
         assert len(db.session.execute(select(BallotToken)).scalars().all()) == 12
+
+
+def test_wait_runs_here_even_with_redis_configured(rq_app, world):
+    """`pingyi tally --wait` must not hand its job to a worker that may not be running."""
+    from pingyi import campaigns as cp
+    from pingyi.cli import main
+
+    with rq_app.app_context(), tenant_context(world.a.id):
+        c = cp.create_campaign("等待", "2026-12-01 09:00", "2026-12-20 18:00")
+        db.session.commit()
+        cid = c.id
+    r = rq_app.test_cli_runner().invoke(main, ["tally", "--tenant", "alpha", "--campaign", str(cid), "--wait"])
+    assert r.exit_code == 0 and "第 1 次统计，0 张票" in r.output, r.output
+    r = rq_app.test_cli_runner().invoke(main, ["tally", "--tenant", "alpha", "--campaign", str(cid)])
+    assert r.exit_code == 0 and "（queued）" in r.output
