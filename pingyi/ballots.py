@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from . import tokens
+from . import live, tokens
 from .extensions import db
 from .i18n import _
 from .models import (
@@ -169,6 +169,7 @@ def cast(link_text: str, sub: Submission, now: datetime | None = None, paper: bo
         db.session.execute(Comment.__table__.insert(), [
             {**common, "subject_id": s, "item_id": i, "text": t} for s, i, t in sub.comments])
     db.session.commit()
+    live.ballot_cast(campaign_id)
     return receipt
 
 

@@ -4,7 +4,9 @@ supplies ``tenant_id`` (this bypasses the ORM, so tenant scoping is the caller's
 
 from __future__ import annotations
 
-from sqlalchemy import Table
+import json
+
+from sqlalchemy import JSON, Table
 
 from .extensions import db
 
@@ -18,7 +20,8 @@ def insert_rows(table: Table, rows: list[dict]) -> None:
         return
     columns = list(rows[0])
     types = {c.name: c.type for c in table.columns}
-    binds = {name: types[name].bind_processor(conn.dialect) for name in columns}
+    binds = {name: json.dumps if isinstance(types[name], JSON) else types[name].bind_processor(conn.dialect)
+             for name in columns}  # COPY takes JSON as text
     raw = conn.connection.driver_connection
     with raw.cursor() as cur, cur.copy(
             f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:

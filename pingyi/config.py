@@ -59,6 +59,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     }
     cfg["RATELIMIT_STORAGE_URI"] = env.get("PINGYI_RATELIMIT_STORAGE") or cfg["REDIS_URL"] or "memory://"
     cfg["RATELIMIT_HEADERS_ENABLED"] = True
+    # Live tallies: ballots within this many seconds share one incremental tally job.
+    cfg["LIVE_TALLY_DELAY"] = float(env.get("PINGYI_LIVE_TALLY_DELAY", 3))
     cfg["PUBLIC_BASE_URL"] = env.get("PINGYI_PUBLIC_BASE_URL", "")  # for links in slips; default: the request's host
     cfg.update(overrides)
     cfg["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(cfg["SQLALCHEMY_DATABASE_URI"])

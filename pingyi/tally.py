@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select, text
 
 from . import rules as rl
-from .bulk import insert_rows
 from .extensions import db
-from .models import Ballot, Scale, ScaleChoice, Subject, TallyCount, TallyRun, utcnow
+from .models import Scale, ScaleChoice, Subject, TallyCount, TallyRun, utcnow
 from .tenancy import require_tenant_id, tenant_sql
 
 CountRow = tuple[int, int, int, int, int]  # subject, item, choice, category, count
@@ -140,7 +139,7 @@ def percent(value: Fraction | None) -> str:
     return f"{d}%"
 
 
-def _subjects(campaign_id: int) -> tuple[dict[int, str], dict[int, ChoiceInfo]]:
+def subject_facts(campaign_id: int) -> tuple[dict[int, str], dict[int, ChoiceInfo]]:
     """Subject kinds and the choice facts of their forms, for summarizing a campaign."""
     subjects = db.session.execute(select(Subject.id, Subject.kind, Subject.form_id)
                                   .where(Subject.campaign_id == campaign_id)).all()
@@ -149,33 +148,95 @@ def _subjects(campaign_id: int) -> tuple[dict[int, str], dict[int, ChoiceInfo]]:
 
 def tally_campaign(campaign_id: int) -> tuple[TallyResult, dict[int, str]]:
     """Count and summarize a campaign afresh (no stored tally); also returns subject kinds."""
-    kinds, infos = _subjects(campaign_id)
+    kinds, infos = subject_facts(campaign_id)
     return summarize(count_rows(campaign_id), infos), kinds
 
 
+
+
+LOCK_NAMESPACE = 0x7079  # pg_advisory_xact_lock(namespace, campaign_id): one tally per campaign
+
+_COLUMNS = "tenant_id, campaign_id, subject_id, item_id, choice_id, category_id"
+_A_COLUMNS = ", ".join("a." + c for c in _COLUMNS.split(", "))
+# Every ballot is counted either by a full recount or by one incremental run, never both: a
+# full recount skips the ballots still unclaimed in the inbox (cast after its claim; they
+# belong to the next run), evaluated in the same statement, hence the same snapshot.
+_FULL = (f"INSERT INTO tally_counts ({_COLUMNS}, count) SELECT {_A_COLUMNS}, COUNT(*) FROM answers a "
+         "WHERE a.tenant_id = :tenant_id AND a.campaign_id = :campaign_id AND NOT EXISTS ("
+         " SELECT 1 FROM tally_inbox i WHERE i.ballot_id = a.ballot_id AND NOT i.claimed) "
+         f"GROUP BY {_A_COLUMNS}")
+_FULL_BALLOTS = ("SELECT COUNT(*) FROM ballots b WHERE b.tenant_id = :tenant_id AND b.campaign_id = :campaign_id "
+                 "AND NOT EXISTS (SELECT 1 FROM tally_inbox i WHERE i.ballot_id = b.id AND NOT i.claimed)")
+_INCREMENT = (f"INSERT INTO tally_counts ({_COLUMNS}, count) SELECT {_A_COLUMNS}, COUNT(*) FROM answers a "
+              "JOIN tally_inbox i ON i.ballot_id = a.ballot_id "
+              "WHERE i.tenant_id = :tenant_id AND i.campaign_id = :campaign_id AND i.claimed "
+              f"AND a.tenant_id = :tenant_id GROUP BY {_A_COLUMNS} "
+              "ON CONFLICT (campaign_id, subject_id, item_id, choice_id, category_id) "
+              "DO UPDATE SET count = tally_counts.count + excluded.count")
+
+
+def _lock(campaign_id: int) -> None:
+    """Serialize tallies of one campaign (a transaction-scoped advisory lock on PostgreSQL;
+    SQLite has one writer at a time, and the claim that follows is a write)."""
+    if db.session.connection().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:ns, :c)"), {"ns": LOCK_NAMESPACE, "c": campaign_id})
+
+
+def _run(campaign_id: int) -> TallyRun | None:
+    """The stored run, read afresh (after the lock, another run may have just committed)."""
+    return db.session.execute(select(TallyRun).where(TallyRun.campaign_id == campaign_id)
+                              .execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+def _claim(campaign_id: int) -> int:
+    """Mark the inbox's ballots as this run's; ballots committed later stay for the next run."""
+    return tenant_sql("UPDATE tally_inbox SET claimed = TRUE WHERE tenant_id = :tenant_id "
+                      "AND campaign_id = :campaign_id AND NOT claimed", campaign_id=campaign_id).rowcount
+
+
+def _finish(campaign_id: int, run: TallyRun, full: bool) -> TallyRun:
+    tenant_sql("DELETE FROM tally_inbox WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id AND claimed",
+               campaign_id=campaign_id)
+    run.answers = tenant_sql("SELECT COALESCE(SUM(count), 0) FROM tally_counts WHERE tenant_id = :tenant_id "
+                             "AND campaign_id = :campaign_id", campaign_id=campaign_id).scalar_one()
+    run.version, run.full, run.computed_at = run.version + 1, full, utcnow()
+    from .rollup import store_rollup
+
+    store_rollup(campaign_id, run)
+    db.session.flush()
+    return run
 
 
 def recount(campaign_id: int) -> TallyRun:
     """Full recount into ``tally_counts``: delete and insert in the caller's transaction, so a
     run that dies before its commit leaves the previous tally untouched. Re-running gives the
     same rows; only the run's version grows."""
-    rows = count_rows(campaign_id)
+    _lock(campaign_id)
+    _claim(campaign_id)
     tenant_id = require_tenant_id()
     db.session.execute(delete(TallyCount).where(TallyCount.campaign_id == campaign_id)
                        .execution_options(synchronize_session=False))
-    insert_rows(TallyCount.__table__, [
-        {"tenant_id": tenant_id, "campaign_id": campaign_id, "subject_id": s, "item_id": i, "choice_id": c,
-         "category_id": k, "count": n} for s, i, c, k, n in rows])
-    ballots = db.session.execute(select(func.count()).select_from(Ballot)
-                                 .where(Ballot.campaign_id == campaign_id)).scalar_one()
-    run = db.session.get(TallyRun, campaign_id)
+    tenant_sql(_FULL, campaign_id=campaign_id)
+    run = _run(campaign_id)
     if run is None:
-        run = TallyRun(tenant_id=tenant_id, campaign_id=campaign_id, version=0)
+        run = TallyRun(tenant_id=tenant_id, campaign_id=campaign_id, version=0, computed_at=utcnow())
         db.session.add(run)
-    run.version += 1
-    run.answers, run.ballots, run.computed_at = sum(r[4] for r in rows), ballots, utcnow()
-    db.session.flush()
-    return run
+    run.ballots = tenant_sql(_FULL_BALLOTS, campaign_id=campaign_id).scalar_one()
+    return _finish(campaign_id, run, full=True)
+
+
+def update(campaign_id: int) -> TallyRun:
+    """Add the ballots cast since the last run to the stored counts (a full recount if there is
+    none yet). Always equal to what ``recount`` would store; tests hold it to that."""
+    _lock(campaign_id)
+    run = _run(campaign_id)
+    if run is None:
+        return recount(campaign_id)
+    claimed = _claim(campaign_id)
+    if claimed:
+        tenant_sql(_INCREMENT, campaign_id=campaign_id)
+    run.ballots += claimed
+    return _finish(campaign_id, run, full=False)
 
 
 def stored_rows(campaign_id: int) -> list[CountRow]:
@@ -186,7 +247,7 @@ def stored_rows(campaign_id: int) -> list[CountRow]:
 
 def stored_result(campaign_id: int) -> tuple[TallyResult, dict[int, str]]:
     """The last stored tally (what pages and reports read), summarized."""
-    kinds, infos = _subjects(campaign_id)
+    kinds, infos = subject_facts(campaign_id)
     return summarize(stored_rows(campaign_id), infos), kinds
 
 

@@ -72,3 +72,15 @@ def _tally(job) -> None:
 
 
 KINDS = {"issue_links": _issue_links, "tally": _tally}
+
+
+def live_tally(tenant_id: int, campaign_id: int) -> None:
+    """Debounced incremental tally of an open campaign (scheduled by ``pingyi.live``)."""
+    ctx = _app_context()
+    from pingyi.live import run_job
+
+    if ctx is None:
+        run_job(tenant_id, campaign_id)
+    else:
+        with ctx:
+            run_job(tenant_id, campaign_id)

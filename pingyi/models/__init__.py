@@ -16,10 +16,10 @@ from .campaigns import (
 )
 from .forms import ITEM_KINDS, SUBJECT_KINDS, Form, FormItem, FormSection, Scale, ScaleChoice
 from .org import UNIT_KINDS, Person, Unit
-from .tallies import TallyCount, TallyRun
+from .tallies import TallyCount, TallyInbox, TallyRun, TallyUnit
 
 __all__ = [
-    "TallyCount", "TallyRun", "Answer", "Ballot", "Comment", "InterviewSample", "Job", "JobFile", "PaperEntry",
+    "TallyCount", "TallyInbox", "TallyRun", "TallyUnit", "Answer", "Ballot", "Comment", "InterviewSample", "Job", "JobFile", "PaperEntry",
     "ITEM_KINDS", "PUBLICATION_SCOPES", "ROLES", "SCOPES", "STATES", "STATE_LABELS", "SUBJECT_KINDS",
     "UNIT_KINDS", "ApiKey", "AuditEvent", "BallotToken", "Campaign", "EvaluatorCategory", "Form", "FormItem",
     "FormSection", "Membership", "Person", "Rule", "Scale", "ScaleChoice", "Subject", "Tenant", "TenantMixin",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer
+from sqlalchemy import JSON, Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -35,3 +35,44 @@ class TallyRun(TenantMixin, db.Model):
     ballots: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     answers: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    full: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)  # last run: full or incremental
+    # Campaign totals from the roll-up (what an oversight tenant reads once published).
+    subjects: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    rated: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    issued: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    used: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    valid: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # answers on a rating scale
+    satisfied: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    lowest: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class TallyInbox(TenantMixin, db.Model):
+    """Ballots not yet counted. A database trigger adds a row with every ballot (in the ballot's
+    own transaction, whatever code inserts it); a tally claims and deletes them, so incremental
+    counting needs no voting order or timestamps on ballots and nothing remains afterwards."""
+
+    __tablename__ = "tally_inbox"
+    __table_args__ = (tenant_fk("campaign_id", "campaigns", "CASCADE"),)
+
+    ballot_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    claimed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class TallyUnit(TenantMixin, db.Model):
+    """Roll-up of one campaign over a unit's subtree: coverage (subjects rated of subjects),
+    turnout (links used of issued) and the distribution of choices about its subjects."""
+
+    __tablename__ = "tally_units"
+    __table_args__ = (tenant_fk("campaign_id", "campaigns", "CASCADE"),)
+
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subjects: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    rated: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    issued: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    used: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    valid: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    lowest: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    by_choice: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)  # {choice_id: count}

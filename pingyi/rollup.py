@@ -1,0 +1,162 @@
+"""Roll-ups of a campaign's stored tally through the unit tree, and across tenants for
+oversight.
+
+Three small aggregate queries give each unit's own figures (choices about its subjects, its
+subjects and how many were rated, its links issued and used); one pass in Python adds every
+unit's figures to itself and its ancestors (the materialized ``path``). Coverage is subjects
+rated ÷ subjects (基层党组织评议覆盖率), turnout links used ÷ issued (参评率).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from sqlalchemy import delete, select
+
+from .bulk import insert_rows
+from .extensions import db
+from .models import Campaign, TallyRun, TallyUnit, Tenant
+from .tenancy import require_tenant_id, tenant_context, tenant_sql
+
+_CHOICES = ("SELECT s.unit_id, c.choice_id, SUM(c.count) FROM tally_counts c "
+            "JOIN subjects s ON s.tenant_id = c.tenant_id AND s.id = c.subject_id "
+            "WHERE c.tenant_id = :tenant_id AND c.campaign_id = :campaign_id GROUP BY s.unit_id, c.choice_id")
+_SUBJECTS = ("SELECT s.unit_id, COUNT(*), COUNT(r.subject_id) FROM subjects s LEFT JOIN ("
+             " SELECT DISTINCT subject_id FROM tally_counts WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id"
+             ") r ON r.subject_id = s.id WHERE s.tenant_id = :tenant_id AND s.campaign_id = :campaign_id "
+             "GROUP BY s.unit_id")
+_LINKS = ("SELECT unit_id, COUNT(*), COUNT(used_at) FROM ballot_tokens WHERE tenant_id = :tenant_id "
+          "AND campaign_id = :campaign_id AND revoked_at IS NULL GROUP BY unit_id")
+_UNITS = "SELECT id, path FROM units WHERE tenant_id = :tenant_id"
+
+
+@dataclass
+class Figures:
+    """A subtree's (or a campaign's) totals; shares are exact, ``None`` when undefined."""
+
+    subjects: int = 0
+    rated: int = 0
+    issued: int = 0
+    used: int = 0
+    valid: int = 0
+    satisfied: int = 0
+    lowest: int = 0
+    by_choice: dict[int, int] = field(default_factory=dict)
+
+    COUNTS = ("subjects", "rated", "issued", "used", "valid", "satisfied", "lowest")
+
+    def add(self, other: Figures) -> None:
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for choice, n in other.by_choice.items():
+            self.by_choice[choice] = self.by_choice.get(choice, 0) + n
+
+    @staticmethod
+    def _share(part: int, whole: int) -> Fraction | None:
+        return Fraction(part, whole) if whole else None
+
+    @property
+    def coverage(self) -> Fraction | None:
+        return self._share(self.rated, self.subjects)
+
+    @property
+    def turnout(self) -> Fraction | None:
+        return self._share(self.used, self.issued)
+
+    @property
+    def satisfied_share(self) -> Fraction | None:
+        return self._share(self.satisfied, self.valid)
+
+    @classmethod
+    def of(cls, row) -> Figures:
+        """From a stored row (``TallyUnit`` or ``TallyRun``)."""
+        return cls(**{n: getattr(row, n) for n in cls.COUNTS},
+                   by_choice={int(k): v for k, v in (getattr(row, "by_choice", None) or {}).items()})
+
+
+def own_figures(campaign_id: int) -> dict[int, Figures]:
+    """Each unit's own figures (not yet its subtree's), from the stored tally and the links."""
+    from .tally import subject_facts  # tally imports this module
+
+    _kinds, infos = subject_facts(campaign_id)
+    own: dict[int, Figures] = defaultdict(Figures)
+    for unit_id, choice_id, n in tenant_sql(_CHOICES, campaign_id=campaign_id).all():
+        info = infos.get(choice_id)
+        if info is None:
+            continue
+        f = own[unit_id]
+        f.by_choice[choice_id] = f.by_choice.get(choice_id, 0) + int(n)
+        f.valid += int(n)
+        f.satisfied += int(n) if info.satisfied else 0
+        f.lowest += int(n) if info.lowest else 0
+    for unit_id, subjects, rated in tenant_sql(_SUBJECTS, campaign_id=campaign_id).all():
+        own[unit_id].subjects, own[unit_id].rated = subjects, rated
+    for unit_id, issued, used in tenant_sql(_LINKS, campaign_id=campaign_id).all():
+        own[unit_id].issued, own[unit_id].used = issued, used
+    return dict(own)
+
+
+def roll_up(own: dict[int, Figures], paths: dict[int, str]) -> dict[int, Figures]:
+    """Subtree totals: every unit's own figures added to itself and each ancestor on its path."""
+    out: dict[int, Figures] = defaultdict(Figures)
+    for unit_id, figures in own.items():
+        chain = [int(x) for x in paths.get(unit_id, "").strip("/").split("/") if x] or [unit_id]
+        for ancestor in chain:
+            out[ancestor].add(figures)
+    return dict(out)
+
+
+def total(own: dict[int, Figures]) -> Figures:
+    t = Figures()
+    for figures in own.values():
+        t.add(figures)
+    return t
+
+
+def store_rollup(campaign_id: int, run: TallyRun) -> dict[int, Figures]:
+    """Replace the campaign's ``tally_units`` and put its totals on the run (same transaction
+    as the counts they come from)."""
+    own = own_figures(campaign_id)
+    paths = dict(tenant_sql(_UNITS).all())
+    subtrees = roll_up(own, paths)
+    tenant_id = require_tenant_id()
+    db.session.execute(delete(TallyUnit).where(TallyUnit.campaign_id == campaign_id)
+                       .execution_options(synchronize_session=False))
+    insert_rows(TallyUnit.__table__, [
+        {"tenant_id": tenant_id, "campaign_id": campaign_id, "unit_id": unit_id,
+         **{n: getattr(f, n) for n in Figures.COUNTS}, "by_choice": {str(k): v for k, v in f.by_choice.items()}}
+        for unit_id, f in subtrees.items()])
+    t = total(own)
+    for name in Figures.COUNTS:
+        setattr(run, name, getattr(t, name))
+    return subtrees
+
+
+def subtree(campaign_id: int, unit_id: int) -> Figures | None:
+    """A committee's view: its subtree's stored totals (``None`` before the first tally)."""
+    row = db.session.execute(select(TallyUnit).where(
+        TallyUnit.campaign_id == campaign_id, TallyUnit.unit_id == unit_id)).scalar_one_or_none()
+    return Figures.of(row) if row is not None else None
+
+
+def stored_subtrees(campaign_id: int) -> dict[int, Figures]:
+    return {r.unit_id: Figures.of(r) for r in db.session.execute(
+        select(TallyUnit).where(TallyUnit.campaign_id == campaign_id)).scalars()}
+
+
+PUBLISHED = ("published", "archived")
+
+
+def published_totals(tenants: list[Tenant]) -> list[tuple[Tenant, Campaign, Figures | None]]:
+    """For an oversight tenant: each subordinate tenant's published campaigns with their stored
+    totals. Each tenant is read in its own scope, one at a time; nothing but totals leaves it."""
+    out = []
+    for t in tenants:
+        with tenant_context(t.id):
+            rows = db.session.execute(
+                select(Campaign, TallyRun).outerjoin(TallyRun, TallyRun.campaign_id == Campaign.id)
+                .where(Campaign.state.in_(PUBLISHED)).order_by(Campaign.published_at.desc(), Campaign.id)).all()
+            out.extend((t, c, Figures.of(r) if r is not None else None) for c, r in rows)
+    return out
