@@ -274,6 +274,9 @@ def _transition_command(action: str):
             except DomainError as exc:
                 _fail(exc.message)
             click.echo(f"{c.name}：{c.state_label}")
+            from .tally import after_transition
+
+            after_transition(c)
 
     command.__doc__ = f"{cp_label(action)} a campaign, with the same guards as the admin page."
     return campaigns_cli.command(action)(command)
@@ -357,14 +360,13 @@ def links_issue(slug, campaign_id, category, unit, count, unit_kinds, out, pdf, 
 @with_appcontext
 def tally_cmd(slug, campaign_id, wait) -> None:
     """Queue (or with --wait run) a full tally of a campaign."""
-    from . import jobs
-    from .tally import percent, stored_result
+    from .tally import percent, stored_result, submit
 
     tenant = _tenant(slug)
     set_actor(None, "cli")
     with tenant_context(tenant.id):
         c = _campaign(slug, campaign_id)
-        job = jobs.submit("tally", {"campaign_id": c.id}, total=1, run_here=wait)
+        job = submit(c.id, run_here=wait)
         if not wait:
             click.echo(f"已提交统计任务 #{job.id}（{job.state}）")
             return
@@ -395,6 +397,24 @@ def bench_links(count, per_unit, keep) -> None:
     from bench.links import run
 
     click.echo(json.dumps(run(count, per_unit, keep)))
+
+
+@bench_cli.command("tally")
+@click.option("--answers", type=int, help="size of the generated campaign (default: seed 002's scale, "
+              "349 branches, 4720 members, 4378 ballots)")
+@click.option("--db", "db_url", help="run against this (migrated) database instead of the app's")
+@click.option("--repeat", default=2, show_default=True, type=int, help="best of this many runs")
+@click.option("--keep", is_flag=True, help="keep the scratch tenant afterwards")
+@with_appcontext
+def bench_tally(answers, db_url, repeat, keep) -> None:
+    """Full tally + roll-up of a generated campaign against a raw GROUP BY; print the figures."""
+    from bench.tally import run
+
+    from . import create_app
+
+    app = create_app({"DATABASE_URL": db_url}) if db_url else current_app._get_current_object()
+    with app.app_context():
+        click.echo(json.dumps(run(answers, keep, repeat)))
 
 
 def register_cli(app) -> None:

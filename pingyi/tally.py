@@ -8,10 +8,10 @@ rest is plain functions over those counts. Rates are exact ``Fraction``s; only d
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from sqlalchemy import delete, select, text
@@ -20,6 +20,7 @@ from . import rules as rl
 from .extensions import db
 from .models import Scale, ScaleChoice, Subject, TallyCount, TallyRun, utcnow
 from .tenancy import require_tenant_id, tenant_sql
+from .turnout import format_rate
 
 CountRow = tuple[int, int, int, int, int]  # subject, item, choice, category, count
 
@@ -132,11 +133,8 @@ def verdicts(result: TallyResult, specs: list[rl.RuleSpec], kinds: dict[int, str
 
 
 def percent(value: Fraction | None) -> str:
-    """98.7% — one decimal, half up, from the exact fraction."""
-    if value is None:
-        return "—"
-    d = (Decimal(value.numerator) * 100 / Decimal(value.denominator)).quantize(Decimal("0.1"), ROUND_HALF_UP)
-    return f"{d}%"
+    """98.7% — one decimal, half up, from the exact fraction (one formatter for all pages)."""
+    return format_rate(value)
 
 
 def subject_facts(campaign_id: int) -> tuple[dict[int, str], dict[int, ChoiceInfo]]:
@@ -194,7 +192,9 @@ def _claim(campaign_id: int) -> int:
                       "AND campaign_id = :campaign_id AND NOT claimed", campaign_id=campaign_id).rowcount
 
 
-def _finish(campaign_id: int, run: TallyRun, full: bool) -> TallyRun:
+def _finish(campaign_id: int, run: TallyRun, full: bool, started: float) -> TallyRun:
+    """Drop the claimed inbox rows, stamp the run, store the roll-up. ``run.timings`` (not
+    stored) splits the time between counting and rolling up, for the job page and the bench."""
     tenant_sql("DELETE FROM tally_inbox WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id AND claimed",
                campaign_id=campaign_id)
     run.answers = tenant_sql("SELECT COALESCE(SUM(count), 0) FROM tally_counts WHERE tenant_id = :tenant_id "
@@ -202,8 +202,10 @@ def _finish(campaign_id: int, run: TallyRun, full: bool) -> TallyRun:
     run.version, run.full, run.computed_at = run.version + 1, full, utcnow()
     from .rollup import store_rollup
 
+    counted = time.perf_counter()
     store_rollup(campaign_id, run)
     db.session.flush()
+    run.timings = {"count_s": counted - started, "rollup_s": time.perf_counter() - counted}
     return run
 
 
@@ -211,6 +213,7 @@ def recount(campaign_id: int) -> TallyRun:
     """Full recount into ``tally_counts``: delete and insert in the caller's transaction, so a
     run that dies before its commit leaves the previous tally untouched. Re-running gives the
     same rows; only the run's version grows."""
+    started = time.perf_counter()
     _lock(campaign_id)
     _claim(campaign_id)
     tenant_id = require_tenant_id()
@@ -222,12 +225,13 @@ def recount(campaign_id: int) -> TallyRun:
         run = TallyRun(tenant_id=tenant_id, campaign_id=campaign_id, version=0, computed_at=utcnow())
         db.session.add(run)
     run.ballots = tenant_sql(_FULL_BALLOTS, campaign_id=campaign_id).scalar_one()
-    return _finish(campaign_id, run, full=True)
+    return _finish(campaign_id, run, True, started)
 
 
 def update(campaign_id: int) -> TallyRun:
     """Add the ballots cast since the last run to the stored counts (a full recount if there is
     none yet). Always equal to what ``recount`` would store; tests hold it to that."""
+    started = time.perf_counter()
     _lock(campaign_id)
     run = _run(campaign_id)
     if run is None:
@@ -236,7 +240,7 @@ def update(campaign_id: int) -> TallyRun:
     if claimed:
         tenant_sql(_INCREMENT, campaign_id=campaign_id)
     run.ballots += claimed
-    return _finish(campaign_id, run, full=False)
+    return _finish(campaign_id, run, False, started)
 
 
 def stored_rows(campaign_id: int) -> list[CountRow]:
@@ -251,7 +255,22 @@ def stored_result(campaign_id: int) -> tuple[TallyResult, dict[int, str]]:
     return summarize(stored_rows(campaign_id), infos), kinds
 
 
+def submit(campaign_id: int, user_id: int | None = None, run_here: bool = False):
+    """Queue a full recount as a job (or run it here); returns the job row."""
+    from . import jobs
+
+    return jobs.submit("tally", {"campaign_id": campaign_id}, user_id=user_id, run_here=run_here)
+
+
+def after_transition(campaign, user_id: int | None = None) -> None:
+    """Closing ends voting: recount everything once more, in full (the figures to publish).
+    Called after the transition is committed, by every place that transitions."""
+    if campaign.state == "closed":
+        submit(campaign.id, user_id)
+
+
 def run_tally_job(job) -> None:
     run = recount(job.params["campaign_id"])
-    job.result = {"version": run.version, "ballots": run.ballots, "answers": run.answers}
+    job.result = {"version": run.version, "ballots": run.ballots, "answers": run.answers,
+                  **{k: round(v, 3) for k, v in run.timings.items()}}
     job.done = job.total = 1

@@ -63,3 +63,14 @@ def campaign(world, bw) -> Campaign:
 
 
 FAR_FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
+
+
+def vote(world, bw: BallotWorld, links: list[tokens.IssuedLink], choices) -> None:
+    """Cast one ballot per link, every rating item answered with the choice at that index."""
+    from pingyi import ballots
+
+    for link, choice in zip(links, choices, strict=True):
+        state = ballots.resolve(link.secret)
+        subjects = ballots.subjects_for(state.token, state.category)
+        ballots.cast(link.secret, ballots.parse(full_answers(world, bw, link.secret, choice), subjects,
+                                                ballots.forms_of(subjects)))

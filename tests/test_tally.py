@@ -16,7 +16,7 @@ from pingyi.extensions import db
 from pingyi.models import Answer
 from pingyi.tally import ChoiceInfo, percent, summarize, tally_campaign, verdicts, weighted_satisfaction
 from pingyi.tenancy import tenant_context, unscoped
-from tests.ballot_world import build, full_answers
+from tests.ballot_world import build, full_answers, vote
 
 # one four-level scale: 1 满意, 2 比较满意 (both satisfied), 3 不太满意, 4 不满意 (the lowest)
 CHOICES = {1: ChoiceInfo(True, False), 2: ChoiceInfo(True, False), 3: ChoiceInfo(False, False),
@@ -119,14 +119,6 @@ def test_tally_of_real_ballots_stays_in_its_tenant(app, world):
     assert kinds[subject_id] in ("unit", "person") and n_items >= 5
 
 
-def _vote(world, bw, links, choices):
-    for link, choice in zip(links, choices, strict=True):
-        state = ballots.resolve(link.secret)
-        subjects = ballots.subjects_for(state.token, state.category)
-        ballots.cast(link.secret, ballots.parse(full_answers(world, bw, link.secret, choice), subjects,
-                                                ballots.forms_of(subjects)))
-
-
 def test_recount_is_idempotent_and_a_failed_run_keeps_the_previous_tally(app, world, monkeypatch):
     import pytest
 
@@ -135,7 +127,7 @@ def test_recount_is_idempotent_and_a_failed_run_keeps_the_previous_tally(app, wo
 
     with app.app_context():
         bw = build(world)
-        _vote(world, bw, bw.own[:2], (0, 3))
+        vote(world, bw, bw.own[:2], (0, 3))
         with tenant_context(world.a.id):
             run = tally.recount(bw.campaign_id)
             db.session.commit()
@@ -146,7 +138,7 @@ def test_recount_is_idempotent_and_a_failed_run_keeps_the_previous_tally(app, wo
             db.session.commit()
             assert sorted(tally.stored_rows(bw.campaign_id)) == first  # same rows, next version
             assert db.session.get(TallyRun, bw.campaign_id).version == version + 1
-        _vote(world, bw, bw.own[2:3], (1,))
+        vote(world, bw, bw.own[2:3], (1,))
 
         def dies(*args, **kwargs):
             raise RuntimeError("worker killed")
@@ -175,7 +167,7 @@ def test_tally_command(app, world):
 
     with app.app_context():
         bw = build(world)
-        _vote(world, bw, bw.own[:4], (0, 0, 1, 3))
+        vote(world, bw, bw.own[:4], (0, 0, 1, 3))
     r = app.test_cli_runner().invoke(main, ["tally", "--tenant", "alpha", "--campaign", str(bw.campaign_id),
                                             "--wait"])
     assert r.exit_code == 0, r.output

@@ -27,6 +27,7 @@ from ..models import (
     Subject,
     Unit,
 )
+from ..tally import after_transition
 from ..tenancy import get_scoped
 from . import _attempt, _unit_choices, bp
 
@@ -69,6 +70,7 @@ def campaign(campaign_id: int):
         if action:
             if _attempt(lambda: cp.transition(c, action)):
                 flash(_("评议活动已%(action)s", action=_(cp.ACTION_LABELS[action])), "success")
+                after_transition(c, current_user.id)
         elif _attempt(lambda: cp.update_campaign(
                 c, name=f.get("name"), description=f.get("description"), opens_at=f.get("opens_at") or None,
                 closes_at=f.get("closes_at") or None, weighting=bool(f.get("weighting")),

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from flask import abort, g, jsonify, request
+from flask_login import current_user
 from sqlalchemy import select
 
 from .. import campaigns as cp
@@ -23,6 +24,7 @@ from ..form_templates import TEMPLATES
 from ..i18n import _
 from ..models import Campaign, EvaluatorCategory, Form, Person, Rule, Subject, Unit
 from ..orgtree import subtree_filter
+from ..tally import after_transition
 from ..tenancy import get_scoped
 from . import _body, _check_write, _refused, bp
 
@@ -212,6 +214,7 @@ def campaign_transition(campaign_id: int):
     except DomainError as exc:
         return _refused(exc)
     db.session.commit()
+    after_transition(c, current_user.id)
     return jsonify(_campaign_detail(c))
 
 

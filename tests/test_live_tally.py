@@ -1,0 +1,238 @@
+"""Live tallies and roll-ups on stored data: incremental runs equal a full recount, a ballot
+cast during a run is counted exactly once, subtree figures computed by hand, oversight reads
+only published totals, and the debounced job on a real RQ worker."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from fractions import Fraction as F
+
+import pytest
+from sqlalchemy import select, text
+
+from pingyi import ballots, live, rollup, tally
+from pingyi.extensions import db
+from pingyi.models import Campaign, Scale, ScaleChoice, Subject, TallyRun, Tenant
+from pingyi.tenancy import tenant_context, unscoped
+from tests import servers
+from tests.ballot_world import build, full_answers, vote
+from tests.test_worker_rq import rq_app  # noqa: F401  (fixture)
+
+
+def _snapshot(campaign_id: int):
+    run = db.session.execute(select(TallyRun).where(TallyRun.campaign_id == campaign_id)).scalar_one()
+    totals = (run.ballots, run.answers, *(getattr(run, n) for n in rollup.Figures.COUNTS))
+    return sorted(tally.stored_rows(campaign_id)), rollup.stored_subtrees(campaign_id), totals
+
+
+def test_incremental_runs_equal_a_full_recount(app, world, monkeypatch):
+    monkeypatch.setattr(live, "ballot_cast", lambda campaign_id: None)  # batches by hand here
+    rng = random.Random(5)
+    with app.app_context():
+        bw = build(world)
+        links = bw.own + bw.group + bw.other_branch
+        for batch in (links[:1], links[1:4], [], links[4:]):
+            vote(world, bw, batch, [rng.randrange(4) for _ in batch])
+            with tenant_context(world.a.id):
+                tally.update(bw.campaign_id)
+                db.session.commit()
+                incremental = _snapshot(bw.campaign_id)
+                assert incremental[0] == sorted(tally.count_rows(bw.campaign_id))  # every ballot, once
+                tally.recount(bw.campaign_id)
+                assert _snapshot(bw.campaign_id) == incremental
+                db.session.rollback()  # keep the incremental state for the next batch
+        assert incremental[2][0] == len(links)
+        with tenant_context(world.a.id):
+            assert db.session.execute(select(TallyRun.full).where(TallyRun.campaign_id == bw.campaign_id)) \
+                .scalar_one() is False
+
+
+def test_a_ballot_cast_during_a_recount_is_counted_exactly_once(app, world, database, monkeypatch):
+    """PostgreSQL: the ballot commits between the recount's claim and its count and is left to
+    the next run. SQLite: it cannot commit at all until the recount ends (one writer)."""
+    monkeypatch.setattr(live, "ballot_cast", lambda campaign_id: None)
+    with app.app_context():
+        bw = build(world)
+        vote(world, bw, bw.own[:2], (0, 3))
+        with tenant_context(world.a.id):
+            state = ballots.resolve(bw.own[2].secret)
+            subjects = ballots.subjects_for(state.token, state.category)
+            late = ballots.parse(full_answers(world, bw, bw.own[2].secret, 1), subjects, ballots.forms_of(subjects))
+    outcome = {}
+
+    def cast_elsewhere():
+        with app.app_context(), tenant_context(world.a.id):
+            if database[0] == "sqlite":
+                db.session.execute(text("PRAGMA busy_timeout=1000"))  # give up on the lock after 1 s
+            try:
+                ballots.cast(bw.own[2].secret, late)
+                outcome["cast"] = True
+            except Exception as exc:  # SQLite: database is locked
+                outcome["error"] = str(exc)
+
+    claim = tally._claim
+
+    def claim_then_race(campaign_id):
+        n = claim(campaign_id)
+        t = threading.Thread(target=cast_elsewhere)
+        t.start()
+        t.join(timeout=30)
+        return n
+
+    monkeypatch.setattr(tally, "_claim", claim_then_race)
+    with app.app_context(), tenant_context(world.a.id):
+        run = tally.recount(bw.campaign_id)
+        db.session.commit()
+        if database[0] == "postgresql":
+            assert outcome == {"cast": True}
+            assert run.ballots == 2  # the late ballot waits for the next run …
+            monkeypatch.setattr(tally, "_claim", claim)
+            run = tally.update(bw.campaign_id)
+            db.session.commit()
+            assert run.ballots == 3  # … and is counted once
+        else:
+            assert "locked" in outcome["error"]
+            assert run.ballots == 2
+        assert sorted(tally.stored_rows(bw.campaign_id)) == sorted(tally.count_rows(bw.campaign_id))
+
+
+def _choice(form_id: int, position: int) -> int:
+    return db.session.execute(select(ScaleChoice.id).join(Scale, Scale.id == ScaleChoice.scale_id).where(
+        Scale.form_id == form_id, ScaleChoice.position == position)).scalar_one()
+
+
+def test_roll_up_through_the_unit_tree(app, world):
+    """Hand count. Org form: 5 rating items, member form: 3. An own-unit ballot rates its branch
+    and its one member (8 answers); a 全评 ballot rates both branches and both members (16)."""
+    with app.app_context():
+        bw = build(world)
+        vote(world, bw, bw.own[:2], (0, 3))  # 满意, 不满意 about 采煤一队
+        vote(world, bw, bw.other_branch[:1], (1,))  # 比较满意 about 机关
+        vote(world, bw, bw.group[:1], (2,))  # 不太满意 about all four subjects
+        with tenant_context(world.a.id):
+            tally.recount(bw.campaign_id)
+            db.session.commit()
+            subtrees = rollup.stored_subtrees(bw.campaign_id)
+            org_form, member_form = (db.session.execute(select(Subject.form_id).where(
+                Subject.campaign_id == bw.campaign_id, Subject.kind == k)).scalars().first() for k in ("unit", "person"))
+            c = {(f, p): _choice(f, p) for f in (org_form, member_form) for p in range(4)}
+    branch = subtrees[world.a.branch]
+    assert (branch.subjects, branch.rated, branch.issued, branch.used) == (2, 2, 5, 2)
+    assert (branch.valid, branch.satisfied, branch.lowest) == (24, 8, 8)
+    assert branch.by_choice == {c[(org_form, 0)]: 5, c[(member_form, 0)]: 3, c[(org_form, 3)]: 5,
+                                c[(member_form, 3)]: 3, c[(org_form, 2)]: 5, c[(member_form, 2)]: 3}
+    assert subtrees[world.a.committee] == branch  # the committee's subtree is that branch
+    other = subtrees[world.a.other_branch]
+    assert (other.subjects, other.rated, other.issued, other.used, other.valid, other.satisfied, other.lowest) == \
+        (2, 2, 2, 1, 16, 8, 0)
+    root = subtrees[world.a.root]
+    assert (root.subjects, root.rated, root.issued, root.used, root.valid, root.satisfied, root.lowest) == \
+        (4, 4, 9, 4, 40, 16, 8)
+    assert (root.coverage, root.turnout, root.satisfied_share) == (1, F(4, 9), F(2, 5))
+    assert sum(root.by_choice.values()) == root.valid
+
+
+def test_oversight_reads_published_totals_of_subordinates_only(app, world):
+    from pingyi import campaigns as cp
+
+    with app.app_context():
+        bw = build(world)
+        vote(world, bw, bw.own[:2], (0, 1))
+        with tenant_context(world.a.id):
+            tally.recount(bw.campaign_id)
+            c = db.session.get(Campaign, bw.campaign_id)
+            draft = cp.create_campaign("未公布", c.opens_at, c.closes_at)
+            db.session.commit()
+        with unscoped():
+            county = db.session.execute(select(Tenant).where(Tenant.slug == "county")).scalar_one()
+            beta = db.session.execute(select(Tenant).where(Tenant.slug == "beta")).scalar_one()
+        from pingyi.oversight import subordinates
+
+        assert rollup.published_totals(subordinates(county)) == []  # nothing published yet
+        with tenant_context(world.a.id):
+            c = db.session.get(Campaign, bw.campaign_id)
+            cp.transition(c, "close")
+            cp.transition(c, "publish")
+            db.session.commit()
+        rows = rollup.published_totals(subordinates(county))
+        assert [(t.slug, c.name) for t, c, _f in rows] == [("alpha", "测试评议")]
+        assert draft.id not in [c.id for _t, c, _f in rows]
+        figures = rows[0][2]
+        assert (figures.used, figures.issued, figures.satisfied_share) == (2, 9, 1)
+        assert beta not in subordinates(county)
+
+
+def test_live_tally_in_process_follows_each_ballot(app, world):
+    """No Redis: the increment runs after the ballot's commit, so results are current at once."""
+    with app.app_context():
+        bw = build(world)
+        vote(world, bw, bw.own[:1], (0,))
+        with tenant_context(world.a.id):
+            first = _snapshot(bw.campaign_id)
+            assert first[2][0] == 1 and first[0] == sorted(tally.count_rows(bw.campaign_id))
+        vote(world, bw, bw.own[1:3], (3, 1))
+        with tenant_context(world.a.id):
+            assert _snapshot(bw.campaign_id)[2][0] == 3
+
+
+def test_a_failing_live_tally_never_loses_the_ballot(app, world, monkeypatch):
+    def broken(campaign_id):
+        raise RuntimeError("tally down")
+
+    monkeypatch.setattr(tally, "update", broken)
+    with app.app_context():
+        bw = build(world)
+        vote(world, bw, bw.own[:1], (0,))
+        with tenant_context(world.a.id):
+            assert tally.count_rows(bw.campaign_id)  # stored; counted by the next run
+            assert db.session.execute(select(TallyRun)).first() is None
+
+
+def test_live_tallies_are_debounced_into_one_job_on_a_real_worker(rq_app, world, database):  # noqa: F811
+    from rq.registry import ScheduledJobRegistry
+
+    from worker.queue import get_queue, redis_connection
+
+    app = rq_app
+    app.config["LIVE_TALLY_DELAY"] = 0.5
+    with app.app_context():
+        bw = build(world)
+        vote(world, bw, bw.own[:3], (0, 1, 3))
+        queue = get_queue("tally")
+        assert ScheduledJobRegistry(queue=queue).count == 1  # three ballots, one job
+        key = live.pending_key(world.a.id, bw.campaign_id)
+        assert redis_connection().exists(key)
+        with tenant_context(world.a.id):
+            assert db.session.execute(select(TallyRun)).first() is None  # not counted here
+    time.sleep(0.6)
+    env = {**os.environ, "DATABASE_URL": database[1], "REDIS_URL": servers.REDIS_URL,
+           "PINGYI_RQ_PREFIX": app.config["RQ_PREFIX"], "SECRET_KEY": "test"}
+    done = subprocess.run([sys.executable, "-m", "pingyi.cli", "worker", "--burst", "--queues", "tally"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with app.app_context():
+        assert not redis_connection().exists(key)  # the next ballot schedules the next run
+        with tenant_context(world.a.id):
+            rows, _subtrees, totals = _snapshot(bw.campaign_id)
+            assert totals[0] == 3 and rows == sorted(tally.count_rows(bw.campaign_id))
+        vote(world, bw, bw.own[3:4], (2,))
+        assert ScheduledJobRegistry(queue=get_queue("tally")).count == 1
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_update_without_new_ballots_changes_nothing_but_the_version(app, world, n):
+    with app.app_context():
+        bw = build(world)
+        vote(world, bw, bw.own[:n], (0,) * n)
+        with tenant_context(world.a.id):
+            tally.update(bw.campaign_id)
+            db.session.commit()
+            before = _snapshot(bw.campaign_id)
+            run = tally.update(bw.campaign_id)
+            db.session.commit()
+            assert _snapshot(bw.campaign_id) == before and run.full is False
