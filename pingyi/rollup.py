@@ -149,14 +149,24 @@ def stored_subtrees(campaign_id: int) -> dict[int, Figures]:
 PUBLISHED = ("published", "archived")
 
 
-def published_totals(tenants: list[Tenant]) -> list[tuple[Tenant, Campaign, Figures | None]]:
+@dataclass(frozen=True)
+class Published:
+    """A subordinate tenant's published campaign, as an oversight tenant sees it: totals only."""
+
+    tenant: str
+    campaign: str
+    published_at: object
+    figures: Figures | None  # None: published before any tally
+
+
+def published_totals(tenants: list[Tenant]) -> list[Published]:
     """For an oversight tenant: each subordinate tenant's published campaigns with their stored
     totals. Each tenant is read in its own scope, one at a time; nothing but totals leaves it."""
     out = []
     for t in tenants:
         with tenant_context(t.id):
             rows = db.session.execute(
-                select(Campaign, TallyRun).outerjoin(TallyRun, TallyRun.campaign_id == Campaign.id)
+                select(Campaign.name, Campaign.published_at, TallyRun).outerjoin(TallyRun, TallyRun.campaign_id == Campaign.id)
                 .where(Campaign.state.in_(PUBLISHED)).order_by(Campaign.published_at.desc(), Campaign.id)).all()
-            out.extend((t, c, Figures.of(r) if r is not None else None) for c, r in rows)
+            out.extend(Published(t.name, name, at, Figures.of(r) if r is not None else None) for name, at, r in rows)
     return out

@@ -69,3 +69,18 @@ def test_results_before_any_tally(app, world, client):
     login(client, world.a.admin)
     page = client.get(f"/t/alpha/campaigns/{bw.campaign_id}/results").text
     assert "尚未统计" in page and "立即统计" in page
+
+
+def test_oversight_page_shows_published_totals(app, world, client):
+    with app.app_context():
+        bw = build(world)
+        vote(world, bw, bw.own[:2], (0, 3))
+    login(client, world.county_admin)
+    assert "下级单位尚未公布评议结果" in client.get("/t/county/oversight/").text
+    with app.app_context(), tenant_context(world.a.id):
+        c = db.session.get(Campaign, bw.campaign_id)
+        cp.transition(c, "close")
+        cp.transition(c, "publish")
+        db.session.commit()
+    page = _text(client.get("/t/county/oversight/").text)
+    assert re.search(r"甲公司 测试评议 \S+ \S+ 22\.2% 2/9 50\.0% 16 50\.0%", page), page

@@ -62,6 +62,10 @@ def upgrade():
         batch_op.add_column(sa.Column('lowest', sa.Integer(), nullable=False, server_default='0'))
 
     # ### end Alembic commands ###
+    # Foreign-key checks on deleting a person or unit would scan these tables without them.
+    op.create_index("ix_subjects_person", "subjects", ["person_id"])
+    op.create_index("ix_subjects_unit", "subjects", ["unit_id"])
+    op.create_index("ix_tokens_unit", "ballot_tokens", ["unit_id"])
     # Ballots cast before this revision are not in the inbox: drop the stored tallies so the
     # next tally of every campaign is a full recount (derived data only).
     op.execute("DELETE FROM tally_counts")
@@ -85,6 +89,9 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index("ix_tokens_unit", "ballot_tokens")
+    op.drop_index("ix_subjects_unit", "subjects")
+    op.drop_index("ix_subjects_person", "subjects")
     op.execute("DROP TRIGGER ballots_tally_inbox" + (" ON ballots" if op.get_bind().dialect.name == "postgresql" else ""))
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION pingyi_ballot_to_tally_inbox()")

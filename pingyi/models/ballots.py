@@ -24,7 +24,7 @@ class BallotToken(TenantMixin, db.Model):
     __table_args__ = (
         tenant_unique(), tenant_fk("campaign_id", "campaigns", "CASCADE"),
         tenant_fk("category_id", "evaluator_categories", "CASCADE"), tenant_fk("unit_id", "units"),
-        Index("ix_tokens_campaign_unit", "campaign_id", "unit_id"),
+        Index("ix_tokens_campaign_unit", "campaign_id", "unit_id"), Index("ix_tokens_unit", "unit_id"),
         UniqueConstraint("campaign_id", "unit_id", "serial"),
     )
 

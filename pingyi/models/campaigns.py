@@ -67,6 +67,8 @@ class Subject(TenantMixin, db.Model):
         tenant_fk("person_id", "people"), tenant_fk("form_id", "forms"),
         UniqueConstraint("campaign_id", "kind", "unit_id", "person_id"),
         Index("ix_subjects_campaign_unit", "campaign_id", "unit_id"),
+        # for the foreign-key checks when a person or unit is deleted
+        Index("ix_subjects_person", "person_id"), Index("ix_subjects_unit", "unit_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

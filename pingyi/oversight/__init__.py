@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, g, render_template
 
-from .. import orgtree
+from .. import orgtree, rollup
 from ..access import bind_for_page, inject_slug
 from ..extensions import db
 from ..models import Tenant
+from ..tally import percent
 from ..tenancy import tenant_context
 
 bp = Blueprint("oversight", __name__, url_prefix="/t/<slug>/oversight")
@@ -31,11 +32,13 @@ def subordinates(tenant: Tenant) -> list[Tenant]:
 @bp.route("/")
 def index():
     rows = []
-    for sub in subordinates(g.tenant):
+    subs = subordinates(g.tenant)
+    for sub in subs:
         # Aggregate figures only; the child's rows are read in its own scope, one tenant at a time.
         with tenant_context(sub.id):
             kinds = orgtree.kind_counts()
             people, members = orgtree.people_counts()
         rows.append({"tenant": sub, "kinds": kinds, "people": people, "members": members})
+    published = rollup.published_totals(subs)
     db.session.rollback()
-    return render_template("oversight/index.html", rows=rows)
+    return render_template("oversight/index.html", rows=rows, published=published, pct=percent)
