@@ -62,6 +62,17 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     # Live tallies: ballots within this many seconds share one incremental tally job.
     cfg["LIVE_TALLY_DELAY"] = float(env.get("PINGYI_LIVE_TALLY_DELAY", 3))
     cfg["PUBLIC_BASE_URL"] = env.get("PINGYI_PUBLIC_BASE_URL", "")  # for links in slips; default: the request's host
+    # Worker jobs: a failed job runs again up to JOB_RETRY_MAX times, after these waits (seconds).
+    cfg["JOB_RETRY_MAX"] = int(env.get("PINGYI_JOB_RETRY_MAX", 3))
+    cfg["JOB_RETRY_INTERVALS"] = [int(s) for s in env.get("PINGYI_JOB_RETRY_INTERVALS", "10,60,300").split(",")]
+    # The worker's reaper runs this often (seconds); a queued/running job row younger than
+    # JOB_REAPER_GRACE is left alone (its RQ job may be about to be enqueued).
+    cfg["WORKER_MAINTENANCE_INTERVAL"] = int(env.get("PINGYI_WORKER_MAINTENANCE_INTERVAL", 60))
+    cfg["JOB_REAPER_GRACE"] = int(env.get("PINGYI_JOB_REAPER_GRACE", 60))
+    # A running job's heartbeat: every WORKER_JOB_MONITORING_INTERVAL seconds; a job whose worker
+    # missed it by WORKER_HEARTBEAT_GRACE more is abandoned (RQ's defaults: 30 and 60).
+    cfg["WORKER_JOB_MONITORING_INTERVAL"] = int(env.get("PINGYI_WORKER_JOB_MONITORING_INTERVAL", 30))
+    cfg["WORKER_HEARTBEAT_GRACE"] = int(env.get("PINGYI_WORKER_HEARTBEAT_GRACE", 60))
     cfg.update(overrides)
     cfg["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(cfg["SQLALCHEMY_DATABASE_URI"])
     return cfg

@@ -29,20 +29,43 @@ def submit(kind: str, params: dict, total: int = 0, user_id: int | None = None, 
     return requeue(job, run_here)
 
 
+def max_attempts() -> int:
+    """Runs a job row gets in all: the first and ``JOB_RETRY_MAX`` retries (the reaper's re-queues count too)."""
+    return 1 + int(current_app.config.get("JOB_RETRY_MAX", 3))
+
+
+def retry_policy(attempts: int):
+    """An RQ ``Retry`` for the attempts a job row has left after ``attempts``, or ``None``.
+    RQ picks interval ``len(intervals) - retries_left``, so a job re-queued after two attempts
+    resumes the backoff where it stopped instead of starting over."""
+    from rq import Retry
+
+    left = max_attempts() - attempts - 1
+    if left < 1:
+        return None
+    return Retry(max=left, interval=list(current_app.config.get("JOB_RETRY_INTERVALS") or [0]))
+
+
 def requeue(job: Job, run_here: bool = False) -> Job:
-    """Queue a (new or failed) job row on RQ, or run it here when there is no Redis."""
+    """Queue a (new or failed) job row on RQ, or run it here when there is no Redis.
+    The RQ job's id comes from the row (the reaper finds it again); failures retry with backoff
+    until the row has had ``max_attempts()`` runs, and an admin's retry always gets one more."""
     job_id, kind = job.id, job.kind
     if current_app.config.get("REDIS_URL") and not run_here:
-        from worker.queue import enqueue
+        from worker.queue import enqueue, rq_job_id
 
-        enqueue(QUEUE_OF.get(kind, "default"), "worker.jobs.run", job_id, timeout=TIMEOUT_OF.get(kind, 600))
+        enqueue(QUEUE_OF.get(kind, "default"), "worker.jobs.run", job_id, timeout=TIMEOUT_OF.get(kind, 600),
+                job_id=rq_job_id(job.tenant_id, job_id), retry=retry_policy(job.attempts))
     else:
         from worker.jobs import run
+        from worker.queue import running_here
 
-        try:
-            run(job_id)
-        except Exception:  # recorded on the job row; the page shows it
-            current_app.logger.exception("job %s failed", job_id)
+        # With Redis the reaper would take a row running here (no RQ job) for a lost one.
+        with running_here(job.tenant_id, job_id, 2 * TIMEOUT_OF.get(kind, 600)):
+            try:
+                run(job_id)
+            except Exception:  # recorded on the job row; the page shows it
+                current_app.logger.exception("job %s failed", job_id)
     return db.session.get(Job, job_id)
 
 

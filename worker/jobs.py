@@ -32,18 +32,31 @@ def run(job_id: int) -> None:
 
 
 def _run(job_id: int) -> None:
+    """One attempt. A failure RQ will retry leaves the row "queued" with its error (the page says
+    a retry follows); only a failure with no retry left makes it "failed". A retry starts clean:
+    files an interrupted attempt committed are dropped. A row already "done" is not run again
+    (its worker died after the commit, before RQ recorded the success)."""
+    from rq import get_current_job
+    from sqlalchemy import delete
+
     from pingyi.audit import acting_as
     from pingyi.extensions import db
-    from pingyi.models import Job, User, utcnow
+    from pingyi.models import Job, JobFile, User, utcnow
     from pingyi.tenancy import tenant_context, unscoped
 
     with unscoped():
         job = db.session.get(Job, job_id)
     if job is None:
         raise LookupError(f"no job {job_id}")
+    if job.state == "done":
+        current_app.logger.warning("job %s is already done; not running it again", job_id)
+        return
     user = db.session.get(User, job.created_by) if job.created_by else None
     with tenant_context(job.tenant_id), acting_as(user.id if user else None, user.email if user else "worker"):
-        job.state, job.started_at, job.attempts, job.error = "running", utcnow(), job.attempts + 1, ""
+        if job.attempts:
+            db.session.execute(delete(JobFile).where(JobFile.job_id == job_id))
+        job.state, job.started_at, job.finished_at = "running", utcnow(), None
+        job.attempts, job.error = job.attempts + 1, ""
         db.session.commit()
         try:
             KINDS[job.kind](job)
@@ -52,9 +65,12 @@ def _run(job_id: int) -> None:
         except Exception as exc:
             db.session.rollback()
             job = db.session.get(Job, job_id)
-            job.state, job.finished_at = "failed", utcnow()
+            rq_job = get_current_job()  # None in-process; RQ retries when retries are left
+            retrying = rq_job is not None and rq_job.should_retry
+            job.state, job.finished_at = ("queued", None) if retrying else ("failed", utcnow())
             job.error = (str(exc) or type(exc).__name__)[:2000]
-            current_app.logger.error("job %s failed: %s", job_id, traceback.format_exc())
+            current_app.logger.error("job %s failed (attempt %s%s): %s", job_id, job.attempts,
+                                     ", will retry" if retrying else "", traceback.format_exc())
             db.session.commit()
             raise
 

@@ -5,9 +5,18 @@ Jobs take ids (never ORM objects or token secrets) and use RQ's JSON serializer.
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from rq import Retry
+    from rq.job import Job as RQJob
 
 QUEUES = ("tally", "reports", "bulk", "default")
 
@@ -29,11 +38,80 @@ def get_queue(name: str, connection=None):
                  serializer=JSONSerializer)
 
 
-def enqueue(queue: str, func: str, *args: Any, timeout: int = 600, **kwargs: Any):
-    """``func`` is a dotted path (``worker.jobs.tally``); returns an RQ job or the in-process result."""
+def enqueue(queue: str, func: str, *args: Any, timeout: int = 600, job_id: str | None = None,
+            retry: Retry | None = None, **kwargs: Any):
+    """``func`` is a dotted path (``worker.jobs.tally``); returns an RQ job or the in-process result.
+
+    With a ``job_id`` an RQ job of that id that is still waiting or running is kept (queueing it
+    twice would run it twice); a finished or failed one is replaced. ``retry`` is an RQ ``Retry``."""
     if not current_app.config.get("REDIS_URL"):
         import importlib
 
         module, _, name = func.rpartition(".")
         return getattr(importlib.import_module(module), name)(*args, **kwargs)
-    return get_queue(queue).enqueue(func, *args, job_timeout=timeout, **kwargs)
+    q = get_queue(queue)
+    if job_id is not None:
+        existing = fetch_rq_job(job_id, q.connection)
+        if existing is not None:
+            if rq_job_alive(existing):
+                return existing
+            existing.delete()
+    return q.enqueue(func, *args, job_timeout=timeout, job_id=job_id, retry=retry, **kwargs)
+
+
+def rq_job_id(tenant_id: int, job_id: int) -> str:
+    """The RQ id of a job row's RQ job, derived from the row so the reaper can find it. RQ keeps
+    one id across its retries; ``RQ_PREFIX`` keeps test runs apart (RQ ids allow ``[A-Za-z0-9_-]``)."""
+    prefix = re.sub(r"[^A-Za-z0-9_-]", "_", current_app.config.get("RQ_PREFIX", ""))
+    return f"{prefix}pingyi-job-{tenant_id}-{job_id}"
+
+
+def running_here_key(rq_id: str) -> str:
+    """The Redis key marking a job row as run outside RQ (see ``running_here``)."""
+    return f"pingyi:in-process:{rq_id}"
+
+
+@contextmanager
+def running_here(tenant_id: int, job_id: int, ttl: int) -> Iterator[None]:
+    """Mark a job row as run in this process (``--wait`` on the command line), so the reaper
+    leaves it alone although RQ has no job for it. The mark expires after ``ttl`` seconds, so a
+    killed run is reaped in the end. Without Redis (or when it is down) there is no reaper to tell."""
+    conn, key = None, None
+    if current_app.config.get("REDIS_URL"):
+        try:
+            conn, key = redis_connection(), running_here_key(rq_job_id(tenant_id, job_id))
+            conn.set(key, os.getpid(), ex=ttl)
+        except Exception:
+            current_app.logger.warning("could not mark job %s as running here", job_id, exc_info=True)
+            conn = None
+    try:
+        yield
+    finally:
+        if conn is not None:
+            with suppress(Exception):  # else it expires
+                conn.delete(key)
+
+
+def fetch_rq_job(rq_id: str, connection: Redis | None = None) -> RQJob | None:
+    """The RQ job of that id, or ``None`` when Redis no longer has it."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    try:
+        return Job.fetch(rq_id, connection=connection or redis_connection(), serializer=JSONSerializer)
+    except NoSuchJobError:
+        return None
+
+
+def rq_job_alive(rq_job: RQJob) -> bool:
+    """Will RQ still run (or finish running) this job? Queued, scheduled (a retry's backoff),
+    deferred, or started with its execution still registered. A started job whose worker died
+    stays registered until its heartbeat expires; RQ's registry cleanup then retries or fails it."""
+    from rq.job import JobStatus
+
+    status = rq_job.get_status(refresh=False)
+    if status == JobStatus.STARTED:
+        return rq_job.id in rq_job.started_job_registry
+    return status in (JobStatus.CREATED, JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED,
+                      JobStatus.RATE_LIMITED, JobStatus.READY_TO_ENQUEUE)
