@@ -13,20 +13,21 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from .bulk import insert_rows
 from .extensions import db
 from .models import Campaign, TallyRun, TallyUnit, Tenant
 from .tenancy import require_tenant_id, tenant_context, tenant_sql
 
-_CHOICES = ("SELECT s.unit_id, c.choice_id, SUM(c.count) FROM tally_counts c "
-            "JOIN subjects s ON s.tenant_id = c.tenant_id AND s.id = c.subject_id "
-            "WHERE c.tenant_id = :tenant_id AND c.campaign_id = :campaign_id GROUP BY s.unit_id, c.choice_id")
+# {counts}: the campaign's cells (subject, item, choice, category, count), a table or subquery.
+_CHOICES = ("SELECT s.unit_id, c.choice_id, SUM(c.n) FROM ("
+            " SELECT subject_id, choice_id, SUM(count) AS n FROM {counts} x GROUP BY subject_id, choice_id) c "
+            "JOIN subjects s ON s.id = c.subject_id WHERE s.tenant_id = :tenant_id AND s.campaign_id = :campaign_id "
+            "GROUP BY s.unit_id, c.choice_id")
 _SUBJECTS = ("SELECT s.unit_id, COUNT(*), COUNT(r.subject_id) FROM subjects s LEFT JOIN ("
-             " SELECT DISTINCT subject_id FROM tally_counts WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id"
-             ") r ON r.subject_id = s.id WHERE s.tenant_id = :tenant_id AND s.campaign_id = :campaign_id "
-             "GROUP BY s.unit_id")
+             " SELECT DISTINCT subject_id FROM {counts} x) r ON r.subject_id = s.id "
+             "WHERE s.tenant_id = :tenant_id AND s.campaign_id = :campaign_id GROUP BY s.unit_id")
 _LINKS = ("SELECT unit_id, COUNT(*), COUNT(used_at) FROM ballot_tokens WHERE tenant_id = :tenant_id "
           "AND campaign_id = :campaign_id AND revoked_at IS NULL GROUP BY unit_id")
 _UNITS = "SELECT id, path FROM units WHERE tenant_id = :tenant_id"
@@ -76,13 +77,13 @@ class Figures:
                    by_choice={int(k): v for k, v in (getattr(row, "by_choice", None) or {}).items()})
 
 
-def own_figures(campaign_id: int) -> dict[int, Figures]:
-    """Each unit's own figures (not yet its subtree's), from the stored tally and the links."""
+def own_figures(campaign_id: int, counts: str) -> dict[int, Figures]:
+    """Each unit's own figures (not yet its subtree's), from the counts and the links."""
     from .tally import subject_facts  # tally imports this module
 
     _kinds, infos = subject_facts(campaign_id)
     own: dict[int, Figures] = defaultdict(Figures)
-    for unit_id, choice_id, n in tenant_sql(_CHOICES, campaign_id=campaign_id).all():
+    for unit_id, choice_id, n in tenant_sql(_CHOICES.format(counts=counts), campaign_id=campaign_id).all():
         info = infos.get(choice_id)
         if info is None:
             continue
@@ -91,7 +92,7 @@ def own_figures(campaign_id: int) -> dict[int, Figures]:
         f.valid += int(n)
         f.satisfied += int(n) if info.satisfied else 0
         f.lowest += int(n) if info.lowest else 0
-    for unit_id, subjects, rated in tenant_sql(_SUBJECTS, campaign_id=campaign_id).all():
+    for unit_id, subjects, rated in tenant_sql(_SUBJECTS.format(counts=counts), campaign_id=campaign_id).all():
         own[unit_id].subjects, own[unit_id].rated = subjects, rated
     for unit_id, issued, used in tenant_sql(_LINKS, campaign_id=campaign_id).all():
         own[unit_id].issued, own[unit_id].used = issued, used
@@ -115,10 +116,10 @@ def total(own: dict[int, Figures]) -> Figures:
     return t
 
 
-def store_rollup(campaign_id: int, run: TallyRun) -> dict[int, Figures]:
+def store_rollup(campaign_id: int, run: TallyRun, counts: str) -> dict[int, Figures]:
     """Replace the campaign's ``tally_units`` and put its totals on the run (same transaction
-    as the counts they come from)."""
-    own = own_figures(campaign_id)
+    as the counts they come from). ``counts`` names where the cells are (see ``tally``)."""
+    own = own_figures(campaign_id, counts)
     paths = dict(tenant_sql(_UNITS).all())
     subtrees = roll_up(own, paths)
     tenant_id = require_tenant_id()
@@ -131,6 +132,8 @@ def store_rollup(campaign_id: int, run: TallyRun) -> dict[int, Figures]:
     t = total(own)
     for name in Figures.COUNTS:
         setattr(run, name, getattr(t, name))
+    run.answers = int(db.session.execute(text(f"SELECT COALESCE(SUM(count), 0) FROM {counts} x"), {
+        "tenant_id": tenant_id, "campaign_id": campaign_id}).scalar_one())  # incl. choices no scale knows
     return subtrees
 
 

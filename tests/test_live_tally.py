@@ -235,3 +235,21 @@ def test_update_without_new_ballots_changes_nothing_but_the_version(app, world, 
             run = tally.update(bw.campaign_id)
             db.session.commit()
             assert _snapshot(bw.campaign_id) == before and run.full is False
+
+
+def test_deleting_a_campaign_deletes_its_counts(app, world):
+    """tally_counts has no foreign keys (a cold tally writes millions of cells); a trigger on
+    campaigns removes them, also when the whole tenant goes."""
+    from sqlalchemy import delete, func
+
+    from pingyi.models import TallyCount
+
+    with app.app_context():
+        bw = build(world)
+        vote(world, bw, bw.own[:2], (0, 3))
+        with tenant_context(world.a.id):
+            assert db.session.execute(select(func.count()).select_from(TallyCount)).scalar() > 0
+            db.session.execute(delete(Campaign).where(Campaign.id == bw.campaign_id))
+            db.session.commit()
+        with unscoped():
+            assert db.session.execute(text("SELECT COUNT(*) FROM tally_counts")).scalar() == 0

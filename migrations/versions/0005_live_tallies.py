@@ -66,6 +66,11 @@ def upgrade():
     op.create_index("ix_subjects_person", "subjects", ["person_id"])
     op.create_index("ix_subjects_unit", "subjects", ["unit_id"])
     op.create_index("ix_tokens_unit", "ballot_tokens", ["unit_id"])
+    # tally_counts: no foreign keys (see the model); its rows go with their campaign.
+    with op.batch_alter_table('tally_counts', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_tally_counts_tenant_id_campaign_id_campaigns', type_='foreignkey')
+        batch_op.drop_constraint('fk_tally_counts_tenant_id_tenants', type_='foreignkey')
+        batch_op.drop_index('ix_tally_counts_tenant_id')
     # Ballots cast before this revision are not in the inbox: drop the stored tallies so the
     # next tally of every campaign is a full recount (derived data only).
     op.execute("DELETE FROM tally_counts")
@@ -80,15 +85,37 @@ def upgrade():
             END $$""")
         op.execute("CREATE TRIGGER ballots_tally_inbox AFTER INSERT ON ballots "
                    "FOR EACH ROW EXECUTE FUNCTION pingyi_ballot_to_tally_inbox()")
+        op.execute("""
+            CREATE FUNCTION pingyi_campaign_drop_tally() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                DELETE FROM tally_counts WHERE tenant_id = OLD.tenant_id AND campaign_id = OLD.id;
+                RETURN NULL;
+            END $$""")
+        op.execute("CREATE TRIGGER campaigns_drop_tally AFTER DELETE ON campaigns "
+                   "FOR EACH ROW EXECUTE FUNCTION pingyi_campaign_drop_tally()")
     else:
         op.execute("""
             CREATE TRIGGER ballots_tally_inbox AFTER INSERT ON ballots BEGIN
                 INSERT INTO tally_inbox (tenant_id, campaign_id, ballot_id, claimed)
                 VALUES (NEW.tenant_id, NEW.campaign_id, NEW.id, 0);
             END""")
+        op.execute("""
+            CREATE TRIGGER campaigns_drop_tally AFTER DELETE ON campaigns BEGIN
+                DELETE FROM tally_counts WHERE tenant_id = OLD.tenant_id AND campaign_id = OLD.id;
+            END""")
 
 
 def downgrade():
+    postgres = op.get_bind().dialect.name == "postgresql"
+    op.execute("DROP TRIGGER campaigns_drop_tally" + (" ON campaigns" if postgres else ""))
+    if postgres:
+        op.execute("DROP FUNCTION pingyi_campaign_drop_tally()")
+    with op.batch_alter_table('tally_counts', schema=None) as batch_op:
+        batch_op.create_index('ix_tally_counts_tenant_id', ['tenant_id'], unique=False)
+        batch_op.create_foreign_key('fk_tally_counts_tenant_id_tenants', 'tenants', ['tenant_id'], ['id'],
+                                    ondelete='CASCADE')
+        batch_op.create_foreign_key('fk_tally_counts_tenant_id_campaign_id_campaigns', 'campaigns',
+                                    ['tenant_id', 'campaign_id'], ['tenant_id', 'id'], ondelete='CASCADE')
     op.drop_index("ix_tokens_unit", "ballot_tokens")
     op.drop_index("ix_subjects_unit", "subjects")
     op.drop_index("ix_subjects_person", "subjects")
