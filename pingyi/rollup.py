@@ -17,14 +17,12 @@ from sqlalchemy import delete, select, text
 
 from .bulk import insert_rows
 from .extensions import db
-from .models import Campaign, TallyRun, TallyUnit, Tenant
+from .models import Campaign, Subject, TallyRun, TallyUnit, Tenant
 from .tenancy import require_tenant_id, tenant_context, tenant_sql
 
 # {counts}: the campaign's cells (subject, item, choice, category, count), a table or subquery.
-_CHOICES = ("SELECT s.unit_id, c.choice_id, SUM(c.n) FROM ("
-            " SELECT subject_id, choice_id, SUM(count) AS n FROM {counts} x GROUP BY subject_id, choice_id) c "
-            "JOIN subjects s ON s.id = c.subject_id WHERE s.tenant_id = :tenant_id AND s.campaign_id = :campaign_id "
-            "GROUP BY s.unit_id, c.choice_id")
+_CHOICES = ("SELECT s.unit_id, c.choice_id, SUM(c.count) FROM {counts} c JOIN subjects s ON s.id = c.subject_id "
+            "WHERE s.tenant_id = :tenant_id AND s.campaign_id = :campaign_id GROUP BY s.unit_id, c.choice_id")
 _SUBJECTS = ("SELECT s.unit_id, COUNT(*), COUNT(r.subject_id) FROM subjects s LEFT JOIN ("
              " SELECT DISTINCT subject_id FROM {counts} x) r ON r.subject_id = s.id "
              "WHERE s.tenant_id = :tenant_id AND s.campaign_id = :campaign_id GROUP BY s.unit_id")
@@ -79,9 +77,10 @@ class Figures:
 
 def own_figures(campaign_id: int, counts: str) -> dict[int, Figures]:
     """Each unit's own figures (not yet its subtree's), from the counts and the links."""
-    from .tally import subject_facts  # tally imports this module
+    from .tally import choice_infos  # tally imports this module
 
-    _kinds, infos = subject_facts(campaign_id)
+    forms = select(Subject.form_id).where(Subject.campaign_id == campaign_id).distinct()
+    infos = choice_infos(db.session.execute(forms).scalars())
     own: dict[int, Figures] = defaultdict(Figures)
     for unit_id, choice_id, n in tenant_sql(_CHOICES.format(counts=counts), campaign_id=campaign_id).all():
         info = infos.get(choice_id)

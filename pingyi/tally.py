@@ -150,10 +150,9 @@ def tally_campaign(campaign_id: int) -> tuple[TallyResult, dict[int, str]]:
     return summarize(count_rows(campaign_id), infos), kinds
 
 
-
-
 LOCK_NAMESPACE = 0x7079  # pg_advisory_xact_lock(namespace, campaign_id): one tally per campaign
 WORK_MEM = "256MB"
+ANALYZE_AFTER = 50_000  # cells rewritten by a recount before it refreshes the statistics
 
 _COLUMNS = "tenant_id, campaign_id, subject_id, item_id, choice_id, category_id"
 _A_COLUMNS = ", ".join("a." + c for c in _COLUMNS.split(", "))
@@ -161,24 +160,28 @@ KEY = ("subject_id", "item_id", "choice_id", "category_id")
 _KEY = ", ".join(KEY)
 STORED = ("(SELECT subject_id, item_id, choice_id, category_id, count FROM tally_counts "
           "WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id)")
-FRESH = "tally_fresh"  # temporary table of a full recount's counts
+# Scratch tables of a full recount, named per campaign (one tally per campaign at a time). On
+# PostgreSQL unlogged rather than temporary: temporary tables live in small per-session
+# buffers and are never scanned in parallel, which made a 10 M-answer recount twice as slow.
+_SCRATCH = ("tally_fresh_{c}", "tally_diff_{c}")
 # Every ballot is counted either by a full recount or by one incremental run, never both: a
 # full recount skips the ballots still unclaimed in the inbox (cast after its claim; they
 # belong to the next run), evaluated in the same statement, hence the same snapshot.
-_FULL = (f"CREATE TEMPORARY TABLE {FRESH} AS SELECT {_KEY}, COUNT(*) AS count FROM answers "
+_FULL = (f"CREATE {{kind}} TABLE {{fresh}} AS SELECT {_KEY}, COUNT(*) AS count FROM answers "
          "WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id AND ballot_id NOT IN ("
          " SELECT ballot_id FROM tally_inbox WHERE tenant_id = :tenant_id AND NOT claimed) "
          f"GROUP BY {_KEY}")
 # Only cells whose count changed are written (a recount after live tallies writes nothing).
-_DIFF = ("CREATE TEMPORARY TABLE tally_diff AS SELECT "
-         + ", ".join(f"COALESCE(f.{k}, t.{k}) AS {k}" for k in KEY) + f", f.count AS count FROM {FRESH} f "
+_DIFF = ("CREATE {kind} TABLE {diff} AS SELECT "
+         + ", ".join(f"COALESCE(f.{k}, t.{k}) AS {k}" for k in KEY) + ", f.count AS count FROM {fresh} f "
          f"FULL JOIN {STORED} t ON " + " AND ".join(f"t.{k} = f.{k}" for k in KEY)
          + " WHERE f.count IS NULL OR t.count IS NULL OR f.count <> t.count")
-_DIFF_DELETE = (f"DELETE FROM tally_counts WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id "
-                f"AND ({_KEY}) IN (SELECT {_KEY} FROM tally_diff)")
+_DIFF_DELETE = ("DELETE FROM tally_counts WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id "
+                "AND EXISTS (SELECT 1 FROM {diff} d WHERE "
+                + " AND ".join(f"d.{k} = tally_counts.{k}" for k in KEY) + ")")
 _DIFF_INSERT = (f"INSERT INTO tally_counts ({_COLUMNS}, count) SELECT "
                 f"CAST(:tenant_id AS INTEGER), CAST(:campaign_id AS INTEGER), {_KEY}, count "
-                "FROM tally_diff WHERE count IS NOT NULL")
+                "FROM {diff} WHERE count IS NOT NULL")
 _FULL_BALLOTS = ("SELECT COUNT(*) FROM ballots b WHERE b.tenant_id = :tenant_id AND b.campaign_id = :campaign_id "
                  "AND NOT EXISTS (SELECT 1 FROM tally_inbox i WHERE i.ballot_id = b.id AND NOT i.claimed)")
 _INCREMENT = (f"INSERT INTO tally_counts ({_COLUMNS}, count) SELECT {_A_COLUMNS}, COUNT(*) FROM answers a "
@@ -197,10 +200,22 @@ def _lock(campaign_id: int) -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:ns, :c)"), {"ns": LOCK_NAMESPACE, "c": campaign_id})
         db.session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
         db.session.execute(text("SET LOCAL jit = off"))
+        # Let the scan of the answers run in parallel workers (the planner would not, for the
+        # CREATE TABLE … AS of a full recount): 4.5 s → 3.7 s for 10 M answers on 2 cores.
+        db.session.execute(text("SET LOCAL parallel_setup_cost = 0"))
+        db.session.execute(text("SET LOCAL parallel_tuple_cost = 0"))
 
 
-def _drop_temporary() -> None:
-    for table in (FRESH, "tally_diff"):
+def _scratch(campaign_id: int) -> dict[str, str]:
+    """Names and kind of a recount's scratch tables, for formatting the statements above."""
+    fresh, diff = (name.format(c=int(campaign_id)) for name in _SCRATCH)
+    kind = "UNLOGGED" if db.session.connection().dialect.name == "postgresql" else "TEMPORARY"
+    return {"fresh": fresh, "diff": diff, "kind": kind}
+
+
+def _drop_scratch(campaign_id: int) -> None:
+    names = _scratch(campaign_id)
+    for table in (names["fresh"], names["diff"]):
         db.session.execute(text(f"DROP TABLE IF EXISTS {table}"))
 
 
@@ -222,12 +237,12 @@ def _finish(campaign_id: int, run: TallyRun, source: str, started: float) -> Tal
     between counting and rolling up, for the job page and the bench."""
     tenant_sql("DELETE FROM tally_inbox WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id AND claimed",
                campaign_id=campaign_id)
-    run.version, run.full, run.computed_at = run.version + 1, source == FRESH, utcnow()
+    run.version, run.full, run.computed_at = run.version + 1, source != STORED, utcnow()
     from .rollup import store_rollup
 
     counted = time.perf_counter()
     store_rollup(campaign_id, run, source)
-    _drop_temporary()
+    _drop_scratch(campaign_id)
     db.session.flush()
     run.timings = {"count_s": counted - started, "rollup_s": time.perf_counter() - counted}
     return run
@@ -241,19 +256,25 @@ def recount(campaign_id: int) -> TallyRun:
     _lock(campaign_id)
     _claim(campaign_id)
     tenant_id = require_tenant_id()
-    _drop_temporary()
-    tenant_sql(_FULL, campaign_id=campaign_id)
-    if db.session.connection().dialect.name == "postgresql":
-        db.session.execute(text(f"ANALYZE {FRESH}"))  # a temporary table has no statistics otherwise
-    tenant_sql(_DIFF, campaign_id=campaign_id)
-    tenant_sql(_DIFF_DELETE, campaign_id=campaign_id)
-    tenant_sql(_DIFF_INSERT, campaign_id=campaign_id)
+    names = _scratch(campaign_id)
+    _drop_scratch(campaign_id)
+    tenant_sql(_FULL.format(**names), campaign_id=campaign_id)
+    if names["kind"] == "UNLOGGED":
+        db.session.execute(text(f"ANALYZE {names['fresh']}"))  # a new table has no statistics
+    tenant_sql(_DIFF.format(**names), campaign_id=campaign_id)
+    changed = db.session.execute(text(f"SELECT COUNT(*) FROM {names['diff']}")).scalar_one()
+    if changed:
+        tenant_sql(_DIFF_DELETE.format(**names), campaign_id=campaign_id)
+        tenant_sql(_DIFF_INSERT.format(**names), campaign_id=campaign_id)
+        if names["kind"] == "UNLOGGED" and changed > ANALYZE_AFTER:
+            # the next recount's diff (and the pages) plan with fresh statistics, not "1 row"
+            db.session.execute(text("ANALYZE tally_counts"))
     run = _run(campaign_id)
     if run is None:
         run = TallyRun(tenant_id=tenant_id, campaign_id=campaign_id, version=0, computed_at=utcnow())
         db.session.add(run)
     run.ballots = tenant_sql(_FULL_BALLOTS, campaign_id=campaign_id).scalar_one()
-    return _finish(campaign_id, run, FRESH, started)
+    return _finish(campaign_id, run, names["fresh"], started)
 
 
 def update(campaign_id: int) -> TallyRun:

@@ -28,7 +28,7 @@ def job_retry(job_id: int):
     if j.state != "failed":
         flash(_("只有失败的任务可以重试"), "error")
     else:
-        j.state, j.done, j.attempts = "queued", 0, 0  # a fresh budget of automatic retries
+        j.state, j.done = "queued", 0
         db.session.commit()
         jobs.requeue(j)
     return redirect(url_for(".job", job_id=j.id))
