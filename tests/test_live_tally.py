@@ -253,3 +253,30 @@ def test_deleting_a_campaign_deletes_its_counts(app, world):
             db.session.commit()
         with unscoped():
             assert db.session.execute(text("SELECT COUNT(*) FROM tally_counts")).scalar() == 0
+
+
+def test_bench_tally_prints_one_json_line_and_cleans_up(app):
+    """A small run of `pingyi bench tally`: the generator's counts are what the tally stored
+    (the bench asserts it), the figures are all there, and the scratch tenant is gone."""
+    import json
+
+    from pingyi.cli import main
+
+    r = app.test_cli_runner().invoke(main, ["bench", "tally", "--answers", "3000", "--repeat", "1"])
+    assert r.exit_code == 0, r.output
+    figures = json.loads(r.output.strip().splitlines()[-1])
+    assert figures["answers"] >= 3000 and figures["ballots"] > 0 and figures["branches"] >= 1
+    assert {"tally_s", "rollup_s", "raw_groupby_s", "ratio", "cold_tally_s", "cold_ratio"} <= set(figures)
+    assert figures["ratio"] > 0 and figures["raw_groupby_s"] > 0
+    with app.app_context(), unscoped():
+        assert db.session.execute(text("SELECT COUNT(*) FROM answers")).scalar() == 0
+        assert db.session.execute(select(Tenant).where(Tenant.slug.like("bench-%"))).first() is None
+
+
+def test_bench_generator_matches_the_seed_at_its_scale():
+    from bench.tally import seed_pattern, shape
+
+    assert len(seed_pattern()) == 349
+    assert sum(m for m, _b in seed_pattern()) == 4720 and sum(b for _m, b in seed_pattern()) == 4378
+    big = shape(1_000_000)
+    assert sum(b * (5 + 3 * m) for m, b in big) >= 1_000_000 > sum(b * (5 + 3 * m) for m, b in big[:-1])
