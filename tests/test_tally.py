@@ -112,6 +112,12 @@ def test_tally_of_real_ballots_stays_in_its_tenant(app, world):
         with tenant_context(world.a.id):
             result, kinds = tally_campaign(bw.campaign_id)
             n_items = db.session.execute(select(func.count(func.distinct(Answer.item_id)))).scalar()
+            from pingyi import tally
+
+            run = tally.recount(bw.campaign_id)  # the stored path (SQL diff, roll-up) ignores them too
+            db.session.commit()
+            stored, _kinds = tally.stored_result(bw.campaign_id)
+            assert stored.by_subject_item[(subject_id, item_id)].total == cast and run.ballots == cast
     cell = result.by_subject_item[(subject_id, item_id)]
     assert cell.total == cast  # one answer per ballot for this subject and item, B's 50 rows ignored
     assert cell.satisfied_share == F(2, 3)  # 满意, 比较满意, 不满意
