@@ -2,8 +2,8 @@
 oversight.
 
 Three small aggregate queries give each unit's own figures (choices about its subjects, its
-subjects and how many were rated, its links issued and used); one pass in Python adds every
-unit's figures to itself and its ancestors (the materialized ``path``). Coverage is subjects
+subjects and how many were rated, its links issued and used); one pass in Python, deepest
+units first, adds each subtree's total to its parent's (the materialized ``path``). Coverage is subjects
 rated ÷ subjects (基层党组织评议覆盖率), turnout links used ÷ issued (参评率).
 """
 
@@ -21,7 +21,7 @@ from .models import Campaign, Subject, TallyRun, TallyUnit, Tenant
 from .tally import STORED, choice_infos
 from .tenancy import require_tenant_id, tenant_context, tenant_sql
 
-_CHOICES = ("SELECT s.unit_id, c.choice_id, SUM(c.count) FROM {stored} c JOIN subjects s ON s.id = c.subject_id "
+_CHOICES = (f"SELECT s.unit_id, c.choice_id, SUM(c.count) FROM {STORED} c JOIN subjects s ON s.id = c.subject_id "
             "WHERE s.tenant_id = :tenant_id AND s.campaign_id = :campaign_id GROUP BY s.unit_id, c.choice_id")
 # rated: one index probe per subject into the stored cells (a scalar subquery with LIMIT, which
 # the planner cannot turn into hashing all 1.8 M cells of a 10 M-answer campaign)
@@ -82,7 +82,7 @@ def own_figures(campaign_id: int) -> dict[int, Figures]:
     forms = select(Subject.form_id).where(Subject.campaign_id == campaign_id).distinct()
     infos = choice_infos(db.session.execute(forms).scalars())
     own: dict[int, Figures] = defaultdict(Figures)
-    for unit_id, choice_id, n in tenant_sql(_CHOICES.format(stored=STORED), campaign_id=campaign_id).all():
+    for unit_id, choice_id, n in tenant_sql(_CHOICES, campaign_id=campaign_id).all():
         info = infos.get(choice_id)
         if info is None:
             continue
