@@ -382,6 +382,29 @@ def tally_cmd(slug, campaign_id, wait) -> None:
             click.echo(f"  {texts.get(item_id, item_id)}满意率 {percent(fig.satisfied_share)}（{fig.total} 个回答）")
 
 
+@click.command("report")
+@click.option("--tenant", "slug", required=True)
+@click.option("--campaign", "campaign_id", required=True, type=int)
+@click.option("--kind", type=click.Choice(["tally", "opinions", "summary", "rollup"]), default="tally",
+              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "docx", "pdf"]), default="xlsx", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True)
+@with_appcontext
+def report_cmd(slug, campaign_id, kind, fmt, out) -> None:
+    """Make a report file from the stored tally (the same file as the results page's export)."""
+    from . import reports
+
+    tenant = _tenant(slug)
+    with tenant_context(tenant.id):
+        c = _campaign(slug, campaign_id)
+        try:
+            _name, _mime, data = reports.make(c, kind, fmt)
+        except DomainError as exc:
+            _fail(exc.message)
+    out.write_bytes(data)
+    click.echo(f"已生成 {out}（{len(data) // 1024} KB）")
+
+
 @click.group("bench")
 def bench_cli() -> None:
     """Benchmarks; each prints one JSON line of figures."""
@@ -418,8 +441,8 @@ def bench_tally(answers, db_url, repeat, keep) -> None:
 
 
 def register_cli(app) -> None:
-    for cmd in (tenant_cli, user_cli, units_cli, people_cli, campaigns_cli, links_cli, tally_cmd, bench_cli,
-                demo_cmd, worker_cmd):
+    for cmd in (tenant_cli, user_cli, units_cli, people_cli, campaigns_cli, links_cli, tally_cmd, report_cmd,
+                bench_cli, demo_cmd, worker_cmd):
         app.cli.add_command(cmd)
 if __name__ == "__main__":
     main()

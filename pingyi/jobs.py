@@ -10,8 +10,8 @@ from .extensions import db
 from .models import Job, JobFile, utcnow
 from .tenancy import require_tenant_id
 
-QUEUE_OF = {"issue_links": "bulk", "tally": "tally"}
-TIMEOUT_OF = {"issue_links": 1800, "tally": 1800}
+QUEUE_OF = {"issue_links": "bulk", "tally": "tally", "report": "reports"}
+TIMEOUT_OF = {"issue_links": 1800, "tally": 1800, "report": 1800}
 
 
 def create(kind: str, params: dict, total: int = 0, user_id: int | None = None) -> Job:

@@ -87,7 +87,13 @@ def _tally(job) -> None:
     run_tally_job(job)
 
 
-KINDS = {"issue_links": _issue_links, "tally": _tally}
+def _report(job) -> None:
+    from pingyi.reports import run_report_job
+
+    run_report_job(job)
+
+
+KINDS = {"issue_links": _issue_links, "tally": _tally, "report": _report}
 
 
 def live_tally(tenant_id: int, campaign_id: int) -> None:
