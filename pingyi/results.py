@@ -13,7 +13,7 @@ from . import rollup
 from . import tally as tl
 from .campaigns import categories, rule_specs
 from .extensions import db
-from .models import Campaign, Form, FormItem, Scale, ScaleChoice, Subject, TallyRun, Unit
+from .models import Campaign, Form, FormItem, FormSection, Scale, ScaleChoice, Subject, TallyRun, Unit
 from .orgtree import unit_label
 
 
@@ -50,11 +50,13 @@ class Results:
     total: rollup.Figures | None
 
 
-def item_rates(c: Campaign, result: tl.TallyResult) -> list[ItemRate]:
-    """Each rating item of the campaign's forms with its figures across all subjects."""
+def item_rates(result: tl.TallyResult) -> list[ItemRate]:
+    """Each rating item answered in the tally, with its figures across all subjects."""
     rows = db.session.execute(
         select(FormItem.id, FormItem.text, Form.name).join(Form, Form.id == FormItem.form_id)
-        .where(FormItem.id.in_(list(result.by_item))).order_by(Form.id, FormItem.position)).all()
+        .join(FormSection, FormSection.id == FormItem.section_id)
+        .where(FormItem.id.in_(list(result.by_item)))
+        .order_by(Form.id, FormSection.position, FormItem.position)).all()
     return [ItemRate(form, text, result.by_item[item_id]) for item_id, text, form in rows]
 
 
@@ -118,5 +120,5 @@ def campaign_results(c: Campaign, max_depth: int | None = 1) -> Results:
     if run is None:
         return Results(None, [], [], [], None)
     result, kinds = tl.stored_result(c.id)
-    return Results(run, item_rates(c, result), by_verdict(c, result, kinds), unit_rows(c.id, max_depth),
+    return Results(run, item_rates(result), by_verdict(c, result, kinds), unit_rows(c.id, max_depth),
                    rollup.Figures.of(run))
