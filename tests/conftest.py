@@ -118,6 +118,23 @@ def app(database):
 
 
 @pytest.fixture
+def rq_app(database):
+    """The production path: REDIS_URL set, queues (and every RQ key) under a prefix of this
+    test's own, deleted afterwards."""
+    servers.require("redis")
+    prefix = f"pingyi_test_{secrets.token_hex(4)}_"
+    app = make_app(database, REDIS_URL=servers.REDIS_URL, RQ_PREFIX=prefix)
+    yield app
+    from redis import Redis
+
+    r = Redis.from_url(servers.REDIS_URL)
+    for key in r.scan_iter(f"*{prefix}*"):
+        r.delete(key)
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture
 def ctx(app):
     """An app context with a clean session (for domain-level tests)."""
     with app.app_context():

@@ -21,7 +21,6 @@ from pingyi.models import Campaign, Scale, ScaleChoice, Subject, TallyRun, Tenan
 from pingyi.tenancy import tenant_context, unscoped
 from tests import servers
 from tests.ballot_world import build, full_answers, vote
-from tests.test_worker_rq import rq_app  # noqa: F401  (fixture)
 
 
 def _snapshot(campaign_id: int):
@@ -192,7 +191,7 @@ def test_a_failing_live_tally_never_loses_the_ballot(app, world, monkeypatch):
             assert db.session.execute(select(TallyRun)).first() is None
 
 
-def test_live_tallies_are_debounced_into_one_job_on_a_real_worker(rq_app, world, database):  # noqa: F811
+def test_live_tallies_are_debounced_into_one_job_on_a_real_worker(rq_app, world, database):
     from rq.registry import ScheduledJobRegistry
 
     from worker.queue import get_queue, redis_connection

@@ -27,26 +27,10 @@ from pingyi.extensions import db
 from pingyi.models import BallotToken, Campaign, Job, JobFile, Unit, utcnow
 from pingyi.tenancy import tenant_context
 from tests import servers
-from tests.conftest import make_app
 from tests.factories import login
 
 FAST = {"PINGYI_WORKER_MAINTENANCE_INTERVAL": "1", "PINGYI_WORKER_JOB_MONITORING_INTERVAL": "1",
         "PINGYI_WORKER_HEARTBEAT_GRACE": "2", "PINGYI_JOB_REAPER_GRACE": "2"}
-
-
-@pytest.fixture
-def rq_app(database):
-    servers.require("redis")
-    prefix = f"pingyi_test_{secrets.token_hex(4)}_"
-    app = make_app(database, REDIS_URL=servers.REDIS_URL, RQ_PREFIX=prefix)
-    yield app
-    from redis import Redis
-
-    r = Redis.from_url(servers.REDIS_URL)
-    for key in r.scan_iter(f"*{prefix}*"):
-        r.delete(key)
-    with app.app_context():
-        db.engine.dispose()
 
 
 @pytest.fixture

@@ -4,33 +4,15 @@
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 
-import pytest
 from sqlalchemy import select
 
 from pingyi.extensions import db
 from pingyi.models import BallotToken, Job, JobFile, Unit
 from pingyi.tenancy import tenant_context
 from tests import servers
-from tests.conftest import make_app
-
-
-@pytest.fixture
-def rq_app(database):
-    servers.require("redis")
-    prefix = f"pingyi_test_{secrets.token_hex(4)}_"
-    app = make_app(database, REDIS_URL=servers.REDIS_URL, RQ_PREFIX=prefix)
-    yield app
-    from redis import Redis
-
-    r = Redis.from_url(servers.REDIS_URL)
-    for key in r.scan_iter(f"*{prefix}*"):
-        r.delete(key)
-    with app.app_context():
-        db.engine.dispose()
 
 
 def test_issue_job_runs_on_a_real_rq_worker(rq_app, world, database):
