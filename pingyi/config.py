@@ -60,6 +60,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     cfg["RATELIMIT_STORAGE_URI"] = env.get("PINGYI_RATELIMIT_STORAGE") or cfg["REDIS_URL"] or "memory://"
     cfg["RATELIMIT_HEADERS_ENABLED"] = True
     # Live tallies: ballots within this many seconds share one incremental tally job.
+    # Small-cell suppression: a breakdown resting on fewer ballots than this reads "<k".
+    cfg["MIN_CELL"] = int(env.get("PINGYI_MIN_CELL", 5))
     cfg["LIVE_TALLY_DELAY"] = float(env.get("PINGYI_LIVE_TALLY_DELAY", 3))
     cfg["PUBLIC_BASE_URL"] = env.get("PINGYI_PUBLIC_BASE_URL", "")  # for links in slips; default: the request's host
     # Worker jobs: a failed job runs again up to JOB_RETRY_MAX times, after these waits (seconds).

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from . import jobs, orgtree, slips, tokens
 from .errors import DomainError
 from .extensions import db
+from .fonts import FontMissing
 from .i18n import _
 from .models import BallotToken, Campaign, EvaluatorCategory, Job, Unit
 from .orgtree import subtree_filter
@@ -92,7 +93,7 @@ def run_issue_job(job: Job) -> None:
             (slips.Slip(campaign.name, r[0], r[1], r[2], r[3], r[4]) for r in rows), buf,
             footer=_("扫码评议，或访问 %(url)s 输入短码", url=f"{base}/c"),
             on_progress=lambda n: jobs.progress(job, half + n // 2))
-    except slips.FontMissing as exc:  # the lists are still delivered; the page says what to install
+    except FontMissing as exc:  # the lists are still delivered; the page says what to install
         pdf_error = str(exc)
     lap("pdf_s")
     if pages:

@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
-import subprocess
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
@@ -20,22 +16,12 @@ from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-FONT = "PingyiCJK"
+from .fonts import PDF_FONT, register_pdf_font
+
 COLS, ROWS = 3, 4
 PARALLEL_FROM = 2000  # slips; below this a process pool costs more than it saves
-# TrueType-outline CJK fonts reportlab can embed (CFF-based Noto CJK cannot be used).
-CANDIDATES = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "AR PL UMing CN", "Droid Sans Fallback")
-KNOWN_PATHS = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-               "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
-
-
-class FontMissing(RuntimeError):
-    """No usable Chinese font: PDFs would show empty boxes instead of characters."""
-
-
 @dataclass(frozen=True)
 class Slip:
     title: str
@@ -44,26 +30,6 @@ class Slip:
     serial: int
     url: str
     code: str  # formatted short code, e.g. ABCD-EFGH-JKMN
-
-
-@cache
-def font_path() -> str:
-    if shutil.which("fc-match"):
-        for family in CANDIDATES:
-            out = subprocess.run(["fc-match", "-f", "%{file}", family], capture_output=True, text=True).stdout
-            if out.endswith((".ttc", ".ttf")) and any(n in out.lower() for n in ("wqy", "droid", "uming")):
-                return out
-    for path in KNOWN_PATHS:
-        if Path(path).exists():
-            return path
-    raise FontMissing("PDF 需要中文 TrueType 字体：请安装 fonts-wqy-microhei（apt-get install fonts-wqy-microhei）")
-
-
-@cache
-def _register_font() -> str:
-    path = font_path()
-    pdfmetrics.registerFont(TTFont(FONT, path, subfontIndex=0) if path.endswith(".ttc") else TTFont(FONT, path))
-    return FONT
 
 
 def qr_operators(text: str, x: float, y: float, size: float) -> str:
@@ -102,9 +68,9 @@ def _qr_stream(jobs: list[tuple[str, float, float, float]]) -> Iterator[str]:
 
 def _fit(text: str, size: float, width: float, keep_tail: bool = False) -> str:
     """Shorten ``text`` with an ellipsis to fit ``width``; unit paths keep their tail (the branch)."""
-    if pdfmetrics.stringWidth(text, FONT, size) <= width:
+    if pdfmetrics.stringWidth(text, PDF_FONT, size) <= width:
         return text
-    while text and pdfmetrics.stringWidth("…" + text if keep_tail else text + "…", FONT, size) > width:
+    while text and pdfmetrics.stringWidth("…" + text if keep_tail else text + "…", PDF_FONT, size) > width:
         text = text[1:] if keep_tail else text[:-1]
     return "…" + text if keep_tail else text + "…"
 
@@ -112,7 +78,7 @@ def _fit(text: str, size: float, width: float, keep_tail: bool = False) -> str:
 def render(slips: Iterable[Slip], out: BinaryIO, footer: str = "",
            on_progress: Callable[[int], None] | None = None) -> int:
     """Write the slips as a PDF to ``out``; returns the number of pages."""
-    font = _register_font()
+    font = register_pdf_font()
     slips = list(slips)
     width, height = A4
     sw, sh = width / COLS, height / ROWS

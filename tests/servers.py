@@ -41,7 +41,7 @@ def available(what: str) -> bool:
     if what == "redis":
         return _reachable(REDIS_URL, 6379)
     if what == "font":
-        from pingyi.slips import FontMissing, font_path
+        from pingyi.fonts import FontMissing, font_path
 
         try:
             font_path()

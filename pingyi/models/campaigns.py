@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -33,6 +33,13 @@ class Campaign(TenantMixin, Timestamped, db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 公示: the publication page is shown from published_at until publish_until (None: open-ended);
+    # opinions (free-text comments) appear on it only if the admin says so.
+    publish_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    publish_opinions: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # The summary report's narrative paragraphs as the admin edited them (key → text); a key
+    # missing here is generated from the figures when the report is made.
+    narrative: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
 
     @property
     def state_label(self) -> str:
