@@ -384,24 +384,29 @@ def tally_cmd(slug, campaign_id, wait) -> None:
 
 @click.command("report")
 @click.option("--tenant", "slug", required=True)
-@click.option("--campaign", "campaign_id", required=True, type=int)
+@click.option("--campaign", "campaign_id", type=int, help="required except for a roll-up of the subordinates")
 @click.option("--kind", type=click.Choice(["tally", "opinions", "summary", "rollup"]), default="tally",
               show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "docx", "pdf"]), default="xlsx", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True)
 @with_appcontext
 def report_cmd(slug, campaign_id, kind, fmt, out) -> None:
-    """Make a report file from the stored tally (the same file as the results page's export)."""
+    """Make a report file from the stored tally (the same file as the pages' exports): 统计表
+    (tally), 意见汇总表 (opinions), the summary report (summary, docx or pdf), a roll-up
+    (rollup: of one campaign's unit tree, or without --campaign of the subordinate tenants'
+    published campaigns)."""
     from . import reports
 
     tenant = _tenant(slug)
     with tenant_context(tenant.id):
-        c = _campaign(slug, campaign_id)
+        c = _campaign(slug, campaign_id) if campaign_id is not None else None
         try:
             _name, _mime, data = reports.make(c, kind, fmt)
         except DomainError as exc:
             _fail(exc.message)
-    out.write_bytes(data)
+    partial = out.with_name(out.name + ".part")  # a cut-off run never leaves a file that looks whole
+    partial.write_bytes(data)
+    partial.replace(out)
     click.echo(f"已生成 {out}（{len(data) // 1024} KB）")
 
 

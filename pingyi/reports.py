@@ -1,7 +1,13 @@
-"""Report files made from the stored tally (never from ballots): the 统计表 workbook — one
-sheet per form with a row per subject and, per item, the count of each choice and the
-satisfaction rate; and a summary sheet per unit subtree. Built as a worker job (``report``)
-or by ``pingyi report``; the bytes are stored on the job like any job file."""
+"""Report files, made from the stored tally (never from ballots) as a worker job (``report``,
+on the ``reports`` queue) or by ``pingyi report``; the bytes are stored on the job like any
+job file, and only once complete, so nothing half-written is offered.
+
+Kinds: 统计表 ``tally`` (here: one sheet per form with a row per subject and, per item, the
+count of each choice and the satisfaction rate; a summary sheet per unit subtree), 意见汇总表
+``opinions`` (``pingyi/opinions.py``), the summary report ``summary`` (``pingyi/summary.py``)
+and the roll-up ``rollup`` (``pingyi/rollup_report.py``): of one campaign through its unit
+tree, or — with no campaign — of the subordinate tenants' published campaigns, for an
+oversight committee."""
 
 from __future__ import annotations
 
@@ -20,16 +26,24 @@ from .models import Campaign, Form, FormItem, FormSection, Scale, ScaleChoice, S
 from .orgtree import unit_label
 from .tenancy import get_scoped, tenant_sql
 
-KINDS = {"tally": ("xlsx",)}  # report kind → formats made so far
+KINDS = {"tally": ("xlsx",), "opinions": ("xlsx",), "summary": ("docx", "pdf"), "rollup": ("xlsx", "pdf")}
+KIND_LABELS = {"tally": "统计表", "opinions": "意见汇总表", "summary": "评议工作总结", "rollup": "汇总报告"}
+NEEDS_CAMPAIGN = ("tally", "opinions", "summary")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MIME = {"xlsx": XLSX, "pdf": "application/pdf",
+        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 _CELLS = ("SELECT subject_id, item_id, choice_id, SUM(count) FROM tally_counts "
           "WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id GROUP BY subject_id, item_id, choice_id")
 
 
-def check(c: Campaign, kind: str, fmt: str) -> None:
+def check(c: Campaign | None, kind: str, fmt: str) -> None:
     """Refuse what cannot be made, before a job is queued."""
     if kind not in KINDS or fmt not in KINDS[kind]:
         raise DomainError(_("暂不支持该报表：%(k)s / %(f)s", k=kind, f=fmt), "kind")
+    if c is None:
+        if kind in NEEDS_CAMPAIGN:
+            raise DomainError(_("该报表需要指定评议活动"), "campaign")
+        return
     if db.session.execute(select(TallyRun.campaign_id).where(TallyRun.campaign_id == c.id)).first() is None:
         raise DomainError(_("该评议活动尚未统计，请先统计"), "tally")
 
@@ -161,28 +175,49 @@ def _form_sheet(ws, form: Form, subjects: list[Subject], items, cells, units, he
         _rate(ws, r, c + 1, _share(satisfied, total), bold_pct)
 
 
-def make(c: Campaign, kind: str, fmt: str) -> tuple[str, str, bytes]:
-    """(file name, MIME type, bytes) of one report."""
+def _build(c: Campaign | None, kind: str, fmt: str, source: dict | None) -> bytes:
+    if kind == "tally":
+        return tally_workbook(c)
+    if kind == "opinions":
+        from . import opinions
+
+        return opinions.workbook(c)
+    if kind == "summary":
+        from . import summary
+
+        return summary.docx(c) if fmt == "docx" else summary.pdf(c)
+    from . import rollup_report
+
+    return rollup_report.make(fmt, c, source)
+
+
+def make(c: Campaign | None, kind: str, fmt: str, source: dict | None = None) -> tuple[str, str, bytes]:
+    """(file name, MIME type, bytes) of one report. ``c`` is None for a cross-tenant roll-up;
+    ``source`` ({"tenant_id", "campaign_id"}) narrows that one to a subordinate's campaign."""
     check(c, kind, fmt)
-    return f"{c.name}-统计表.xlsx", XLSX, tally_workbook(c)
+    data = _build(c, kind, fmt, source)
+    return f"{c.name if c else _('下级单位')}-{KIND_LABELS[kind]}.{fmt}", MIME[fmt], data
 
 
-def submit(c: Campaign, kind: str, fmt: str, user_id: int | None = None, run_here: bool = False):
+def submit(c: Campaign | None, kind: str, fmt: str, user_id: int | None = None, run_here: bool = False,
+           source: dict | None = None):
     """Queue a report job on the ``reports`` queue (or run it here); refuses bad input first."""
     from . import jobs
 
     check(c, kind, fmt)
-    return jobs.submit("report", {"campaign_id": c.id, "kind": kind, "format": fmt}, total=1, user_id=user_id,
-                       run_here=run_here)
+    return jobs.submit("report", {"campaign_id": c.id if c else None, "kind": kind, "format": fmt,
+                                  "source": source}, total=1, user_id=user_id, run_here=run_here)
 
 
 def run_report_job(job) -> None:
     from . import jobs
 
-    c = get_scoped(Campaign, job.params["campaign_id"])
-    if c is None:
-        raise LookupError(f"no campaign {job.params['campaign_id']}")
-    name, mime, data = make(c, job.params["kind"], job.params["format"])
+    c = None
+    if job.params.get("campaign_id") is not None:
+        c = get_scoped(Campaign, job.params["campaign_id"])
+        if c is None:
+            raise LookupError(f"no campaign {job.params['campaign_id']}")
+    name, mime, data = make(c, job.params["kind"], job.params["format"], job.params.get("source"))
     jobs.add_file(job, name, mime, data)
     job.result = {"file": name, "bytes": len(data)}
     job.done = job.total = 1

@@ -99,7 +99,7 @@ def test_report_command(app, world, tmp_path):
     wb = openpyxl.load_workbook(out)
     assert wb["汇总"]["A4"].value == "公司党委"
     r = app.test_cli_runner().invoke(main, ["report", "--tenant", "alpha", "--campaign", str(bw.campaign_id),
-                                            "--kind", "summary", "--format", "pdf", "--out", str(tmp_path / "x.pdf")])
+                                            "--kind", "summary", "--format", "xlsx", "--out", str(tmp_path / "x.pdf")])
     assert r.exit_code == 1 and "暂不支持该报表" in r.output and not (tmp_path / "x.pdf").exists()
     r = app.test_cli_runner().invoke(main, ["report", "--tenant", "beta", "--campaign", str(bw.campaign_id),
                                             "--out", str(tmp_path / "y.xlsx")])
