@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Sequence
+from fractions import Fraction
 
 import matplotlib
 
@@ -16,8 +17,9 @@ from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from .fonts import font_path  # noqa: E402
+from .turnout import format_rate  # noqa: E402  (labels print as the tables do)
 
-Rate = float | None  # a share in [0, 1]; None: nothing answered
+Rate = Fraction | float | None  # a share in [0, 1]; None: nothing answered
 BLUE, RED, GREY = "#2f6fb0", "#c0392b", "#9aa5b1"
 PALETTE = ("#2f6fb0", "#5fa35f", "#e0a030", "#c0392b", "#8e6bb8", "#7f8c8d")
 _lock = threading.Lock()  # matplotlib's font cache is not thread-safe
@@ -55,14 +57,15 @@ def rate_bars(labels: Sequence[str], rates: Sequence[Rate], title: str, fmt: str
         fig = _figure(len(labels))
         ax = fig.add_subplot()
         ys = list(range(len(labels)))[::-1]
-        values = [(r or 0) * 100 for r in rates]
+        values = [float(r or 0) * 100 for r in rates]
         colors = [RED if threshold is not None and r is not None and r < threshold else BLUE for r in rates]
         ax.barh(ys, values, color=colors, height=0.6)
         low = min([v for v, r in zip(values, rates, strict=True) if r is not None] or [0])
         ax.set_xlim(max(0, min(low - 10, 80) // 10 * 10), 104)
         ax.set_yticks(ys, [_short(x) for x in labels], fontfamily=family, fontsize=9)
         for y, v, r in zip(ys, values, rates, strict=True):
-            ax.text(v + 0.4, y, "—" if r is None else f"{v:.1f}%", va="center", fontsize=8, fontfamily=family)
+            ax.text(v + 0.4, y, format_rate(None if r is None else Fraction(r)), va="center", fontsize=8,
+                    fontfamily=family)
         ax.set_title(title, fontfamily=family, fontsize=11)
         ax.spines[["top", "right"]].set_visible(False)
         ax.tick_params(axis="x", labelsize=8)

@@ -313,8 +313,11 @@ def load_closed_campaign(tenant: Tenant) -> Campaign:
                                                                  FormItem.kind == "rating")
                                        .order_by(FormItem.section_id, FormItem.position)).scalars().all()
             targets.update({i: Fraction(r) / 100 for i, r in zip(items, rates, strict=True)})
-        generate(c, targets)
+        generate(c, targets, opinion_rate=0.01)
         cp.transition(c, "close")
+        # Historical data: last year's campaign, so this year's shows trends against it.
+        c.opens_at, c.closes_at = now - timedelta(days=367), now - timedelta(days=360)
+        c.opened_at, c.closed_at = c.opens_at, c.closes_at
         tally.recount(c.id)
     return c
 

@@ -18,12 +18,18 @@ from sqlalchemy import select, update
 from . import ballots as bl
 from .bulk import insert_rows
 from .extensions import db
-from .models import Answer, Ballot, BallotToken, Campaign, EvaluatorCategory, Subject, utcnow
+from .models import Answer, Ballot, BallotToken, Campaign, Comment, EvaluatorCategory, Subject, utcnow
 from .tally import percent
 from .tenancy import require_tenant_id
 
 SATISFIED_SPLIT = 0.8  # of satisfied answers, the share of the top choice (满意 vs 比较满意)
 LOWEST_SPLIT = 0.3  # of the others, the share of the lowest choice (不满意 vs 不太满意)
+# Opinions as evaluators write them (seed 002 §三/§六 name the themes); a few ballots write one.
+OPINIONS = ("希望进一步改善井下作业环境，加强通风和防尘措施。", "班中餐质量有提高，建议增加品种。",
+            "公开承诺事项完成得好，希望继续坚持。", "联系群众还不够经常，建议多到一线走访。",
+            "困难职工帮扶及时，温暖工程基金使用透明。", "建议加强青年员工技能培训。",
+            "上下班道路已修整，出行方便多了。", "学习教育形式较单一，希望更贴近生产实际。",
+            "对整改措施的落实情况希望及时公开。", "党员先锋岗作用发挥明显。")
 
 
 def satisfied_count(total: int, target: Fraction) -> int:
@@ -36,9 +42,11 @@ def satisfied_count(total: int, target: Fraction) -> int:
     return best
 
 
-def generate(campaign: Campaign, targets: dict[int, Fraction], rng_seed: int = 2024) -> dict:
+def generate(campaign: Campaign, targets: dict[int, Fraction], rng_seed: int = 2024,
+             opinion_rate: float = 0.0) -> dict:
     """Cast one ballot for every unused link of ``campaign``; ``targets`` maps form item ids to
-    satisfaction rates (items without a target get 95%). Returns counts."""
+    satisfaction rates (items without a target get 95%); each free-text item of each rated
+    subject gets an opinion with probability ``opinion_rate``. Returns counts."""
     rng = random.Random(rng_seed)
     tenant_id, hour = require_tenant_id(), utcnow().replace(minute=0, second=0, microsecond=0)
     links = db.session.execute(select(BallotToken).where(
@@ -54,19 +62,24 @@ def generate(campaign: Campaign, targets: dict[int, Fraction], rng_seed: int = 2
     # every (ballot, subject, item) slot, grouped by item so each item's rate can be set exactly
     slots: dict[int, list[tuple[int, int]]] = defaultdict(list)  # item → [(ballot index, subject)]
     scale_of: dict[int, list] = {}
-    ballot_rows = []
+    ballot_rows, comment_rows = [], []
     for b, link in enumerate(links):
         k = categories[link.category_id]
         rated = bl.subjects_for(link, k) if k.scope == "group" else by_unit[link.unit_id]
+        ballot = {"id": secrets.token_hex(16), "tenant_id": tenant_id, "campaign_id": campaign.id,
+                  "category_id": link.category_id, "unit_id": link.unit_id, "submitted_hour": hour,
+                  "receipt_hash": bl.receipt_hash(bl.new_receipt()), "paper": False}
         for s in rated:
             for sec in forms[s.form_id].sections:
                 for it in sec.items:
                     if it.kind == "rating":
                         slots[it.id].append((b, s.id))
                         scale_of[it.id] = it.scale.choices
-        ballot_rows.append({"id": secrets.token_hex(16), "tenant_id": tenant_id, "campaign_id": campaign.id,
-                            "category_id": link.category_id, "unit_id": link.unit_id, "submitted_hour": hour,
-                            "receipt_hash": bl.receipt_hash(bl.new_receipt()), "paper": False})
+                    elif opinion_rate and rng.random() < opinion_rate:
+                        comment_rows.append({"ballot_id": ballot["id"], "tenant_id": tenant_id,
+                                             "campaign_id": campaign.id, "category_id": link.category_id,
+                                             "subject_id": s.id, "item_id": it.id, "text": rng.choice(OPINIONS)})
+        ballot_rows.append(ballot)
     answer_rows = []
     for item, item_slots in slots.items():
         choices = scale_of[item]
@@ -86,7 +99,8 @@ def generate(campaign: Campaign, targets: dict[int, Fraction], rng_seed: int = 2
     rng.shuffle(ballot_rows)  # stored order must not follow the links' order
     insert_rows(Ballot.__table__, ballot_rows)
     insert_rows(Answer.__table__, answer_rows)
+    insert_rows(Comment.__table__, comment_rows)
     db.session.execute(update(BallotToken).where(
         BallotToken.campaign_id == campaign.id, BallotToken.used_at.is_(None), BallotToken.revoked_at.is_(None))
         .values(used_at=hour).execution_options(synchronize_session=False))
-    return {"ballots": len(ballot_rows), "answers": len(answer_rows)}
+    return {"ballots": len(ballot_rows), "answers": len(answer_rows), "opinions": len(comment_rows)}

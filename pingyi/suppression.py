@@ -44,5 +44,9 @@ def ballots_by_category(campaign_id: int) -> dict[int, int]:
     return {int(k): int(n) for k, n in tenant_sql(_BY_CATEGORY, campaign_id=campaign_id).all()}
 
 
-def ballots_by_subject_category(campaign_id: int) -> dict[tuple[int, int], int]:
-    return {(int(s), int(k)): int(n) for s, k, n in tenant_sql(_BY_SUBJECT_CATEGORY, campaign_id=campaign_id).all()}
+def ballots_by_subject_category(campaign_id: int, subject_id: int | None = None) -> dict[tuple[int, int], int]:
+    sql = _BY_SUBJECT_CATEGORY
+    if subject_id is not None:
+        sql = sql.replace("campaign_id = :campaign_id", "campaign_id = :campaign_id AND subject_id = :subject_id")
+    return {(int(s), int(k)): int(n) for s, k, n in tenant_sql(sql, campaign_id=campaign_id,
+                                                                subject_id=subject_id).all()}
