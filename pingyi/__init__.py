@@ -80,6 +80,7 @@ def _install_error_pages(app: Flask) -> None:
 def _install_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
+    from . import suppression
     from .models import UNIT_KINDS
 
     @app.template_filter("localtime")
@@ -91,4 +92,5 @@ def _install_template_helpers(app: Flask) -> None:
     @app.context_processor
     def helpers():
         return {"current_tenant": getattr(g, "tenant", None), "access": getattr(g, "access", None),
-                "UNIT_KINDS": UNIT_KINDS, "locale": str(get_locale())}
+                "UNIT_KINDS": UNIT_KINDS, "locale": str(get_locale()),
+                "min_cell": suppression.min_cell, "min_cell_label": suppression.label}

@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from pingyi import campaigns as cp
 from pingyi import questionnaire as q
 from pingyi import tokens
 from pingyi.extensions import db
-from pingyi.models import Campaign, Unit, utcnow
+from pingyi.models import Campaign, Subject, Unit, utcnow
 from pingyi.tenancy import tenant_context
 
 
@@ -22,13 +24,20 @@ class BallotWorld:
     other_branch: list[tokens.IssuedLink]
 
 
-def build(world, links: int = 5) -> BallotWorld:
+def build(world, links: int = 5, like: BallotWorld | None = None, name: str = "测试评议") -> BallotWorld:
+    """``like``: a campaign opened an hour later on the same forms as that one (a second round)."""
     with tenant_context(world.a.id):
-        now = utcnow()
-        c = cp.create_campaign("测试评议", now - timedelta(hours=1), now + timedelta(days=3))
+        now = utcnow() + (timedelta(minutes=30) if like else timedelta())
+        c = cp.create_campaign(name, now - timedelta(hours=1), now + timedelta(days=3))
         root = db.session.get(Unit, world.a.root)
-        cp.add_subjects_bulk(c, "unit", root, q.copy_template("seed002-org"), ["branch"])
-        cp.add_subjects_bulk(c, "person", root, q.copy_template("seed002-member"), ["branch"])
+        if like is None:
+            forms = q.copy_template("seed002-org"), q.copy_template("seed002-member")
+        else:
+            earlier = {s.kind: s.form for s in db.session.execute(
+                select(Subject).where(Subject.campaign_id == like.campaign_id)).scalars()}
+            forms = earlier["unit"], earlier["person"]
+        cp.add_subjects_bulk(c, "unit", root, forms[0], ["branch"])
+        cp.add_subjects_bulk(c, "person", root, forms[1], ["branch"])
         own, group = cp.set_categories(c, [{"name": "群众", "scope": "own_unit"},
                                            {"name": "全评", "scope": "group", "group_unit_id": world.a.root}])
         branch, other = db.session.get(Unit, world.a.branch), db.session.get(Unit, world.a.other_branch)
@@ -65,12 +74,13 @@ def campaign(world, bw) -> Campaign:
 FAR_FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
 
 
-def vote(world, bw: BallotWorld, links: list[tokens.IssuedLink], choices) -> None:
-    """Cast one ballot per link, every rating item answered with the choice at that index."""
+def vote(world, bw: BallotWorld, links: list[tokens.IssuedLink], choices, comment: str = "") -> None:
+    """Cast one ballot per link, every rating item answered with the choice at that index (and
+    every free-text item with ``comment``, if given)."""
     from pingyi import ballots
 
     for link, choice in zip(links, choices, strict=True):
         state = ballots.resolve(link.secret)
         subjects = ballots.subjects_for(state.token, state.category)
-        ballots.cast(link.secret, ballots.parse(full_answers(world, bw, link.secret, choice), subjects,
+        ballots.cast(link.secret, ballots.parse(full_answers(world, bw, link.secret, choice, comment), subjects,
                                                 ballots.forms_of(subjects)))
