@@ -154,3 +154,78 @@ def test_demo_sample_link_on_a_phone(live_server, browser):
     page.goto(link)
     assert "已使用" in page.inner_text("h1")
     page.close()
+
+
+def _login(browser, live_server, email: str, viewport=None):
+    page = browser.new_page(viewport=viewport or {"width": 1280, "height": 1000}, accept_downloads=True)
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", "pingyi-demo")
+    page.click("button.primary")
+    page.wait_for_load_state()
+    return page
+
+
+def _download(page, button: str, name_part: str, tmp_path) -> Path:
+    """Start a report from the results page, wait on its job page, download the file."""
+    page.click(f"button:has-text('{button}')")
+    page.wait_for_url("**/jobs/*")
+    assert "已完成" in page.inner_text("main")
+    with page.expect_download() as info:
+        page.click(f"a:has-text('{name_part}')")
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    return path
+
+
+def test_results_dashboard_and_downloads(live_server, browser, tmp_path):
+    """The demo's tallied campaign: dashboard with charts, the subject ranking, and the
+    统计表, 意见汇总表 and summary report (docx, pdf) downloaded as a committee would."""
+    import openpyxl
+    from docx import Document
+
+    page = _login(browser, live_server, "admin@pingzhuang.example")
+    results = f"{live_server}/t/pingzhuang/campaigns/2/results"
+    page.goto(results)
+    assert page.locator("[data-testid=charts] svg").count() == 4
+    assert page.inner_text("[data-testid=satisfied]") == "97.6%"
+    items = page.inner_text("[data-testid=items]")
+    for rate in ("98.7%", "97.5%", "96.4%", "98.4%", "98.9%", "96.1%", "97.8%"):  # seed 002 §四
+        assert rate in items
+    box = page.locator("[data-testid=charts] svg").first.bounding_box()
+    assert box["width"] > 300 and box["height"] > 100
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+    page.click("[data-testid=subjects-link]")
+    assert "共 5069 个评议对象" in page.inner_text("[data-testid=count]")
+    page.click("th >> [data-sort=rate]")
+    page.wait_for_load_state()
+    def top_rate() -> float:
+        return float(page.locator("[data-testid=subjects] tbody tr").first.locator("td").nth(5).inner_text()
+                     .rstrip("%"))
+
+    highest = top_rate()  # the table opens sorted by rate, lowest first; the click reverses it
+    page.click("th >> [data-sort=rate]")
+    page.wait_for_load_state()
+    assert top_rate() < highest
+    page.fill("input[name=q]", "西露天矿")
+    page.click("[data-testid=subject-search] button")
+    page.wait_for_load_state()
+    assert "西露天矿" in page.locator("[data-testid=subjects] tbody tr").first.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "subjects.png"), full_page=False)
+
+    page.goto(results)
+    tongji = _download(page, "导出统计表", "统计表.xlsx", tmp_path)
+    assert openpyxl.load_workbook(tongji)["汇总"]["B4"].value == 5069
+    page.goto(results)
+    opinions = _download(page, "导出意见汇总表", "意见汇总表.xlsx", tmp_path)
+    assert openpyxl.load_workbook(opinions).sheetnames[0] == "按对象统计"
+    page.goto(f"{live_server}/t/pingzhuang/campaigns/2/summary")
+    page.screenshot(path=str(ARTIFACTS / "summary-edit.png"), full_page=True)
+    word = _download(page, "Word", ".docx", tmp_path)
+    text = "\n".join(p.text for p in Document(str(word)).paragraphs)
+    assert "满意率为98.7%" in text.replace(" ", "")
+    page.goto(f"{live_server}/t/pingzhuang/campaigns/2/summary")
+    pdf = _download(page, "PDF", ".pdf", tmp_path)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    page.close()
