@@ -95,14 +95,14 @@ def tally_workbook(c: Campaign) -> bytes:
     forms = {f.id: f for f in db.session.execute(select(Form).where(Form.id.in_(list(by_form)))).scalars()}
     used_names: set[str] = {"汇总"}
     for form_id, rows in by_form.items():
-        name = _sheet_name(forms[form_id].name, used_names)
+        name = sheet_name(forms[form_id].name, used_names)
         _form_sheet(wb.add_worksheet(name), forms[form_id], rows, _rating_items(form_id), cells, units,
                     head, pct, bold_pct)
     wb.close()
     return buf.getvalue()
 
 
-def _sheet_name(name: str, used: set[str]) -> str:
+def sheet_name(name: str, used: set[str]) -> str:
     """Excel: ≤ 31 characters, none of []:*?/\\, unique."""
     base = "".join(ch for ch in name if ch not in "[]:*?/\\")[:28] or "表"
     out, i = base, 2
