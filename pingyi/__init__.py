@@ -38,9 +38,10 @@ def create_app(config: dict | None = None) -> Flask:
     from .ballot import bp as ballot_bp
     from .oversight import bp as oversight_bp
     from .platform import bp as platform_bp
+    from .public import bp as public_bp
 
     install_login(app)
-    for bp in (auth_bp, admin_bp, oversight_bp, platform_bp, api_bp, ballot_bp):
+    for bp in (auth_bp, admin_bp, oversight_bp, platform_bp, api_bp, ballot_bp, public_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)
     csrf.exempt(ballot_bp)  # the unguessable link in the URL is the ballot form's CSRF token

@@ -146,6 +146,27 @@ def update_campaign(c: Campaign, *, name: str | None = None, description: str | 
     return c
 
 
+def set_publication(c: Campaign, scope: str, until, opinions: bool, now: datetime | None = None) -> Campaign:
+    """公示设置: who sees the publication page, until when (``None``/empty: no end; a wall-clock
+    time in the campaign's zone), and whether opinions are shown. The end must lie after the
+    publication time (after now, before publishing), so a window can never be empty by mistake.
+    Nothing changes on refusal; the change is audited by the flush like every write."""
+    if scope not in PUBLICATION_SCOPES:
+        raise DomainError(_("未知的公示范围“%(s)s”", s=scope), "publication_scope")
+    end = None
+    if until not in (None, ""):
+        end = parse_local(until, c.timezone, "publish_until")
+        now = now or utcnow()
+        if c.published_at is not None and end <= c.published_at:
+            raise DomainError(_("公示截止时间必须晚于公布时间（%(t)s）",
+                                t=local(c.published_at, c.timezone).strftime("%Y-%m-%d %H:%M")), "publish_until")
+        if c.published_at is None and end <= now:
+            raise DomainError(_("公示截止时间必须晚于当前时间"), "publish_until")
+    c.publication_scope, c.publish_until, c.publish_opinions = scope, end, bool(opinions)
+    db.session.flush()
+    return c
+
+
 def extend_window(c: Campaign, closes_at) -> Campaign:
     return update_campaign(c, closes_at=closes_at)
 

@@ -170,6 +170,18 @@ class Published:
     figures: Figures | None  # None: published before any tally
 
 
+def subordinates(tenant: Tenant) -> list[Tenant]:
+    """Active tenants below ``tenant``, depth first (a county sees bureaus and their schools):
+    the only tenants an oversight committee may read aggregates of."""
+    out, stack = [], list(reversed(tenant.children))
+    while stack:
+        t = stack.pop()
+        if t.is_active:
+            out.append(t)
+            stack.extend(reversed(t.children))
+    return out
+
+
 def published_totals(tenants: list[Tenant]) -> list[Published]:
     """For an oversight tenant: each subordinate tenant's published campaigns with their stored
     totals. Each tenant is read in its own scope, one at a time; nothing but totals leaves it."""

@@ -83,4 +83,5 @@ def test_oversight_page_shows_published_totals(app, world, client):
         cp.transition(c, "publish")
         db.session.commit()
     page = _text(client.get("/t/county/oversight/").text)
-    assert re.search(r"甲公司 测试评议 \S+ \S+ 22\.2% 2/9 50\.0% 16 50\.0%", page), page
+    # state, live turnout, publication time, then the stored totals (tests/test_oversight.py has more)
+    assert re.search(r"甲公司 测试评议 已公布 22\.2% 2/9 \S+ \S+ 50\.0% 16 50\.0%", page), page

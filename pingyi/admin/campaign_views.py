@@ -71,6 +71,10 @@ def campaign(campaign_id: int):
             if _attempt(lambda: cp.transition(c, action)):
                 flash(_("评议活动已%(action)s", action=_(cp.ACTION_LABELS[action])), "success")
                 after_transition(c, current_user.id)
+        elif f.get("op") == "publication":
+            if _attempt(lambda: cp.set_publication(c, f.get("publication_scope", ""), f.get("publish_until") or None,
+                                                   bool(f.get("publish_opinions")))):
+                flash(_("已保存公示设置"), "success")
         elif _attempt(lambda: cp.update_campaign(
                 c, name=f.get("name"), description=f.get("description"), opens_at=f.get("opens_at") or None,
                 closes_at=f.get("closes_at") or None, weighting=bool(f.get("weighting")),
@@ -87,7 +91,9 @@ def campaign(campaign_id: int):
         rules=cp.rule_specs(c), problems=cp.readiness(c) if c.state == "draft" else [], actions=actions,
         action_labels=cp.ACTION_LABELS, links=links, opens=_local_input(c.opens_at, c.timezone),
         closes=_local_input(c.closes_at, c.timezone), scopes=PUBLICATION_SCOPES, kinds=SUBJECT_KINDS,
-        metrics=rl.METRICS, ops=rl.OPS, states=STATE_LABELS, units=_unit_choices(include_root=False))
+        metrics=rl.METRICS, ops=rl.OPS, states=STATE_LABELS, units=_unit_choices(include_root=False),
+        publish_until=_local_input(c.publish_until, c.timezone) if c.publish_until else "",
+        public_url=_base_url() + url_for("public.results", campaign_id=c.id, slug=g.tenant.slug))
 
 
 @bp.route("/campaigns/<int:campaign_id>/subjects", methods=["GET", "POST"])
