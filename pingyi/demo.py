@@ -152,7 +152,8 @@ def load_demo(password: str = "pingyi-demo") -> list[str]:
         "  学校管理员 admin@school.example        → /t/school/",
         "  平台超管   root@pingyi.example         → /platform/tenants",
         f"进行中的评议活动：{campaign.name}（/t/pingzhuang/campaigns/{campaign.id}）",
-        f"已统计的评议活动：{closed.name}（/t/pingzhuang/campaigns/{closed.id}）",
+        f"已公布的评议活动：{closed.name}（结果 /t/pingzhuang/campaigns/{closed.id}/results，"
+        f"公示页 /p/pingzhuang/{closed.id}）",
         f"示例测评链接 / sample ballot link: {_base_url()}{sample}",
     ]
 
@@ -277,7 +278,7 @@ def load_demo_campaign(tenant: Tenant) -> tuple[Campaign, str]:
 
 # ---- the closed, tallied seed-002 campaign -------------------------------------------------------
 
-CLOSED_CAMPAIGN = "2023年创先争优活动群众评议（已结束）"
+CLOSED_CAMPAIGN = "2023年创先争优活动群众评议"
 SEED_002_RATES = {  # seed 002 §四, as printed
     "seed002-org": ["98.7", "97.5", "96.4", "98.4", "98.9"],
     "seed002-member": ["98.7", "96.1", "97.8"],
@@ -319,6 +320,11 @@ def load_closed_campaign(tenant: Tenant) -> Campaign:
         c.opens_at, c.closes_at = now - timedelta(days=367), now - timedelta(days=360)
         c.opened_at, c.closed_at = c.opens_at, c.closes_at
         tally.recount(c.id)
+        # Published (公示) to everyone for a month: the county reads its roll-up, anyone its page.
+        cp.transition(c, "publish")
+        cp.set_publication(c, "public", None, False)
+        c.publish_until = c.published_at + timedelta(days=30)
+        db.session.flush()
     return c
 
 

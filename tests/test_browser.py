@@ -87,16 +87,35 @@ def test_phone_sized_login_and_english(live_server, browser):
     page.close()
 
 
-def test_county_oversight_page(live_server, browser):
-    page = browser.new_page()
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", "admin@county.example")
-    page.fill("input[name=password]", "pingyi-demo")
-    page.click("button.primary")
+def test_county_oversight_page(live_server, browser, tmp_path):
+    """The county sees its subordinates, the live turnout of 平庄煤业's open campaign, the
+    published campaign's roll-up, and downloads the cross-tenant roll-up report."""
+    page = _login(browser, live_server, "admin@county.example")
     page.goto(f"{live_server}/t/county/oversight/")
     text = page.inner_text("main")
     assert "平庄煤业" in text and "349" in text
-    page.screenshot(path=str(ARTIFACTS / "oversight.png"))
+    published = page.locator("tr", has_text="2023年创先争优活动群众评议")
+    assert "97.6%" in published.inner_text() and "4378/4378" in published.inner_text()
+    assert "0/4378" in page.locator("tr", has_text="2024年创先争优活动群众评议").inner_text()  # live turnout
+    page.screenshot(path=str(ARTIFACTS / "oversight.png"), full_page=True)
+    published.locator("a", has_text="按组织汇总").click()
+    page.wait_for_load_state()
+    assert "元宝山露天矿党委" in page.inner_text("main") or "西露天矿党委" in page.inner_text("main")
+    page.screenshot(path=str(ARTIFACTS / "county-rollup.png"), full_page=True)
+    page.goto(f"{live_server}/t/county/oversight/")
+    report = _download(page, "PDF", ".pdf", tmp_path)
+    assert report.read_bytes().startswith(b"%PDF")
+    page.goto(f"{live_server}/t/pingzhuang/campaigns/2/results")
+    assert page.inner_text("h1") in ("404", "") or "404" in page.inner_text("main")  # no way into the tenant
+    page.close()
+
+
+def test_public_results_page_on_a_phone(live_server, browser):
+    page = browser.new_page(viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True)
+    page.goto(f"{live_server}/p/pingzhuang/2")
+    assert "2023年创先争优活动群众评议" in page.inner_text("main") and "97.6%" in page.inner_text("main")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=str(ARTIFACTS / "public-phone.png"), full_page=False)
     page.close()
 
 
