@@ -181,6 +181,19 @@ def campaign_or_404(campaign_id) -> Campaign:
     return scoped_or_404(Campaign, campaign_id)
 
 
+def public_campaign_or_404(slug: str, campaign_id: int) -> tuple[Tenant, Campaign]:
+    """Pages without a login (``/p/<slug>/<id>…``): the tenant by its slug, the session scoped to
+    it, and its campaign; an unknown slug or a foreign or draft campaign is 404."""
+    tenant = tenant_by_slug(slug)
+    if tenant is None:
+        abort(404)
+    set_tenant(tenant.id)
+    campaign = get_scoped(Campaign, campaign_id)
+    if campaign is None or campaign.state == "draft":
+        abort(404)
+    return tenant, campaign
+
+
 _ID_RESOLVERS = {
     "unit_id": unit_or_404, "person_id": person_or_404, "membership_id": membership_or_404,
     "form_id": form_or_404, "campaign_id": campaign_or_404,

@@ -84,7 +84,7 @@ def test_demo_is_seed_scale_and_idempotent(app):
     assert "示例测评链接 / sample ballot link: http://127.0.0.1:5000/b/" in r.output
     listed = json.loads(run(app, "campaigns", "list", "--tenant", "pingzhuang", "--json").output)
     assert [(c["state"], c["subjects_by_kind"]) for c in listed] == [("open", {"unit": 349, "person": 4720}),
-                                                                     ("closed", {"unit": 349, "person": 4720})]
+                                                                     ("published", {"unit": 349, "person": 4720})]
     with app.app_context(), tenant_context(_tenant_id(app, "pingzhuang")):
         from pingyi.models import Ballot, BallotToken
 

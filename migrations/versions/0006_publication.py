@@ -16,15 +16,15 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ADD/DROP COLUMN, not batch mode: on SQLite a batch operation copies the table, which
+# would drop the trigger on campaigns that deletes a campaign's tally cells (migration 0005).
 def upgrade():
-    with op.batch_alter_table('campaigns', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('publish_until', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('publish_opinions', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column('narrative', sa.JSON(), nullable=False, server_default='{}'))
+    op.add_column('campaigns', sa.Column('publish_until', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('campaigns', sa.Column('publish_opinions', sa.Boolean(), nullable=False,
+                                         server_default=sa.false()))
+    op.add_column('campaigns', sa.Column('narrative', sa.JSON(), nullable=False, server_default='{}'))
 
 
 def downgrade():
-    with op.batch_alter_table('campaigns', schema=None) as batch_op:
-        batch_op.drop_column('narrative')
-        batch_op.drop_column('publish_opinions')
-        batch_op.drop_column('publish_until')
+    for column in ('narrative', 'publish_opinions', 'publish_until'):
+        op.drop_column('campaigns', column)

@@ -13,11 +13,11 @@ from urllib.parse import urlparse
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from .. import ballots, tokens
-from ..accounts import tenant_by_slug
+from ..access import public_campaign_or_404
 from ..extensions import db, limiter
 from ..i18n import _
-from ..models import Campaign, Tenant
-from ..tenancy import get_scoped, set_tenant
+from ..models import Tenant
+from ..tenancy import get_scoped
 
 bp = Blueprint("ballot", __name__)
 
@@ -98,13 +98,7 @@ def enter_code():
 @limiter.limit("30 per minute", methods=["POST"])
 def receipt_check(slug: str, campaign_id: int):
     """Anyone may check that a receipt was counted; the answer reveals no choices."""
-    tenant = tenant_by_slug(slug)
-    if tenant is None:
-        abort(404)
-    set_tenant(tenant.id)
-    campaign = get_scoped(Campaign, campaign_id)
-    if campaign is None or campaign.state == "draft":
-        abort(404)
+    tenant, campaign = public_campaign_or_404(slug, campaign_id)
     result = None
     if request.method == "POST":
         result = ballots.check_receipt(campaign, request.form.get("code", ""))

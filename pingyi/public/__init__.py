@@ -12,10 +12,8 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
 from .. import publication, suppression
-from ..accounts import tenant_by_slug
-from ..models import Campaign
+from ..access import public_campaign_or_404
 from ..tally import percent
-from ..tenancy import get_scoped, set_tenant
 
 bp = Blueprint("public", __name__)
 
@@ -31,13 +29,7 @@ def _private(response):
 @bp.route("/p/<slug>/<int:campaign_id>")
 def results(slug: str, campaign_id: int):
     """A published campaign's figures (and, if chosen, opinions) for the scope it was published to."""
-    tenant = tenant_by_slug(slug)
-    if tenant is None:
-        abort(404)
-    set_tenant(tenant.id)
-    c = get_scoped(Campaign, campaign_id)
-    if c is None:
-        abort(404)
+    tenant, c = public_campaign_or_404(slug, campaign_id)
     shown = publication.mode(c, current_user)
     if shown is None:
         abort(404)
