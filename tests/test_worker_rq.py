@@ -10,7 +10,7 @@ import sys
 from sqlalchemy import select
 
 from pingyi.extensions import db
-from pingyi.models import BallotToken, Job, JobFile, Unit
+from pingyi.models import BallotToken, Job, JobFile, TallyRun, Unit
 from pingyi.tenancy import tenant_context
 from tests import servers
 
@@ -55,3 +55,53 @@ def test_wait_runs_here_even_with_redis_configured(rq_app, world):
     assert r.exit_code == 0 and "第 1 次统计，0 张票" in r.output, r.output
     r = rq_app.test_cli_runner().invoke(main, ["tally", "--tenant", "alpha", "--campaign", str(cid)])
     assert r.exit_code == 0 and "（queued）" in r.output
+
+
+def test_report_jobs_run_on_a_real_rq_worker(rq_app, world, database):
+    """Every campaign report kind through the reports queue on a real worker process; a report
+    asked of an untallied campaign is refused before anything is queued."""
+    import io
+
+    import openpyxl
+    import pypdfium2
+    from docx import Document
+
+    from pingyi import reports, tally
+    from pingyi.models import Campaign
+    from tests.ballot_world import build, vote
+
+    servers.require("font")
+    app = rq_app
+    with app.app_context():
+        bw = build(world)
+        vote(world, bw, bw.own[:2], (0, 3), comment="建议多开展培训")
+        with tenant_context(world.a.id):
+            tally.recount(bw.campaign_id)
+            db.session.commit()
+            c = db.session.get(Campaign, bw.campaign_id)
+            jobs = {(k, f): reports.submit(c, k, f).id for k, f in
+                    (("tally", "xlsx"), ("opinions", "xlsx"), ("summary", "docx"), ("summary", "pdf"),
+                     ("rollup", "pdf"))}
+            assert {db.session.get(Job, i).state for i in jobs.values()} == {"queued"}
+            subjects = db.session.execute(select(TallyRun.subjects)).scalar_one()
+            percent = tally.percent(tally.stored_result(c.id)[0].by_item[
+                min(tally.stored_result(c.id)[0].by_item)].satisfied_share)
+    env = {**os.environ, "DATABASE_URL": database[1], "REDIS_URL": servers.REDIS_URL,
+           "PINGYI_RQ_PREFIX": app.config["RQ_PREFIX"], "SECRET_KEY": "test"}
+    done = subprocess.run([sys.executable, "-m", "pingyi.cli", "worker", "--burst", "--queues", "reports"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with app.app_context(), tenant_context(world.a.id):
+        files = {}
+        for key, job_id in jobs.items():
+            job = db.session.get(Job, job_id)
+            assert (job.state, job.attempts) == ("done", 1), job.error
+            files[key] = db.session.execute(select(JobFile).where(JobFile.job_id == job_id)).scalar_one().data
+    assert openpyxl.load_workbook(io.BytesIO(files["tally", "xlsx"]))["汇总"]["B4"].value == subjects
+    opinions = openpyxl.load_workbook(io.BytesIO(files["opinions", "xlsx"]))
+    assert "建议多开展培训" in [c for n in opinions.sheetnames for r in opinions[n].iter_rows(values_only=True)
+                            for c in r]
+    assert f"满意率为{percent}" in "".join(p.text for p in Document(io.BytesIO(files["summary", "docx"])).paragraphs)
+    pdf = pypdfium2.PdfDocument(files["summary", "pdf"])
+    assert f"满意率为{percent}" in "".join(pdf[0].get_textpage().get_text_range().split())
+    assert files["rollup", "pdf"].startswith(b"%PDF")
