@@ -10,6 +10,7 @@ import openpyxl
 from sqlalchemy import select
 
 from pingyi import tally
+from pingyi.cli import main
 from pingyi.extensions import db
 from pingyi.models import Job, JobFile, Subject, TallyRun
 from pingyi.tenancy import tenant_context
@@ -104,3 +105,37 @@ def test_report_command(app, world, tmp_path):
     r = app.test_cli_runner().invoke(main, ["report", "--tenant", "beta", "--campaign", str(bw.campaign_id),
                                             "--out", str(tmp_path / "y.xlsx")])
     assert r.exit_code == 1 and not (tmp_path / "y.xlsx").exists()  # another tenant's campaign id
+
+
+def test_rollup_report_from_the_command_line(app, world, tmp_path):
+    """A tenant's own campaign through its tree, and the county's report of its subordinates'
+    published campaigns — empty until the campaign is published."""
+    from pingyi import campaigns as cp
+    from pingyi.models import Campaign
+
+    with app.app_context():
+        bw = build(world)
+        vote(world, bw, bw.own[:3], (0, 1, 3))
+        with tenant_context(world.a.id):
+            tally.recount(bw.campaign_id)
+            cp.transition(db.session.get(Campaign, bw.campaign_id), "close")
+            db.session.commit()
+            run = db.session.execute(select(TallyRun)).scalar_one()
+            totals = (run.subjects, run.used, run.valid)
+
+    def report(*args: str):
+        out = tmp_path / f"r{len(list(tmp_path.iterdir()))}.xlsx"
+        r = app.test_cli_runner().invoke(main, ["report", *args, "--kind", "rollup", "--format", "xlsx",
+                                                "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        return [row for row in openpyxl.load_workbook(out)["汇总"].iter_rows(min_row=4, values_only=True) if row[1]]
+
+    own = report("--tenant", "alpha", "--campaign", str(bw.campaign_id))
+    assert own[0][1] == "测试评议" and (own[0][2], own[0][6], own[0][8]) == totals
+    assert len(own) > 3  # every depth of the tree
+    assert report("--tenant", "county") == []  # closed, not published: nothing leaves alpha
+    with app.app_context(), tenant_context(world.a.id):
+        cp.transition(db.session.get(Campaign, bw.campaign_id), "publish")
+        db.session.commit()
+    county = report("--tenant", "county")
+    assert (county[0][2], county[0][6], county[0][8]) == totals and "甲公司" in county[0][0]
