@@ -27,7 +27,7 @@ def dashboard_charts(c: Campaign, r: rs.Results) -> dict[str, str]:
     key = (g.tenant.id, c.id, r.run.version, r.run.computed_at, r.run.full)
     if key not in _CHARTS:
         top = [u for u in r.units if u.unit.depth == 1] or r.units
-        _CHARTS[key] = {
+        drawn = {
             "items": charts.rate_bars([i.text for i in r.items], [i.figures.satisfied_share for i in r.items],
                                       _("各评议内容满意率")),
             "distribution": charts.distribution(r.distribution, _("全部回答的选项分布")),
@@ -37,7 +37,7 @@ def dashboard_charts(c: Campaign, r: rs.Results) -> dict[str, str]:
                                         [s.figures.satisfied_share for s in r.lowest_subjects],
                                         _("满意率最低的评议对象"), threshold=0.6),
         }
-        _CHARTS[key] = {name: svg.decode() for name, svg in _CHARTS[key].items()}
+        _CHARTS[key] = {name: svg.decode() for name, svg in drawn.items()}
         while len(_CHARTS) > 32:
             _CHARTS.popitem(last=False)
     return _CHARTS[key]
