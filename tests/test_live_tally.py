@@ -150,7 +150,7 @@ def test_oversight_reads_published_totals_of_subordinates_only(app, world):
         with unscoped():
             county = db.session.execute(select(Tenant).where(Tenant.slug == "county")).scalar_one()
             beta = db.session.execute(select(Tenant).where(Tenant.slug == "beta")).scalar_one()
-        from pingyi.oversight import subordinates
+        from pingyi.rollup import subordinates
 
         assert rollup.published_totals(subordinates(county)) == []  # nothing published yet
         with tenant_context(world.a.id):

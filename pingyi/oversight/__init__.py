@@ -30,7 +30,6 @@ from ..tenancy import get_scoped, tenant_context
 
 bp = Blueprint("oversight", __name__, url_prefix="/t/<slug>/oversight")
 
-subordinates = rollup.subordinates  # kept importable from here
 # URL values naming a subordinate's rows: resolved here in that tenant's own scope, not by
 # access's id resolvers (which read the current — oversight — tenant).
 _SUBORDINATE_VALUES = ("sub", "campaign_id")
@@ -62,7 +61,7 @@ def _oversight_role() -> None:
 
 
 def _subordinate_or_404(slug: str) -> Tenant:
-    sub = next((t for t in subordinates(g.tenant) if t.slug == slug), None)
+    sub = next((t for t in rollup.subordinates(g.tenant) if t.slug == slug), None)
     if sub is None:
         abort(404)
     return sub
@@ -132,7 +131,7 @@ def sub_campaigns(subs: list[Tenant]) -> list[SubCampaign]:
 @bp.route("/")
 def index():
     rows = []
-    subs = subordinates(g.tenant)
+    subs = rollup.subordinates(g.tenant)
     for sub in subs:
         # Aggregate figures only; the child's rows are read in its own scope, one tenant at a time.
         with tenant_context(sub.id):
