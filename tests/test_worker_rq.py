@@ -15,6 +15,15 @@ from pingyi.tenancy import tenant_context
 from tests import servers
 
 
+def _burst(app, database, queue: str) -> None:
+    """Run a real `pingyi worker --burst` on ``queue`` (this test's prefix) until it is empty."""
+    env = {**os.environ, "DATABASE_URL": database[1], "REDIS_URL": servers.REDIS_URL,
+           "PINGYI_RQ_PREFIX": app.config["RQ_PREFIX"], "SECRET_KEY": "test"}
+    done = subprocess.run([sys.executable, "-m", "pingyi.cli", "worker", "--burst", "--queues", queue],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_issue_job_runs_on_a_real_rq_worker(rq_app, world, database):
     from pingyi import campaigns as cp
     from pingyi import issuing
@@ -28,11 +37,7 @@ def test_issue_job_runs_on_a_real_rq_worker(rq_app, world, database):
         job = issuing.submit_issue(c, k, db.session.get(Unit, world.a.root), ["branch"], 6, "http://h")
         job_id = job.id
         assert job.state == "queued"  # queued on Redis, not run in this process
-    env = {**os.environ, "DATABASE_URL": database[1], "REDIS_URL": servers.REDIS_URL,
-           "PINGYI_RQ_PREFIX": app.config["RQ_PREFIX"], "SECRET_KEY": "test"}
-    done = subprocess.run([sys.executable, "-m", "pingyi.cli", "worker", "--burst", "--queues", "bulk"],
-                          env=env, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-2000:]
+    _burst(app, database, "bulk")
     with app.app_context(), tenant_context(world.a.id):
         job = db.session.get(Job, job_id)
         assert (job.state, job.result["links"], job.attempts) == ("done", 12, 1), job.error
@@ -86,11 +91,7 @@ def test_report_jobs_run_on_a_real_rq_worker(rq_app, world, database):
             subjects = db.session.execute(select(TallyRun.subjects)).scalar_one()
             percent = tally.percent(tally.stored_result(c.id)[0].by_item[
                 min(tally.stored_result(c.id)[0].by_item)].satisfied_share)
-    env = {**os.environ, "DATABASE_URL": database[1], "REDIS_URL": servers.REDIS_URL,
-           "PINGYI_RQ_PREFIX": app.config["RQ_PREFIX"], "SECRET_KEY": "test"}
-    done = subprocess.run([sys.executable, "-m", "pingyi.cli", "worker", "--burst", "--queues", "reports"],
-                          env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    _burst(app, database, "reports")
     with app.app_context(), tenant_context(world.a.id):
         files = {}
         for key, job_id in jobs.items():
