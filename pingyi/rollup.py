@@ -17,9 +17,9 @@ from sqlalchemy import delete, select
 
 from .bulk import insert_rows
 from .extensions import db
-from .models import Campaign, Subject, TallyRun, TallyUnit, Tenant
+from .models import Subject, TallyRun, TallyUnit, Tenant
 from .tally import STORED, choice_infos
-from .tenancy import require_tenant_id, tenant_context, tenant_sql
+from .tenancy import require_tenant_id, tenant_sql
 
 _CHOICES = (f"SELECT s.unit_id, c.choice_id, SUM(c.count) FROM {STORED} c JOIN subjects s ON s.id = c.subject_id "
             "WHERE s.tenant_id = :tenant_id AND s.campaign_id = :campaign_id GROUP BY s.unit_id, c.choice_id")
@@ -160,16 +160,6 @@ def stored_subtrees(campaign_id: int) -> dict[int, Figures]:
 PUBLISHED = ("published", "archived")
 
 
-@dataclass(frozen=True)
-class Published:
-    """A subordinate tenant's published campaign, as an oversight tenant sees it: totals only."""
-
-    tenant: str
-    campaign: str
-    published_at: object
-    figures: Figures | None  # None: published before any tally
-
-
 def subordinates(tenant: Tenant) -> list[Tenant]:
     """Active tenants below ``tenant``, depth first (a county sees bureaus and their schools):
     the only tenants an oversight committee may read aggregates of."""
@@ -179,17 +169,4 @@ def subordinates(tenant: Tenant) -> list[Tenant]:
         if t.is_active:
             out.append(t)
             stack.extend(reversed(t.children))
-    return out
-
-
-def published_totals(tenants: list[Tenant]) -> list[Published]:
-    """For an oversight tenant: each subordinate tenant's published campaigns with their stored
-    totals. Each tenant is read in its own scope, one at a time; nothing but totals leaves it."""
-    out = []
-    for t in tenants:
-        with tenant_context(t.id):
-            rows = db.session.execute(
-                select(Campaign.name, Campaign.published_at, TallyRun).outerjoin(TallyRun, TallyRun.campaign_id == Campaign.id)
-                .where(Campaign.state.in_(PUBLISHED)).order_by(Campaign.published_at.desc(), Campaign.id)).all()
-            out.extend(Published(t.name, name, at, Figures.of(r) if r is not None else None) for name, at, r in rows)
     return out
