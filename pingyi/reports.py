@@ -22,8 +22,9 @@ from . import results as rs
 from .errors import DomainError
 from .extensions import db
 from .i18n import _
-from .models import Campaign, Form, FormItem, FormSection, Scale, ScaleChoice, Subject, TallyRun, Unit
+from .models import Campaign, Form, FormItem, FormSection, Scale, ScaleChoice, Subject, Unit
 from .orgtree import unit_label
+from .tally import stored_run
 from .tenancy import get_scoped, tenant_sql
 
 KINDS = {"tally": ("xlsx",), "opinions": ("xlsx",), "summary": ("docx", "pdf"), "rollup": ("xlsx", "pdf")}
@@ -44,7 +45,7 @@ def check(c: Campaign | None, kind: str, fmt: str) -> None:
         if kind in NEEDS_CAMPAIGN:
             raise DomainError(_("该报表需要指定评议活动"), "campaign")
         return
-    if db.session.execute(select(TallyRun.campaign_id).where(TallyRun.campaign_id == c.id)).first() is None:
+    if stored_run(c.id) is None:
         raise DomainError(_("该评议活动尚未统计，请先统计"), "tally")
 
 

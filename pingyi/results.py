@@ -174,7 +174,7 @@ def _add_trends(c: Campaign, prev: Campaign, items: list[ItemRate], units: list[
 
 def campaign_results(c: Campaign, max_depth: int | None = 1) -> Results:
     """The dashboard's data, every part summed in SQL from the stored cells."""
-    run = db.session.execute(select(TallyRun).where(TallyRun.campaign_id == c.id)).scalar_one_or_none()
+    run = tl.stored_run(c.id)
     if run is None:
         return Results(None, [], [], [], None)
     result, kinds = tl.stored_summary(c.id, subject_categories=c.weighting)

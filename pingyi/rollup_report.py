@@ -20,8 +20,8 @@ from sqlalchemy import select
 from . import results as rs
 from . import rollup
 from .extensions import db
-from .models import Campaign, TallyRun, Tenant
-from .tally import percent
+from .models import Campaign, Tenant
+from .tally import percent, stored_run
 from .tenancy import get_scoped, require_tenant_id, tenant_context
 
 COLUMNS = ("单位", "评议活动", "评议对象", "已评价", "覆盖率", "有效测评码", "已参评", "参评率", "有效回答", "满意率")
@@ -44,7 +44,7 @@ class Line:
 
 
 def _run_totals(campaign_id: int) -> rollup.Figures:
-    run = db.session.execute(select(TallyRun).where(TallyRun.campaign_id == campaign_id)).scalar_one_or_none()
+    run = stored_run(campaign_id)
     return rollup.Figures.of(run) if run is not None else rollup.Figures()
 
 

@@ -26,8 +26,8 @@ from .campaigns import local, rule_specs, subject_counts
 from .errors import DomainError
 from .extensions import db
 from .i18n import _
-from .models import SUBJECT_KINDS, UNIT_KINDS, Campaign, Form, Subject, TallyRun, Tenant, Unit
-from .tally import percent
+from .models import SUBJECT_KINDS, UNIT_KINDS, Campaign, Form, Subject, Tenant, Unit
+from .tally import percent, stored_run
 
 MAX_CHARS = 5000  # per paragraph: a page and a half of text, far more than any section of the seeds
 # key → (title, numbered heading?). The intro stands under the title without a heading.
@@ -189,7 +189,7 @@ def paragraphs(c: Campaign) -> list[Paragraph]:
 
 def has_tally(c: Campaign) -> bool:
     """A report needs a stored tally; the page offers the files only then."""
-    return db.session.execute(select(TallyRun.campaign_id).where(TallyRun.campaign_id == c.id)).first() is not None
+    return stored_run(c.id) is not None
 
 
 def _clean(value: object, key: str) -> str:

@@ -289,6 +289,11 @@ def update(campaign_id: int) -> TallyRun:
     return _finish(campaign_id, run, False, started)
 
 
+def stored_run(campaign_id: int) -> TallyRun | None:
+    """The campaign's last stored run (totals, version), or None before the first tally."""
+    return db.session.execute(select(TallyRun).where(TallyRun.campaign_id == campaign_id)).scalar_one_or_none()
+
+
 def stored_rows(campaign_id: int) -> list[CountRow]:
     return [tuple(r) for r in db.session.execute(
         select(TallyCount.subject_id, TallyCount.item_id, TallyCount.choice_id, TallyCount.category_id,

@@ -25,7 +25,7 @@ from ..access import bind_for_page, inject_slug, require_role
 from ..errors import DomainError
 from ..extensions import db
 from ..models import BallotToken, Campaign, TallyRun, Tenant
-from ..tally import percent
+from ..tally import percent, stored_run
 from ..tenancy import get_scoped, tenant_context
 
 bp = Blueprint("oversight", __name__, url_prefix="/t/<slug>/oversight")
@@ -104,7 +104,7 @@ def _published_or_404(sub: Tenant, campaign_id) -> SubCampaign:
         c = get_scoped(Campaign, campaign_id)
         if c is None or c.state not in rollup.PUBLISHED:
             abort(404)
-        run = db.session.execute(select(TallyRun).where(TallyRun.campaign_id == c.id)).scalar_one_or_none()
+        run = stored_run(c.id)
         return _snapshot(sub, c, run.issued if run else 0, run.used if run else 0, run)
 
 
