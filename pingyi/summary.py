@@ -19,14 +19,14 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy import select
 
-from . import charts, rollup
+from . import charts
 from . import results as rs
 from . import rules as rl
 from .campaigns import local, rule_specs, subject_counts
 from .errors import DomainError
 from .extensions import db
 from .i18n import _
-from .models import SUBJECT_KINDS, UNIT_KINDS, Campaign, Form, Subject, Tenant, Unit
+from .models import SUBJECT_KINDS, UNIT_KINDS, Campaign, Form, Subject, Tenant
 from .tally import percent, stored_run
 
 MAX_CHARS = 5000  # per paragraph: a page and a half of text, far more than any section of the seeds
@@ -75,12 +75,9 @@ class _Facts:
 
 
 def _facts(c: Campaign) -> _Facts:
-    r = rs.campaign_results(c, max_depth=1)
+    r = rs.campaign_results(c, max_depth=None)  # every unit: the scope counts them, table 1 shows depth 1
     tenant = db.session.get(Tenant, c.tenant_id)
-    subtrees = rollup.stored_subtrees(c.id) if r.run is not None else {}
-    units = db.session.execute(select(Unit.id, Unit.kind, Unit.depth).where(Unit.id.in_(list(subtrees)))).all()
-    ran = [(kind, depth, subtrees[uid]) for uid, kind, depth in units
-           if subtrees[uid].subjects or subtrees[uid].issued]
+    ran = [(u.unit.kind, u.unit.depth, u.figures) for u in r.units if u.figures.subjects or u.figures.issued]
     below = [x for x in ran if x[1] > 0] or ran  # the organizing (top) unit is not one of "its" units
     kinds: dict[str, int] = {}
     for kind, _depth, _f in below:
@@ -274,19 +271,12 @@ def _charts(f: _Facts) -> list[_Block]:
     r, out = f.results, []
     if r.items:
         out.append(_Block("image", data=charts.rate_bars(
-            [it.text for it in r.items],
-            [float(it.figures.satisfied_share) if it.figures.satisfied_share is not None else None for it in r.items],
+            [it.text for it in r.items], [it.figures.satisfied_share for it in r.items],
             "各评议内容满意率", fmt="png", threshold=_threshold(f.rules))))
         out.append(_Block("caption", "图1  各评议内容满意率"))
     figure = 2 if out else 1
-    merged: dict[int, int] = {}
-    for u in r.units:
-        if u.unit.depth == 0:  # every unit with figures lies under a root
-            for choice, k in u.figures.by_choice.items():
-                merged[choice] = merged.get(choice, 0) + k
-    parts = rs.distribution(merged, rs.choice_labels(f.c.id))
-    if parts:
-        out.append(_Block("image", data=charts.distribution(parts, "全部回答的选项分布", fmt="png")))
+    if r.distribution:
+        out.append(_Block("image", data=charts.distribution(r.distribution, "全部回答的选项分布", fmt="png")))
         out.append(_Block("caption", f"图{figure}  全部回答的选项分布"))
     return out
 
