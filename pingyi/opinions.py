@@ -59,13 +59,12 @@ def workbook(c: Campaign) -> bytes:
                  .execution_options(yield_per=BATCH))
         for label, unit_id, item, text, category, subject_id in db.session.execute(query):
             unit = units.get(unit_id)
-            shown = not sup.hidden(ballots.get((subject_id, category), 0))
             ws.write_number(row, 0, row - 2)
             ws.write_string(row, 1, label)
             ws.write_string(row, 2, unit_label(unit, units) if unit else "")
             ws.write_string(row, 3, item)
             ws.write_string(row, 4, text, wrap)
-            ws.write_string(row, 5, names.get(category, "") if shown else sup.label())
+            ws.write_string(row, 5, sup.category_name(names.get(category, ""), ballots.get((subject_id, category), 0)))
             row += 1
         if row == 3:
             ws.write_string(3, 0, "（没有意见建议）")

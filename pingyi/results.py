@@ -279,10 +279,13 @@ class SubjectDetail:
     previous: Campaign | None
 
 
-def opinion_rows(c: Campaign, subject_id: int | None = None) -> dict[int, list[OpinionRow]]:
+def opinion_rows(c: Campaign, subject_id: int | None = None,
+                 ballots: dict[tuple[int, int], int] | None = None) -> dict[int, list[OpinionRow]]:
     """Free-text opinions per subject (or of one), by item then text (never in voting order);
-    each names its category only where that subject's ballots of the category are at least k."""
-    ballots = sup.ballots_by_subject_category(c.id, subject_id)
+    each names its category only where that subject's ballots of the category are at least k
+    (``ballots``: those counts, if the caller has them already)."""
+    if ballots is None:
+        ballots = sup.ballots_by_subject_category(c.id, subject_id)
     names = {k.id: k.name for k in categories(c)}
     query = (select(Comment.subject_id, FormItem.text, Comment.text, Comment.category_id)
              .join(FormItem, FormItem.id == Comment.item_id).join(FormSection, FormSection.id == FormItem.section_id)
@@ -292,8 +295,8 @@ def opinion_rows(c: Campaign, subject_id: int | None = None) -> dict[int, list[O
         query = query.where(Comment.subject_id == subject_id)
     out: dict[int, list[OpinionRow]] = {}
     for subject_id, item, text, category in db.session.execute(query).all():
-        shown = not sup.hidden(ballots.get((subject_id, category), 0))
-        out.setdefault(subject_id, []).append(OpinionRow(item, text, names.get(category, "") if shown else sup.label()))
+        out.setdefault(subject_id, []).append(OpinionRow(item, text, sup.category_name(
+            names.get(category, ""), ballots.get((subject_id, category), 0))))
     return out
 
 
@@ -330,4 +333,4 @@ def subject_detail(c: Campaign, s: Subject) -> SubjectDetail:
     units = {u.id: u for u in db.session.execute(select(Unit)).scalars()}
     unit = units.get(s.unit_id)
     return SubjectDetail(s, unit_label(unit, units) if unit else "", total, items, cats,
-                         opinion_rows(c, s.id).get(s.id, []), trend, prev)
+                         opinion_rows(c, s.id, ballots).get(s.id, []), trend, prev)

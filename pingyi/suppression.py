@@ -40,6 +40,11 @@ def label(k: int | None = None) -> str:
     return f"<{min_cell() if k is None else k}"
 
 
+def category_name(name: str, ballots: int) -> str:
+    """An opinion's category as shown: its name, or "<k" where fewer than k ballots stand behind it."""
+    return label() if hidden(ballots) else name
+
+
 def ballots_by_category(campaign_id: int) -> dict[int, int]:
     return {int(k): int(n) for k, n in tenant_sql(_BY_CATEGORY, campaign_id=campaign_id).all()}
 
