@@ -17,9 +17,9 @@ DEFAULT_K = 5
 # an opinion still counts towards the group its opinion would be shown under.
 _BY_SUBJECT_CATEGORY = (
     "SELECT subject_id, category_id, COUNT(DISTINCT ballot_id) FROM ("
-    " SELECT subject_id, category_id, ballot_id FROM answers WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id"
+    " SELECT subject_id, category_id, ballot_id FROM answers WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id{one}"
     " UNION ALL"
-    " SELECT subject_id, category_id, ballot_id FROM comments WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id"
+    " SELECT subject_id, category_id, ballot_id FROM comments WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id{one}"
     ") x GROUP BY subject_id, category_id")
 _BY_CATEGORY = ("SELECT category_id, COUNT(*) FROM ballots WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id "
                 "GROUP BY category_id")
@@ -50,8 +50,6 @@ def ballots_by_category(campaign_id: int) -> dict[int, int]:
 
 
 def ballots_by_subject_category(campaign_id: int, subject_id: int | None = None) -> dict[tuple[int, int], int]:
-    sql = _BY_SUBJECT_CATEGORY
-    if subject_id is not None:
-        sql = sql.replace("campaign_id = :campaign_id", "campaign_id = :campaign_id AND subject_id = :subject_id")
+    sql = _BY_SUBJECT_CATEGORY.format(one=" AND subject_id = :subject_id" if subject_id is not None else "")
     return {(int(s), int(k)): int(n) for s, k, n in tenant_sql(sql, campaign_id=campaign_id,
                                                                 subject_id=subject_id).all()}
