@@ -13,10 +13,12 @@ import time
 
 from sqlalchemy import delete, select
 
-from pingyi import accounts, campaigns, issuing, orgtree
+from pingyi.campaigns import lifecycle as campaigns
 from pingyi.extensions import db
 from pingyi.models import BallotToken, JobFile, Tenant
+from pingyi.org import accounts, orgtree
 from pingyi.tenancy import tenant_context
+from pingyi.voting import issuing
 
 
 def run(count: int, per_unit: int = 20, keep: bool = False) -> dict:

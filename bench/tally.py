@@ -22,10 +22,9 @@ from itertools import cycle
 
 from sqlalchemy import delete, select, text
 
-from pingyi import accounts, tally
-from pingyi import campaigns as cp
-from pingyi import questionnaire as q
 from pingyi.bulk import insert_tuples, reserve_ids
+from pingyi.campaigns import lifecycle as cp
+from pingyi.campaigns import questionnaire as q
 from pingyi.extensions import db
 from pingyi.models import (
     Answer,
@@ -41,6 +40,8 @@ from pingyi.models import (
     Unit,
     utcnow,
 )
+from pingyi.org import accounts
+from pingyi.results import tally
 from pingyi.tenancy import tenant_context, tenant_sql
 
 SEED_BRANCHES, SEED_MEMBERS, SEED_BALLOTS = 349, 4720, 4378

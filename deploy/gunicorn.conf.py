@@ -8,4 +8,4 @@ workers = int(os.environ.get("PINGYI_WORKERS", multiprocessing.cpu_count() * 2 +
 timeout = 60
 accesslog = "-"
 # Ballot links carry their secret in the path: log /b/<token>, never the token itself.
-logger_class = "pingyi.weblog.RedactingLogger"
+logger_class = "pingyi.web.weblog.RedactingLogger"

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
-from .models import AuditEvent, Tenant, utcnow
+from pingyi.models import AuditEvent, Tenant, utcnow
 
 ACTOR_KEY = "pingyi.actor"  # (user_id | None, label)
 _REDACT = ("hash", "secret", "password")
@@ -23,14 +23,14 @@ _MAX_IDS = 50
 
 
 def set_actor(user_id: int | None, label: str, session: Session | None = None) -> None:
-    from .extensions import db
+    from pingyi.extensions import db
 
     (session or db.session()).info[ACTOR_KEY] = (user_id, label)
 
 
 @contextmanager
 def acting_as(user_id: int | None, label: str, session: Session | None = None) -> Iterator[None]:
-    from .extensions import db
+    from pingyi.extensions import db
 
     s = session or db.session()
     before = s.info.get(ACTOR_KEY)
@@ -112,8 +112,8 @@ def record_bulk(action: str, object_type: str, count: int, detail: dict | None =
                 session: Session | None = None) -> None:
     """Audit a Core bulk statement (insert of thousands of rows, bulk delete), which the
     flush hook cannot see. Callers doing bulk writes must call this."""
-    from .extensions import db
-    from .tenancy import TENANT_KEY
+    from pingyi.extensions import db
+    from pingyi.tenancy import TENANT_KEY
 
     s = session or db.session()
     actor_id, actor = s.info.get(ACTOR_KEY) or (None, "system")

@@ -10,7 +10,7 @@ from itertools import islice
 
 from sqlalchemy import JSON, Table, text
 
-from .extensions import db
+from pingyi.extensions import db
 
 CHUNK = 50_000
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import click
@@ -11,17 +12,17 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
-from . import accounts
-from .audit import set_actor
-from .errors import DomainError
-from .extensions import db
-from .imports import ImportRefused, import_people, import_units
-from .security import random_password
-from .tenancy import tenant_context
+from pingyi.audit import set_actor
+from pingyi.errors import DomainError
+from pingyi.extensions import db
+from pingyi.org import accounts
+from pingyi.org.imports import ImportRefused, import_people, import_units
+from pingyi.security import random_password
+from pingyi.tenancy import tenant_context
 
 
 def _create_app(*_args, **_kwargs):
-    from . import create_app
+    from pingyi import create_app
 
     return create_app()
 
@@ -39,7 +40,7 @@ def _fail(message: str) -> None:
 
 def _campaign(slug: str, campaign_id: int):
     """A campaign of the current tenant (call inside ``tenant_context``), or exit with a message."""
-    from .models import Campaign
+    from pingyi.models import Campaign
 
     c = db.session.get(Campaign, campaign_id)
     if c is None:
@@ -120,7 +121,7 @@ def tenant_deactivate(slug, undo) -> None:
 @with_appcontext
 def tenant_list(as_json) -> None:
     """List tenants with their parent and state."""
-    from .models import Tenant
+    from pingyi.models import Tenant
 
     rows = db.session.execute(select(Tenant).order_by(Tenant.slug)).scalars().all()
     data = [{"slug": t.slug, "name": t.name, "parent": t.parent.slug if t.parent else None,
@@ -206,24 +207,13 @@ def people_import(slug, path) -> None:
 @with_appcontext
 def demo_cmd(password) -> None:
     """Load the demo tenants (平庄煤业 at seed scale, a county over it, a school); idempotent."""
-    from .demo import load_demo
+    from pingyi.demo.load import load_demo
 
     set_actor(None, "demo")
     summary = load_demo(password)
     db.session.commit()
     for line in summary:
         click.echo(line)
-
-
-@click.command("worker")
-@click.option("--queues", default="tally,reports,bulk,default", show_default=True)
-@click.option("--burst", is_flag=True, help="exit when the queues are empty")
-@with_appcontext
-def worker_cmd(queues, burst) -> None:
-    """Start an RQ worker on REDIS_URL (with the scheduler, for retries and the reaper)."""
-    from worker.main import run_worker
-
-    run_worker(queues.split(","), burst=burst)
 
 
 @click.group("campaigns")
@@ -237,8 +227,8 @@ def campaigns_cli() -> None:
 @with_appcontext
 def campaigns_list(slug, as_json) -> None:
     """Each campaign's id, name, state, window (local time) and subject count."""
-    from . import campaigns as cp
-    from .models import Campaign
+    from pingyi.campaigns import lifecycle as cp
+    from pingyi.models import Campaign
 
     tenant = _tenant(slug)
     with tenant_context(tenant.id):
@@ -262,7 +252,7 @@ def _transition_command(action: str):
     @click.option("--campaign", "campaign_id", required=True, type=int, help="campaign id (see `campaigns list`)")
     @with_appcontext
     def command(slug, campaign_id) -> None:
-        from . import campaigns as cp
+        from pingyi.campaigns import lifecycle as cp
 
         tenant = _tenant(slug)
         set_actor(None, "cli")
@@ -274,7 +264,7 @@ def _transition_command(action: str):
             except DomainError as exc:
                 _fail(exc.message)
             click.echo(f"{c.name}：{c.state_label}")
-            from .tally import after_transition
+            from pingyi.results.tally import after_transition
 
             after_transition(c)
 
@@ -312,9 +302,9 @@ def links_issue(slug, campaign_id, category, unit, count, unit_kinds, out, pdf, 
     """Issue links now (in this process) and write them to --out (and --pdf)."""
     from sqlalchemy import select as _select
 
-    from . import issuing
-    from .imports import existing_unit_keys, resolve_unit_ref
-    from .models import EvaluatorCategory, JobFile, Unit
+    from pingyi.models import EvaluatorCategory, JobFile, Unit
+    from pingyi.org.imports import existing_unit_keys, resolve_unit_ref
+    from pingyi.voting import issuing
 
     tenant = _tenant(slug)
     set_actor(None, "cli")
@@ -360,7 +350,7 @@ def links_issue(slug, campaign_id, category, unit, count, unit_kinds, out, pdf, 
 @with_appcontext
 def tally_cmd(slug, campaign_id, wait) -> None:
     """Queue (or with --wait run) a full tally of a campaign."""
-    from .tally import percent, stored_result, submit
+    from pingyi.results.tally import percent, stored_result, submit
 
     tenant = _tenant(slug)
     set_actor(None, "cli")
@@ -373,7 +363,7 @@ def tally_cmd(slug, campaign_id, wait) -> None:
         if job.state != "done":
             _fail(f"统计失败：{job.error}")
         result, _kinds = stored_result(c.id)
-        from .models import FormItem
+        from pingyi.models import FormItem
 
         texts = dict(db.session.execute(select(FormItem.id, FormItem.text)).all())
         click.echo(f"{c.name}：第 {job.result['version']} 次统计，{job.result['ballots']} 张票，"
@@ -395,7 +385,7 @@ def report_cmd(slug, campaign_id, kind, fmt, out) -> None:
     (tally), 意见汇总表 (opinions), the summary report (summary, docx or pdf), a roll-up
     (rollup: of one campaign's unit tree, or without --campaign of the subordinate tenants'
     published campaigns)."""
-    from . import reports
+    from pingyi.reports import registry as reports
 
     tenant = _tenant(slug)
     with tenant_context(tenant.id):
@@ -410,44 +400,15 @@ def report_cmd(slug, campaign_id, kind, fmt, out) -> None:
     click.echo(f"已生成 {out}（{len(data) // 1024} KB）")
 
 
-@click.group("bench")
-def bench_cli() -> None:
-    """Benchmarks; each prints one JSON line of figures."""
-
-
-@bench_cli.command("links")
-@click.option("--count", default=100_000, show_default=True, type=int)
-@click.option("--per-unit", default=20, show_default=True, type=int)
-@click.option("--keep", is_flag=True, help="keep the scratch tenant afterwards")
-@with_appcontext
-def bench_links(count, per_unit, keep) -> None:
-    """Issue COUNT links with their QR slip PDF into a scratch tenant; print the figures."""
-    from bench.links import run
-
-    click.echo(json.dumps(run(count, per_unit, keep)))
-
-
-@bench_cli.command("tally")
-@click.option("--answers", type=int, help="size of the generated campaign (default: seed 002's scale, "
-              "349 branches, 4720 members, 4378 ballots)")
-@click.option("--db", "db_url", help="run against this (migrated) database instead of the app's")
-@click.option("--repeat", default=2, show_default=True, type=int, help="best of this many runs")
-@click.option("--keep", is_flag=True, help="keep the scratch tenant afterwards")
-@with_appcontext
-def bench_tally(answers, db_url, repeat, keep) -> None:
-    """Full tally + roll-up of a generated campaign against a raw GROUP BY; print the figures."""
-    from bench.tally import run
-
-    from . import create_app
-
-    app = create_app({"DATABASE_URL": db_url}) if db_url else current_app._get_current_object()
-    with app.app_context():
-        click.echo(json.dumps(run(answers, keep, repeat)))
-
-
 def register_cli(app) -> None:
+    """The app's own commands, then those other packages plug in through the ``pingyi.commands``
+    entry point (``pingyi worker``, ``pingyi bench``): the app never imports them."""
     for cmd in (tenant_cli, user_cli, units_cli, people_cli, campaigns_cli, links_cli, tally_cmd, report_cmd,
-                bench_cli, demo_cmd, worker_cmd):
+                demo_cmd):
         app.cli.add_command(cmd)
+    for ep in entry_points(group="pingyi.commands"):
+        app.cli.add_command(ep.load(), ep.name)
+
+
 if __name__ == "__main__":
     main()

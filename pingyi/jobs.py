@@ -1,17 +1,53 @@
 """Job rows: the state of worker jobs as the pages see it (queued → running → done/failed,
-progress, error, files). Jobs take ids, never objects; ``submit`` queues them on RQ when
-``REDIS_URL`` is set and runs them in-process otherwise."""
+progress, error, files), and the one function that runs a row (``run``).
+
+Jobs take ids, never objects; ``submit`` queues them on RQ when ``REDIS_URL`` is set and runs
+them in-process otherwise. The domain packages declare their kinds with ``@handles(...)`` (the
+function that does the work, its queue and timeout), so this ground-floor module never imports
+them; the RQ entry point ``worker.jobs.run`` only opens an app context and calls ``run``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from flask import current_app
+from sqlalchemy import delete
 
-from .extensions import db
-from .models import Job, JobFile, utcnow
-from .tenancy import require_tenant_id
+from pingyi.audit import acting_as
+from pingyi.extensions import db
+from pingyi.models import Job, JobFile, User, utcnow
+from pingyi.queue import enqueue, rq_job_id, running_here
+from pingyi.tenancy import require_tenant_id, tenant_context, unscoped
 
-QUEUE_OF = {"issue_links": "bulk", "tally": "tally", "report": "reports"}
-TIMEOUT_OF = {"issue_links": 1800, "tally": 1800, "report": 1800}
+RQ_ENTRY = "worker.jobs.run"  # a stable path: queued jobs survive a deploy
+
+
+@dataclass(frozen=True)
+class Kind:
+    work: Callable[[Job], None]
+    queue: str
+    timeout: int
+
+
+_KINDS: dict[str, Kind] = {}
+
+
+def handles(name: str, queue: str, timeout: int = 1800) -> Callable:
+    """Declare a job kind: the decorated function does one attempt's work on the job row, on
+    ``queue`` (one of ``pingyi.queue.QUEUES``), within ``timeout`` seconds."""
+    def register(work: Callable[[Job], None]) -> Callable[[Job], None]:
+        _KINDS[name] = Kind(work, queue, timeout)
+        return work
+    return register
+
+
+def kind_of(name: str) -> Kind:
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise LookupError(f"unknown job kind {name!r}") from None
 
 
 def create(kind: str, params: dict, total: int = 0, user_id: int | None = None) -> Job:
@@ -50,23 +86,58 @@ def requeue(job: Job, run_here: bool = False) -> Job:
     """Queue a (new or failed) job row on RQ, or run it here when there is no Redis.
     The RQ job's id comes from the row (the reaper finds it again); failures retry with backoff
     until the row has had ``max_attempts()`` runs, and an admin's retry always gets one more."""
-    job_id, kind = job.id, job.kind
+    job_id, k = job.id, kind_of(job.kind)
     if current_app.config.get("REDIS_URL") and not run_here:
-        from worker.queue import enqueue, rq_job_id
-
-        enqueue(QUEUE_OF.get(kind, "default"), "worker.jobs.run", job_id, timeout=TIMEOUT_OF.get(kind, 600),
-                job_id=rq_job_id(job.tenant_id, job_id), retry=retry_policy(job.attempts))
+        enqueue(k.queue, RQ_ENTRY, job_id, timeout=k.timeout, job_id=rq_job_id(job.tenant_id, job_id),
+                retry=retry_policy(job.attempts))
     else:
-        from worker.jobs import run
-        from worker.queue import running_here
-
         # With Redis the reaper would take a row running here (no RQ job) for a lost one.
-        with running_here(job.tenant_id, job_id, 2 * TIMEOUT_OF.get(kind, 600)):
+        with running_here(job.tenant_id, job_id, 2 * k.timeout):
             try:
                 run(job_id)
             except Exception:  # recorded on the job row; the page shows it
                 current_app.logger.exception("job %s failed", job_id)
     return db.session.get(Job, job_id)
+
+
+def run(job_id: int) -> None:
+    """One attempt at a job row, in its tenant, as its creator. A failure RQ will retry leaves
+    the row "queued" with its error (the page says a retry follows); only a failure with no
+    retry left makes it "failed"; the error is re-raised either way (a job that swallowed it
+    would count as done). A retry starts clean: files an interrupted attempt committed are
+    dropped. A row already "done" is not run again (its worker died after the commit, before
+    RQ recorded the success)."""
+    from rq import get_current_job
+
+    with unscoped():
+        job = db.session.get(Job, job_id)
+    if job is None:
+        raise LookupError(f"no job {job_id}")
+    if job.state == "done":
+        current_app.logger.warning("job %s is already done; not running it again", job_id)
+        return
+    user = db.session.get(User, job.created_by) if job.created_by else None
+    with tenant_context(job.tenant_id), acting_as(user.id if user else None, user.email if user else "worker"):
+        if job.attempts:
+            db.session.execute(delete(JobFile).where(JobFile.job_id == job_id))
+        job.state, job.started_at, job.finished_at = "running", utcnow(), None
+        job.attempts, job.error = job.attempts + 1, ""
+        db.session.commit()
+        try:
+            kind_of(job.kind).work(job)
+            job.state, job.finished_at = "done", utcnow()
+            db.session.commit()
+        except Exception as exc:
+            db.session.rollback()
+            job = db.session.get(Job, job_id)
+            rq_job = get_current_job()  # None in-process; RQ retries when retries are left
+            retrying = rq_job is not None and rq_job.should_retry
+            job.state, job.finished_at = ("queued", None) if retrying else ("failed", utcnow())
+            job.error = (str(exc) or type(exc).__name__)[:2000]
+            current_app.logger.error("job %s failed (attempt %s%s)", job_id, job.attempts,
+                                     ", will retry" if retrying else "", exc_info=True)
+            db.session.commit()
+            raise
 
 
 def progress(job: Job, done: int, total: int | None = None) -> None:

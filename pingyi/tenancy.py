@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, event, select, text
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from .models import TenantMixin
+from pingyi.models import TenantMixin
 
 TENANT_KEY = "pingyi.tenant_id"
 UNSCOPED_KEY = "pingyi.unscoped"
@@ -36,7 +36,7 @@ class TenantScopeError(RuntimeError):
 
 @cache
 def _tenant_classes() -> tuple[type, ...]:
-    from .extensions import db
+    from pingyi.extensions import db
 
     return tuple(m.class_ for m in db.Model.registry.mappers if issubclass(m.class_, TenantMixin))
 
@@ -62,7 +62,7 @@ def require_tenant_id(session: Session | None = None) -> int:
 def _session(session: Session | None) -> Session:
     if session is not None:
         return session
-    from .extensions import db
+    from pingyi.extensions import db
 
     return db.session()
 
@@ -103,7 +103,7 @@ def scoped(model: type[T]) -> Select[tuple[T]]:
 
 def get_scoped(model: type[T], ident: Any) -> T | None:
     """Fetch one tenant-owned row by id within the current tenant, or ``None``."""
-    from .extensions import db
+    from pingyi.extensions import db
 
     try:
         ident = int(ident)
@@ -114,7 +114,7 @@ def get_scoped(model: type[T], ident: Any) -> T | None:
 
 def tenant_sql(sql: str, **params: Any):
     """Run raw SQL that must carry ``:tenant_id``; the current tenant is bound for it."""
-    from .extensions import db
+    from pingyi.extensions import db
 
     if ":tenant_id" not in sql:
         raise TenantScopeError("raw SQL on tenant data must filter on :tenant_id")

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from pingyi import campaigns as cp
-from pingyi import questionnaire as q
-from pingyi import tokens
+from pingyi.campaigns import lifecycle as cp
+from pingyi.campaigns import questionnaire as q
 from pingyi.extensions import db
 from pingyi.models import Campaign, Subject, Unit, utcnow
 from pingyi.tenancy import tenant_context
+from pingyi.voting import tokens
 
 
 @dataclass
@@ -50,7 +50,7 @@ def build(world, links: int = 5, like: BallotWorld | None = None, name: str = "æ
 
 def full_answers(world, bw: BallotWorld, link: str, choice_index: int = 0, comment: str = "") -> dict:
     """Form fields answering every rating item of every subject the link may rate."""
-    from pingyi import ballots
+    from pingyi.voting import ballots
 
     state = ballots.resolve(link)
     subjects = ballots.subjects_for(state.token, state.category)
@@ -77,7 +77,7 @@ FAR_FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
 def vote(world, bw: BallotWorld, links: list[tokens.IssuedLink], choices, comment: str = "") -> None:
     """Cast one ballot per link, every rating item answered with the choice at that index (and
     every free-text item with ``comment``, if given)."""
-    from pingyi import ballots
+    from pingyi.voting import ballots
 
     for link, choice in zip(links, choices, strict=True):
         state = ballots.resolve(link.secret)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pingyi import accounts, orgtree
 from pingyi.extensions import db
 from pingyi.models import ApiKey, Unit
+from pingyi.org import accounts, orgtree
 from pingyi.tenancy import tenant_context
 
 PASSWORD = "correct-horse-1"

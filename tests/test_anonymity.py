@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, select, text
 
-from pingyi import ballots
 from pingyi.extensions import db
 from pingyi.models import AuditEvent, Ballot, BallotToken
 from pingyi.tenancy import unscoped
+from pingyi.voting import ballots
 from tests.ballot_world import build, full_answers
 
 BALLOT_TABLES = ("ballots", "answers", "comments")

@@ -69,8 +69,8 @@ def test_import_endpoint(app, world):
 
 
 def test_viewer_key_cannot_write(app, world):
-    from pingyi import accounts
     from pingyi.extensions import db
+    from pingyi.org import accounts
 
     with app.app_context():
         _, key = accounts.create_api_key(accounts.user_by_email(world.a.viewer), "ro")

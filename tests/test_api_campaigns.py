@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from pingyi import accounts
 from pingyi.extensions import db
 from pingyi.models import (
     BallotToken,
@@ -21,6 +20,7 @@ from pingyi.models import (
     ScaleChoice,
     Subject,
 )
+from pingyi.org import accounts
 from pingyi.tenancy import tenant_context
 from tests.factories import bearer
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from pingyi import accounts
 from pingyi.extensions import db
 from pingyi.models import ApiKey, User
+from pingyi.org import accounts
 from tests.factories import PASSWORD, bearer, login
 
 

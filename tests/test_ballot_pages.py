@@ -7,10 +7,10 @@ import re
 
 from sqlalchemy import func, select
 
-from pingyi import tokens
 from pingyi.extensions import db
 from pingyi.models import Answer, Ballot
 from pingyi.tenancy import unscoped
+from pingyi.voting import tokens
 from tests.ballot_world import build, full_answers
 
 
@@ -63,7 +63,7 @@ def test_missing_answers_keep_input_and_store_nothing(app, world):
 def test_refusal_pages(app, world):
     from datetime import timedelta
 
-    from pingyi import campaigns as cp
+    from pingyi.campaigns import lifecycle as cp
     from pingyi.models import Campaign, utcnow
     from pingyi.tenancy import tenant_context
 
@@ -133,7 +133,7 @@ def test_guessing_links_is_rate_limited(app, world):
 
 
 def test_no_stack_trace_reaches_an_evaluator(app, world, monkeypatch):
-    from pingyi import ballots
+    from pingyi.voting import ballots
 
     with app.app_context():
         bw = build(world)

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from pingyi import ballots, tokens
-from pingyi import campaigns as cp
+from pingyi.campaigns import lifecycle as cp
 from pingyi.extensions import db
 from pingyi.models import Answer, Ballot, BallotToken, Comment, utcnow
 from pingyi.tenancy import tenant_context, unscoped
+from pingyi.voting import ballots, tokens
 from tests.ballot_world import FAR_FUTURE, build, full_answers
 
 

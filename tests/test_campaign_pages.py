@@ -55,7 +55,7 @@ def test_build_and_open_seed_002_campaign_in_the_browser(app, world):
     assert "还没有发放测评码" in r.text
     with app.app_context(), tenant_context(world.a.id):
         cat = db.session.execute(select(Campaign)).scalar_one()
-        from pingyi import campaigns as cp
+        from pingyi.campaigns import lifecycle as cp
 
         cat_id = cp.categories(cat)[0].id
     r = c.post(f"/t/alpha/campaigns/{cid}/links", data={"category_id": cat_id, "unit_id": world.a.branch,
@@ -106,7 +106,7 @@ def test_designer_operations(app, world):
     assert "学习教育组织情况" in page and 'value="两级"' in page
     # a section or item of another form (or tenant) is 404
     with app.app_context(), tenant_context(world.a.id):
-        from pingyi import questionnaire as q
+        from pingyi.campaigns import questionnaire as q
 
         other = q.copy_template("seed003-org")
         db.session.commit()

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from pingyi import campaigns as cp
-from pingyi import questionnaire as q
-from pingyi import tokens
+from pingyi.campaigns import lifecycle as cp
+from pingyi.campaigns import questionnaire as q
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.models import AuditEvent, Campaign, Person, Subject, Unit
 from pingyi.tenancy import tenant_context, unscoped
+from pingyi.voting import tokens
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 

@@ -103,17 +103,17 @@ def test_demo_is_seed_scale_and_idempotent(app):
 
 
 def _tenant_id(app, slug: str) -> int:
-    from pingyi.accounts import tenant_by_slug
+    from pingyi.org.accounts import tenant_by_slug
 
     with app.app_context():
         return tenant_by_slug(slug).id
 
 
 def test_campaign_commands(app, world):
-    from pingyi import campaigns as cp
-    from pingyi import questionnaire as q
-    from pingyi import tokens
+    from pingyi.campaigns import lifecycle as cp
+    from pingyi.campaigns import questionnaire as q
     from pingyi.models import Campaign
+    from pingyi.voting import tokens
 
     with app.app_context(), tenant_context(world.a.id):
         c = cp.create_campaign("命令行活动", "2026-12-01 09:00", "2026-12-20 18:00")

@@ -13,11 +13,11 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from pingyi import campaigns as cp
-from pingyi import tally
+from pingyi.campaigns import lifecycle as cp
 from pingyi.cli import main
 from pingyi.extensions import db
 from pingyi.models import Campaign, EvaluatorCategory, JobFile, Subject, Unit
+from pingyi.results import tally
 from pingyi.tenancy import tenant_context
 from tests.ballot_world import build, vote
 from tests.factories import login
@@ -99,7 +99,7 @@ def test_subject_table_searches_sorts_and_pages(app, world, client):
     assert set(order(found)) == {s for s in subjects if s in _subjects_in(app, world, bw, world.a.branch)}
     assert "共 0 个评议对象" in client.get(f"{base}?q=没有这个名字").text
 
-    from pingyi.admin import result_views
+    from pingyi.web.admin import result_views
 
     result_views.PAGE_SIZE, size = 2, result_views.PAGE_SIZE
     try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from pingyi import questionnaire as q
+from pingyi.campaigns import questionnaire as q
+from pingyi.campaigns.form_templates import SCALES, TEMPLATES
 from pingyi.errors import DomainError
 from pingyi.extensions import db
-from pingyi.form_templates import SCALES, TEMPLATES
 from pingyi.models import Form, FormItem
 from pingyi.tenancy import tenant_context
 

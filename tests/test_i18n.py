@@ -10,7 +10,7 @@ ROOT = Path(__file__).parent.parent
 
 
 def test_english_catalog_covers_every_msgid():
-    method_map = [("pingyi/**.py", "python"), ("pingyi/templates/**.html", "jinja2")]
+    method_map = [("pingyi/**.py", "python"), ("pingyi/web/templates/**.html", "jinja2")]
     keywords = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None}
     ids = {msg for _f, _l, msg, _c, _x in extract_from_dir(str(ROOT), method_map, keywords=keywords)
            if isinstance(msg, str) and msg}

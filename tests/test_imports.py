@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from pingyi.extensions import db
-from pingyi.imports import ImportRefused, import_people, import_units
 from pingyi.models import AuditEvent, Person, Unit
+from pingyi.org.imports import ImportRefused, import_people, import_units
 from pingyi.tenancy import tenant_context, unscoped
 
 

@@ -14,8 +14,8 @@ import pytest
 import zxingcpp
 from sqlalchemy import func, select
 
-from pingyi import campaigns as cp
-from pingyi import questionnaire as q
+from pingyi.campaigns import lifecycle as cp
+from pingyi.campaigns import questionnaire as q
 from pingyi.extensions import db
 from pingyi.models import BallotToken, Job, Unit
 from pingyi.tenancy import tenant_context
@@ -107,7 +107,7 @@ def test_serials_continue_and_revocation(app, world):
 
 
 def test_failed_job_shows_error_and_retry_issues_exactly_once(app, world, monkeypatch):
-    from pingyi import slips
+    from pingyi.voting import slips
 
     cid, kid = _campaign(app, world)
     c = app.test_client()

@@ -15,10 +15,11 @@ from fractions import Fraction as F
 import pytest
 from sqlalchemy import select, text
 
-from pingyi import ballots, live, rollup, tally
 from pingyi.extensions import db
 from pingyi.models import Campaign, Scale, ScaleChoice, Subject, TallyRun, Tenant
+from pingyi.results import live, rollup, tally
 from pingyi.tenancy import tenant_context, unscoped
+from pingyi.voting import ballots
 from tests import servers
 from tests.ballot_world import build, full_answers, vote
 
@@ -30,7 +31,7 @@ def _snapshot(campaign_id: int):
 
 
 def test_incremental_runs_equal_a_full_recount(app, world, monkeypatch):
-    monkeypatch.setattr(live, "ballot_cast", lambda campaign_id: None)  # batches by hand here
+    monkeypatch.setattr(live, "update_now", lambda *_args: None)  # batches by hand here
     rng = random.Random(5)
     with app.app_context():
         bw = build(world)
@@ -54,7 +55,7 @@ def test_incremental_runs_equal_a_full_recount(app, world, monkeypatch):
 def test_a_ballot_cast_during_a_recount_is_counted_exactly_once(app, world, database, monkeypatch):
     """PostgreSQL: the ballot commits between the recount's claim and its count and is left to
     the next run. SQLite: it cannot commit at all until the recount ends (one writer)."""
-    monkeypatch.setattr(live, "ballot_cast", lambda campaign_id: None)
+    monkeypatch.setattr(live, "update_now", lambda *_args: None)
     with app.app_context():
         bw = build(world)
         vote(world, bw, bw.own[:2], (0, 3))
@@ -137,7 +138,7 @@ def test_roll_up_through_the_unit_tree(app, world):
 
 
 def test_oversight_reads_published_totals_of_subordinates_only(app, world):
-    from pingyi import campaigns as cp
+    from pingyi.campaigns import lifecycle as cp
 
     with app.app_context():
         bw = build(world)
@@ -150,8 +151,8 @@ def test_oversight_reads_published_totals_of_subordinates_only(app, world):
         with unscoped():
             county = db.session.execute(select(Tenant).where(Tenant.slug == "county")).scalar_one()
             beta = db.session.execute(select(Tenant).where(Tenant.slug == "beta")).scalar_one()
-        from pingyi.oversight import sub_campaigns
-        from pingyi.rollup import subordinates
+        from pingyi.results.rollup import subordinates
+        from pingyi.web.oversight import sub_campaigns
 
         assert [s for s in sub_campaigns(subordinates(county)) if s.figures] == []  # nothing published yet
         with tenant_context(world.a.id):
@@ -195,7 +196,7 @@ def test_a_failing_live_tally_never_loses_the_ballot(app, world, monkeypatch):
 def test_live_tallies_are_debounced_into_one_job_on_a_real_worker(rq_app, world, database):
     from rq.registry import ScheduledJobRegistry
 
-    from worker.queue import get_queue, redis_connection
+    from pingyi.queue import get_queue, redis_connection
 
     app = rq_app
     app.config["LIVE_TALLY_DELAY"] = 0.5

@@ -17,13 +17,15 @@ import pypdfium2
 import pytest
 from sqlalchemy import func, select
 
-from pingyi import accounts, rollup, tokens
-from pingyi import campaigns as cp
-from pingyi import questionnaire as q
+from pingyi.campaigns import lifecycle as cp
+from pingyi.campaigns import questionnaire as q
 from pingyi.extensions import db
 from pingyi.models import Campaign, Job, JobFile, TallyRun, Unit, utcnow
-from pingyi.tally import percent
+from pingyi.org import accounts
+from pingyi.results import rollup
+from pingyi.results.tally import percent
 from pingyi.tenancy import tenant_context
+from pingyi.voting import tokens
 from tests.ballot_world import build, full_answers, vote
 from tests.factories import PASSWORD, build_tenant, login
 
@@ -36,7 +38,7 @@ def _text(html: str) -> str:
 
 def cast(links, choices, comment: str = "") -> None:
     """One ballot per link, every rating item at the choice index, every text item ``comment``."""
-    from pingyi import ballots
+    from pingyi.voting import ballots
 
     for link, choice in zip(links, choices, strict=True):
         state = ballots.resolve(link.secret)
@@ -48,7 +50,7 @@ def cast(links, choices, comment: str = "") -> None:
 def published_campaign(t, name: str, choices=(0, 1, 3), scope: str = "tenant") -> int:
     """A campaign in tenant ``t`` (TenantData): both branches rated by their own members,
     ballots cast with ``choices`` in ``t.branch``, closed, counted and published."""
-    from pingyi import tally
+    from pingyi.results import tally
 
     with tenant_context(t.id):
         now = utcnow()
@@ -71,7 +73,7 @@ def published_campaign(t, name: str, choices=(0, 1, 3), scope: str = "tenant") -
 
 
 def _publish(tenant_id: int, campaign_id: int) -> None:
-    from pingyi import tally
+    from pingyi.results import tally
 
     with tenant_context(tenant_id):
         c = db.session.get(Campaign, campaign_id)
@@ -288,7 +290,7 @@ def test_unpublished_campaign_report_is_404_and_queues_nothing(app, county, clie
     with app.app_context():
         assert _jobs(county["county_id"]) == 0
         # the job itself refuses a source that is not a subordinate's published campaign
-        from pingyi import rollup_report
+        from pingyi.reports import rollup_report
 
         with tenant_context(county["county_id"]):
             for source in ({"tenant_id": world.a.id, "campaign_id": bw.campaign_id},  # closed, not published

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from pingyi import tokens
 from pingyi.extensions import db
 from pingyi.models import Ballot, PaperEntry
 from pingyi.tenancy import unscoped
+from pingyi.voting import tokens
 from tests.ballot_world import build, full_answers
 from tests.factories import login
 

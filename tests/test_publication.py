@@ -11,13 +11,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from pingyi import accounts, publication
-from pingyi import campaigns as cp
+from pingyi.campaigns import lifecycle as cp
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.models import AuditEvent, Campaign, Subject, TallyRun, utcnow
-from pingyi.rollup import Figures
-from pingyi.tally import percent, stored_result
+from pingyi.org import accounts
+from pingyi.results import publication
+from pingyi.results.rollup import Figures
+from pingyi.results.tally import percent, stored_result
 from pingyi.tenancy import scoped, tenant_context
 from tests.ballot_world import build
 from tests.factories import login

@@ -9,10 +9,10 @@ from fractions import Fraction as F
 import openpyxl
 from sqlalchemy import select
 
-from pingyi import tally
 from pingyi.cli import main
 from pingyi.extensions import db
 from pingyi.models import Job, JobFile, Subject, TallyRun
+from pingyi.results import tally
 from pingyi.tenancy import tenant_context
 from tests.ballot_world import build, vote
 from tests.factories import login
@@ -110,7 +110,7 @@ def test_report_command(app, world, tmp_path):
 def test_rollup_report_from_the_command_line(app, world, tmp_path):
     """A tenant's own campaign through its tree, and the county's report of its subordinates'
     published campaigns — empty until the campaign is published."""
-    from pingyi import campaigns as cp
+    from pingyi.campaigns import lifecycle as cp
     from pingyi.models import Campaign
 
     with app.app_context():

@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy import select
 
-from pingyi import campaigns as cp
+from pingyi.campaigns import lifecycle as cp
 from pingyi.extensions import db
 from pingyi.models import Campaign, Job, TallyRun
 from pingyi.tenancy import tenant_context

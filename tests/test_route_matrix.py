@@ -38,8 +38,8 @@ def _ids_of(t) -> dict:
 def world(world, app):
     """The two-tenant world plus, in each tenant, a form, a campaign with a subject and a
     category: the objects behind ``form_id``, ``campaign_id``, ``subject_id``…"""
-    from pingyi import campaigns as cp
-    from pingyi import questionnaire as q
+    from pingyi.campaigns import lifecycle as cp
+    from pingyi.campaigns import questionnaire as q
     from pingyi.tenancy import tenant_context
 
     with app.app_context():

@@ -4,8 +4,8 @@ from fractions import Fraction as F
 
 import pytest
 
+from pingyi.campaigns.rules import PRESETS, RuleSpec, evaluate, parse_threshold, validate_rule
 from pingyi.errors import DomainError
-from pingyi.rules import PRESETS, RuleSpec, evaluate, parse_threshold, validate_rule
 
 
 @pytest.mark.parametrize("text,value", [("60%", F(3, 5)), ("0.6", F(3, 5)), ("2/3", F(2, 3)), ("三分之一", F(1, 3)),

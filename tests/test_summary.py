@@ -14,11 +14,12 @@ import pypdfium2
 import pytest
 from sqlalchemy import select
 
-from pingyi import campaigns as cp
-from pingyi import results as rs
-from pingyi import rollup, summary, tally
+from pingyi.campaigns import lifecycle as cp
 from pingyi.extensions import db
 from pingyi.models import AuditEvent, Campaign, FormItem, JobFile, TallyRun, Unit
+from pingyi.reports import summary
+from pingyi.results import dashboard as rs
+from pingyi.results import rollup, tally
 from pingyi.tenancy import tenant_context
 from tests.ballot_world import build, vote
 from tests.factories import login
@@ -62,7 +63,7 @@ def _file(client, campaign_id: int, fmt: str) -> bytes:
 
 
 def summary_mime(fmt: str) -> str:
-    from pingyi.reports import MIME
+    from pingyi.reports.registry import MIME
 
     return MIME[fmt]
 

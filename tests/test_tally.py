@@ -11,11 +11,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from pingyi import ballots, rules
+from pingyi.campaigns import rules
 from pingyi.extensions import db
 from pingyi.models import Answer
-from pingyi.tally import ChoiceInfo, percent, summarize, tally_campaign, verdicts, weighted_satisfaction
+from pingyi.results.tally import (
+    ChoiceInfo,
+    percent,
+    summarize,
+    tally_campaign,
+    verdicts,
+    weighted_satisfaction,
+)
 from pingyi.tenancy import tenant_context, unscoped
+from pingyi.voting import ballots
 from tests.ballot_world import build, full_answers, vote
 
 # one four-level scale: 1 满意, 2 比较满意 (both satisfied), 3 不太满意, 4 不满意 (the lowest)
@@ -112,7 +120,7 @@ def test_tally_of_real_ballots_stays_in_its_tenant(app, world):
         with tenant_context(world.a.id):
             result, kinds = tally_campaign(bw.campaign_id)
             n_items = db.session.execute(select(func.count(func.distinct(Answer.item_id)))).scalar()
-            from pingyi import tally
+            from pingyi.results import tally
 
             run = tally.recount(bw.campaign_id)  # the stored path (SQL diff, roll-up) ignores them too
             db.session.commit()
@@ -128,8 +136,8 @@ def test_tally_of_real_ballots_stays_in_its_tenant(app, world):
 def test_recount_is_idempotent_and_a_failed_run_keeps_the_previous_tally(app, world, monkeypatch):
     import pytest
 
-    from pingyi import rollup, tally
     from pingyi.models import TallyCount, TallyRun
+    from pingyi.results import rollup, tally
 
     with app.app_context():
         bw = build(world)

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from pingyi import orgtree
 from pingyi.extensions import db
 from pingyi.models import Membership, Person, Unit
+from pingyi.org import orgtree
 from pingyi.tenancy import TenantScopeError, get_scoped, tenant_context, tenant_sql, unscoped
 
 

@@ -10,13 +10,13 @@ from fractions import Fraction
 import pytest
 from sqlalchemy import func, select
 
-from pingyi import ballots, sampling, tokens
-from pingyi import campaigns as cp
-from pingyi import turnout as to
+from pingyi.campaigns import lifecycle as cp
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.models import Campaign, InterviewSample
+from pingyi.results import turnout as to
 from pingyi.tenancy import tenant_context
+from pingyi.voting import ballots, sampling, tokens
 from tests.ballot_world import build, full_answers
 from tests.factories import login
 

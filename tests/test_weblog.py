@@ -1,4 +1,4 @@
-from pingyi.weblog import redact
+from pingyi.web.weblog import redact
 
 
 def test_ballot_tokens_never_reach_access_logs():
@@ -13,7 +13,7 @@ def test_gunicorn_logger_uses_redaction():
 
     from gunicorn.config import Config
 
-    from pingyi.weblog import RedactingLogger
+    from pingyi.web.weblog import RedactingLogger
 
     logger = RedactingLogger(Config())
     req = SimpleNamespace(method="GET", path="/b/SECRET", query="", uri="/b/SECRET", version=(1, 1), headers=[])

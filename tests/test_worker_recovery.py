@@ -100,7 +100,7 @@ def wait_for(what, timeout: float, worker: subprocess.Popen | None = None, step:
 def test_a_failed_attempt_is_retried_with_backoff_and_shown(rq_app, world, workers):
     """A tally of a campaign that does not exist yet fails; the page says a retry follows; the
     campaign appears; RQ's retry (after the backoff, through the scheduler) succeeds."""
-    from pingyi import campaigns as cp
+    from pingyi.campaigns import lifecycle as cp
 
     app, tid = rq_app, world.a.id
     missing = 900_000 + secrets.randbelow(99_999)
@@ -127,8 +127,9 @@ def test_a_failed_attempt_is_retried_with_backoff_and_shown(rq_app, world, worke
 def _slow_issue(app, world) -> tuple[int, int, set]:
     """An earlier batch (issued here, in-process) and a queued batch of 5000 links (~2 s of work,
     committed in chunks: links first, then the files). Returns (job id, campaign id, earlier tokens)."""
-    from pingyi import campaigns as cp
-    from pingyi import issuing, orgtree
+    from pingyi.campaigns import lifecycle as cp
+    from pingyi.org import orgtree
+    from pingyi.voting import issuing
 
     servers.require("font")
     with app.app_context(), tenant_context(world.a.id):
@@ -215,7 +216,7 @@ def test_reaper_requeues_lost_jobs_and_fails_exhausted_ones(rq_app, world):
     attempts are left, else failed with an error; young rows and live RQ jobs are left alone."""
     from rq.job import JobStatus
 
-    from worker.queue import fetch_rq_job, get_queue, rq_job_id, running_here
+    from pingyi.queue import fetch_rq_job, get_queue, rq_job_id, running_here
     from worker.reaper import reconcile
 
     app, tid = rq_app, world.a.id

@@ -25,8 +25,8 @@ def _burst(app, database, queue: str) -> None:
 
 
 def test_issue_job_runs_on_a_real_rq_worker(rq_app, world, database):
-    from pingyi import campaigns as cp
-    from pingyi import issuing
+    from pingyi.campaigns import lifecycle as cp
+    from pingyi.voting import issuing
 
     servers.require("font")
     app = rq_app
@@ -49,7 +49,7 @@ def test_issue_job_runs_on_a_real_rq_worker(rq_app, world, database):
 
 def test_wait_runs_here_even_with_redis_configured(rq_app, world):
     """`pingyi tally --wait` must not hand its job to a worker that may not be running."""
-    from pingyi import campaigns as cp
+    from pingyi.campaigns import lifecycle as cp
     from pingyi.cli import main
 
     with rq_app.app_context(), tenant_context(world.a.id):
@@ -71,8 +71,9 @@ def test_report_jobs_run_on_a_real_rq_worker(rq_app, world, database):
     import pypdfium2
     from docx import Document
 
-    from pingyi import reports, tally
     from pingyi.models import Campaign
+    from pingyi.reports import registry as reports
+    from pingyi.results import tally
     from tests.ballot_world import build, vote
 
     servers.require("font")

@@ -6,8 +6,10 @@ from flask import current_app, has_app_context
 from rq import Queue, Worker
 from rq.job import Job
 
+from pingyi.extensions import db
+from pingyi.queue import get_queue, redis_connection
+
 from . import reaper
-from .queue import get_queue, redis_connection
 
 
 class PingyiWorker(Worker):
@@ -44,8 +46,6 @@ class PingyiWorker(Worker):
     def main_work_horse(self, job: Job, queue: Queue) -> None:
         # The forked horse must not use the parent's pooled connections (the reaper uses them):
         # drop them without closing, as SQLAlchemy advises after a fork.
-        from pingyi.extensions import db
-
         if has_app_context():
             db.engine.dispose(close=False)
         super().main_work_horse(job, queue)
@@ -53,8 +53,6 @@ class PingyiWorker(Worker):
 
 def _release_session() -> None:
     """The main process holds no session between its rare database visits (horses fork from it)."""
-    from pingyi.extensions import db
-
     if has_app_context():
         db.session.remove()
 
@@ -69,8 +67,6 @@ def run_worker(queues: list[str], burst: bool = False) -> None:
         raise SystemExit("REDIS_URL is not set: jobs run in-process, no worker is needed")
     conn = redis_connection()
     # The SQLAlchemy pool must not be shared with forked work-horses.
-    from pingyi.extensions import db
-
     db.engine.dispose()
     cfg = current_app.config
     interval = max(1, int(cfg.get("WORKER_MAINTENANCE_INTERVAL", 60)))

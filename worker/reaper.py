@@ -6,9 +6,9 @@ A row is "queued" or "running" while RQ owns it. RQ itself retries a job whose w
 expires). What RQ cannot fix is a row whose RQ job is gone (Redis lost it, or enqueueing failed
 after the row's commit), failed or stopped while the row never heard of it, or marked started
 with no execution behind it. ``reconcile`` finds those rows through the RQ id derived from the
-row (``worker.queue.rq_job_id``) and re-queues them while the row has attempts left, else fails
+row (``pingyi.queue.rq_job_id``) and re-queues them while the row has attempts left, else fails
 them with an error the job page shows. Rows the command line runs in its own process carry a
-Redis mark instead of an RQ job (``worker.queue.running_here``) and are left alone. The worker
+Redis mark instead of an RQ job (``pingyi.queue.running_here``) and are left alone. The worker
 runs it once a maintenance round (``worker.main``); it is a plain function so tests call it.
 """
 
@@ -20,6 +20,15 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from flask import current_app
+from rq.job import JobStatus
+from sqlalchemy import select
+
+from pingyi import jobs
+from pingyi.audit import acting_as
+from pingyi.extensions import db
+from pingyi.models import Job, utcnow
+from pingyi.queue import fetch_rq_job, redis_connection, rq_job_alive, rq_job_id, running_here_key
+from pingyi.tenancy import tenant_context, unscoped
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -39,17 +48,6 @@ def reconcile(connection: Redis | None = None, now: datetime | None = None,
     alone: their RQ job may be about to be enqueued. One reaper at a time (a Redis lock), so two
     workers never queue a row twice. It commits row by row: call it with no pending changes.
     Returns the ids it re-queued and failed."""
-    from rq.job import JobStatus
-    from sqlalchemy import select
-
-    from pingyi import jobs
-    from pingyi.audit import acting_as
-    from pingyi.extensions import db
-    from pingyi.models import Job, utcnow
-    from pingyi.tenancy import tenant_context, unscoped
-
-    from .queue import fetch_rq_job, redis_connection, rq_job_alive, rq_job_id, running_here_key
-
     conn = connection or redis_connection()
     now = _utc(now or utcnow())
     grace = current_app.config.get("JOB_REAPER_GRACE", 60) if grace is None else grace
@@ -110,14 +108,7 @@ def record_interrupted(rq_job: RQJob, ret_val: int | None) -> None:
     """The worker saw a work-horse die mid-job (killed, out of memory, past its timeout): say so
     on the row at once, "queued" when RQ is about to retry it, else "failed" — rather than
     "running" until the retry starts or the reaper comes by."""
-    from pingyi.audit import acting_as
-    from pingyi.extensions import db
-    from pingyi.models import Job, utcnow
-    from pingyi.tenancy import tenant_context, unscoped
-
-    from .queue import rq_job_id
-
-    if rq_job.func_name != "worker.jobs.run" or not rq_job.args:
+    if rq_job.func_name != jobs.RQ_ENTRY or not rq_job.args:
         return
     how = f"信号 {os.WTERMSIG(ret_val)}" if ret_val and os.WIFSIGNALED(ret_val) else f"退出码 {ret_val}"
     with unscoped():

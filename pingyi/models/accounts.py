@@ -14,7 +14,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from pingyi.extensions import db
+
 from .base import TenantMixin, Timestamped, UTCDateTime
 
 ROLES = ("admin", "unit_admin", "viewer")
@@ -54,7 +55,7 @@ class User(Timestamped, db.Model):
     is_anonymous = False
 
     def get_id(self) -> str:
-        from ..security import session_id_for
+        from pingyi.security import session_id_for
 
         return session_id_for(self)
 

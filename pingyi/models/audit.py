@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from pingyi.extensions import db
+
 from .base import Timestamped
 
 

@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from pingyi.extensions import db
+
 from .base import TenantMixin, Timestamped, UTCDateTime, tenant_fk, tenant_unique
 
 

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from pingyi.extensions import db
+
 from .base import TenantMixin, Timestamped, UTCDateTime, tenant_fk, tenant_unique
 
 STATES = ("draft", "open", "closed", "published", "archived")

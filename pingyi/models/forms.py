@@ -11,7 +11,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from pingyi.extensions import db
+
 from .base import TenantMixin, Timestamped, UTCDateTime, tenant_fk, tenant_unique
 
 SUBJECT_KINDS = {"unit": "基层党组织", "person": "党员", "team": "领导班子"}

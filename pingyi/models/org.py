@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Boolean, ForeignKeyConstraint, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from pingyi.extensions import db
+
 from .base import TenantMixin, Timestamped
 
 # code name -> label in the users' words

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from pingyi.extensions import db
+
 from .base import TenantMixin, UTCDateTime, tenant_fk
 
 

@@ -1,0 +1,1 @@
+"""Preparing a campaign: forms and scales, subjects, evaluator categories, rules, the lifecycle."""

@@ -1,0 +1,1 @@
+"""Demo tenants and generated ballots at the seeds' scale."""

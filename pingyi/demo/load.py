@@ -1,0 +1,335 @@
+"""Demo tenants at the scale of seed 002: 平庄煤业 (company committee, 23 committees,
+40 general branches, 349 branches, 4 720 members), the county over it, and a small school.
+
+Everything is generated deterministically and loaded through the same upserting import
+functions users have, so running the demo twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pingyi.extensions import db
+from pingyi.models import Campaign, Tenant
+from pingyi.org import accounts
+from pingyi.org.imports import PERSON_COLUMNS, UNIT_COLUMNS, import_people_frame, import_unit_frame
+from pingyi.tenancy import tenant_context
+
+COMMITTEES = [
+    "元宝山露天矿", "白音华公司", "西露天矿", "六家矿", "红庙矿", "救护大队", "铁路运输公司", "风水沟矿",
+    "培训中心技工学校", "瑞安公司", "销售公司", "水电热力公司", "老公营子矿", "古山矿", "机电修造公司",
+    "物资供销公司", "建筑安装公司", "地质勘探队", "选煤厂", "职工医院", "后勤服务中心", "信息中心", "公司机关",
+]
+DEPARTMENTS = ["采煤", "掘进", "机电", "运输", "通风", "地测", "综合", "后勤", "安监", "调度", "洗选", "供应"]
+NUMERALS = "一二三四五六七八九十"
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏辉建国红文斌宇浩凯峰波亮林"
+ROOT = "平庄煤业公司党委"
+SEED_SCALE = {"committees": 23, "general_branches": 40, "branches": 349, "members": 4720}
+
+
+def _name(i: int) -> str:
+    s = SURNAMES[i % len(SURNAMES)]
+    g1 = GIVEN[(i // len(SURNAMES)) % len(GIVEN)]
+    g2 = GIVEN[(i * 7 + 3) % len(GIVEN)] if i % 3 else ""
+    return s + g1 + g2
+
+
+def _numeral(n: int) -> str:
+    return NUMERALS[n - 1] if n <= 10 else f"{n}"
+
+
+def pingzhuang_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Units and people for 平庄煤业 exactly at seed 002's counts."""
+    units = [(ROOT, "", "党委")]
+    parents: list[str] = []  # paths under which branches hang
+    gb_left = SEED_SCALE["general_branches"]
+    for ci, short in enumerate(COMMITTEES):
+        cpath = f"{ROOT}/{short}党委"
+        units.append((f"{short}党委", ROOT, "党委"))
+        n_gb = 2 if ci < 17 else 1
+        n_gb = min(n_gb, gb_left)
+        gb_left -= n_gb
+        parents.append(cpath)
+        for g in range(n_gb):
+            dept = DEPARTMENTS[(ci + g * 5) % len(DEPARTMENTS)]
+            units.append((f"{dept}党总支", cpath, "党总支"))
+            parents.append(f"{cpath}/{dept}党总支")
+    branches: list[str] = []
+    for b in range(SEED_SCALE["branches"]):
+        parent = parents[b % len(parents)]
+        k = b // len(parents)
+        dept = DEPARTMENTS[(b + k) % len(DEPARTMENTS)]
+        name = f"{dept}{_numeral(k + 1)}队党支部"
+        units.append((name, parent, "党支部"))
+        branches.append(f"{parent}/{name}")
+    udf = pd.DataFrame(units, columns=["name", "parent", "kind"])
+    udf["order"] = [str(i) for i in range(len(udf))]
+    udf["_row"] = range(2, len(udf) + 2)
+
+    people = []
+    per, extra = divmod(SEED_SCALE["members"], len(branches))
+    i = 0
+    for bi, branch in enumerate(branches):
+        for j in range(per + (1 if bi < extra else 0)):
+            position = "书记" if j == 0 else ("委员" if j <= 2 else "党员")
+            people.append((_name(i), branch, position, "是"))
+            i += 1
+    pdf = pd.DataFrame(people, columns=["name", "unit", "position", "member"])
+    # _name() repeats after len(SURNAMES)*len(GIVEN) people; keep names unique per branch.
+    dup = pdf.duplicated(["unit", "name"], keep=False)
+    pdf.loc[dup, "name"] = pdf.loc[dup, "name"] + pdf.index[dup].map(str)
+    pdf["_row"] = range(2, len(pdf) + 2)
+    return udf[[c.key for c in UNIT_COLUMNS] + ["_row"]], pdf[[c.key for c in PERSON_COLUMNS] + ["_row"]]
+
+
+def school_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    root = "第一中学党总支"
+    names = ["教师第一党支部", "教师第二党支部", "离退休党支部"]
+    udf = pd.DataFrame([(root, "", "党总支", "0")] + [(n, root, "党支部", str(i + 1)) for i, n in enumerate(names)],
+                       columns=["name", "parent", "kind", "order"])
+    udf["_row"] = range(2, len(udf) + 2)
+    people = [(_name(900 + i), f"{root}/{names[i % 3]}", "书记" if i < 3 else "党员", "是") for i in range(30)]
+    pdf = pd.DataFrame(people, columns=["name", "unit", "position", "member"])
+    pdf["_row"] = range(2, len(pdf) + 2)
+    return udf, pdf
+
+
+def _ensure_tenant(slug: str, name: str, parent: Tenant | None) -> Tenant:
+    tenant = accounts.tenant_by_slug(slug, active_only=False)
+    if tenant is None:
+        tenant = accounts.create_tenant(slug, name, parent.slug if parent else None)
+    return tenant
+
+
+def _ensure_user(email: str, password: str, superuser: bool = False):
+    user = accounts.user_by_email(email)
+    if user is None:
+        user = accounts.create_user(email, password, superuser=superuser)
+    return user
+
+
+def _ensure_grant(tenant: Tenant, user, role: str, unit=None) -> None:
+    current = dict((t.id, m) for m, t in accounts.memberships_of(user))
+    m = current.get(tenant.id)
+    if m is None or m.role != role or (unit is not None and m.unit_id != unit.id):
+        accounts.grant(tenant, user, role, unit)
+
+
+def load_demo(password: str = "pingyi-demo") -> list[str]:
+    """Create or top up the demo; returns lines to print (logins and counts)."""
+    from sqlalchemy import select
+
+    from pingyi.models import Unit
+    from pingyi.org import orgtree
+
+    county = _ensure_tenant("county", "元宝山区委", None)
+    pz = _ensure_tenant("pingzhuang", "平庄煤业", county)
+    school = _ensure_tenant("school", "区第一中学", county)
+    for tenant, (udf, pdf) in ((pz, pingzhuang_frames()), (school, school_frames())):
+        with tenant_context(tenant.id):
+            import_unit_frame(udf)
+            import_people_frame(pdf)
+    _ensure_user("root@pingyi.example", password, superuser=True)
+    _ensure_grant(pz, _ensure_user("admin@pingzhuang.example", password), "admin")
+    _ensure_grant(county, _ensure_user("admin@county.example", password), "admin")
+    _ensure_grant(school, _ensure_user("admin@school.example", password), "admin")
+    with tenant_context(pz.id):
+        xlt = db.session.execute(select(Unit).where(Unit.name == "西露天矿党委")).scalar_one()
+        _ensure_grant(pz, _ensure_user("xilutian@pingzhuang.example", password), "unit_admin", xlt)
+        kinds = orgtree.kind_counts()
+        people, _members = orgtree.people_counts()
+    campaign, sample = load_demo_campaign(pz)
+    closed = load_closed_campaign(pz)
+    db.session.flush()
+    return [
+        f"平庄煤业：党委 {kinds.get('committee', 0)} 个（含公司党委），党总支 {kinds.get('general_branch', 0)} 个，"
+        f"党支部 {kinds.get('branch', 0)} 个，党员 {people} 名",
+        f"登录 / logins (password: {password}):",
+        "  租户管理员 admin@pingzhuang.example   → /t/pingzhuang/",
+        "  单位管理员 xilutian@pingzhuang.example → 西露天矿党委",
+        "  上级督导   admin@county.example        → /t/county/oversight/",
+        "  学校管理员 admin@school.example        → /t/school/",
+        "  平台超管   root@pingyi.example         → /platform/tenants",
+        f"进行中的评议活动：{campaign.name}（/t/pingzhuang/campaigns/{campaign.id}）",
+        f"已公布的评议活动：{closed.name}（结果 /t/pingzhuang/campaigns/{closed.id}/results，"
+        f"公示页 /p/pingzhuang/{closed.id}）",
+        f"示例测评链接 / sample ballot link: {_base_url()}{sample}",
+    ]
+
+
+# ---- the open seed-002 campaign ------------------------------------------------------------------
+
+DEMO_CAMPAIGN = "2024年创先争优活动群众评议"
+DEMO_CATEGORIES = [{"name": "员工群众", "weight": "1", "scope": "own_unit"},
+                   {"name": "党员", "weight": "1", "scope": "own_unit"},
+                   {"name": "先进典型代表", "weight": "1", "scope": "own_unit"}]
+SEED_EVALUATORS = 4378
+
+
+def demo_secret(campaign_id: int, unit_id: int, category: str, i: int) -> str:
+    """Reproducible demo link secrets, so `pingyi demo` can print a working sample link on
+    every run without storing secrets. Demo data only: real links are random."""
+    import base64
+    import hashlib
+
+    raw = hashlib.sha256(f"pingyi-demo:{campaign_id}:{unit_id}:{category}:{i}".encode()).digest()[:16]
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def demo_code(secret: str) -> str:
+    """The short code printed beside a demo link, derived from it (demo data only)."""
+    import hashlib
+
+    from pingyi.voting.tokens import CROCKFORD, SHORT_LEN
+
+    digest = hashlib.sha256(("code:" + secret).encode()).digest()
+    return "".join(CROCKFORD[b % 32] for b in digest[:SHORT_LEN])
+
+
+def _seed_002_forms() -> dict:
+    """The tenant's copies (newest versions) of seed 002's two forms, copied once."""
+    from sqlalchemy import select
+
+    from pingyi.campaigns import questionnaire as q
+    from pingyi.models import Form
+
+    forms = {}
+    for key in ("seed002-org", "seed002-member"):
+        forms[key] = db.session.execute(select(Form).where(Form.template_key == key)
+                                        .order_by(Form.version.desc())).scalars().first() or q.copy_template(key)
+    return forms
+
+
+def _seed_002_campaign(name: str, description: str, start, end) -> Campaign:
+    """A draft campaign as seed 002 ran it: the organization form for every branch, the member
+    form for their members, three evaluator categories and the seeds' rules."""
+    from sqlalchemy import select
+
+    from pingyi.campaigns import lifecycle as cp
+    from pingyi.models import Unit
+
+    c = cp.create_campaign(name, start, end, description)
+    forms = _seed_002_forms()
+    root = db.session.execute(select(Unit).where(Unit.parent_id.is_(None))).scalar_one()
+    cp.add_subjects_bulk(c, "unit", root, forms["seed002-org"], ["branch"])
+    cp.add_subjects_bulk(c, "person", root, forms["seed002-member"], ["branch"])
+    cp.set_categories(c, DEMO_CATEGORIES)
+    cp.add_preset(c, "seed001-3")
+    cp.add_preset(c, "seed003")
+    return c
+
+
+def _issue_seed_002_links(c: Campaign, secret_source=None) -> None:
+    """4 378 links as seed 002 counts evaluators: per branch 8–9 员工群众, 3 党员, 1 先进典型代表."""
+    from sqlalchemy import select
+
+    from pingyi.campaigns import lifecycle as cp
+    from pingyi.models import Unit
+    from pingyi.voting import tokens
+
+    cats = {k.name: k for k in cp.categories(c)}
+    branches = db.session.execute(select(Unit).where(Unit.kind == "branch").order_by(Unit.path)).scalars().all()
+    extra = SEED_EVALUATORS - 12 * len(branches)
+    for name, units, count in (("员工群众", branches[:extra], 9), ("员工群众", branches[extra:], 8),
+                               ("党员", branches, 3), ("先进典型代表", branches, 1)):
+        source = (lambda u, i, k=name: secret_source(u, k, i)) if secret_source else None
+        tokens.issue_many(c, cats[name], units, count, source)
+
+
+def load_demo_campaign(tenant: Tenant) -> tuple[Campaign, str]:
+    """The seed-002 campaign, open, with reproducible demo links. Returns the campaign and
+    one unused sample link path."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from pingyi.campaigns import lifecycle as cp
+    from pingyi.models import BallotToken, Unit, utcnow
+    from pingyi.security import hash_secret
+
+    def secret(c_id: int):
+        def make(unit_id: int, category: str, i: int) -> tuple[str, str]:
+            s = demo_secret(c_id, unit_id, category, i)
+            return s, demo_code(s)
+        return make
+
+    with tenant_context(tenant.id):
+        c = db.session.execute(select(Campaign).where(Campaign.name == DEMO_CAMPAIGN)).scalar_one_or_none()
+        if c is None:
+            now = utcnow().replace(minute=0, second=0, microsecond=0)
+            c = _seed_002_campaign(DEMO_CAMPAIGN, "按照平煤政工[2024]23号文件要求开展群众评议（种子 002）",
+                                   now - timedelta(days=1), now + timedelta(days=30))
+        if c.state == "draft":
+            _issue_seed_002_links(c, secret(c.id))
+            cp.transition(c, "open")
+        elif c.state == "open" and c.closes_at <= utcnow():
+            cp.extend_window(c, utcnow() + timedelta(days=30))
+        first = db.session.execute(select(Unit).where(Unit.kind == "branch").order_by(Unit.path).limit(1)).scalar_one()
+        sample = demo_secret(c.id, first.id, "员工群众", 0)
+        for i in range(9):  # the first unused demo link of that branch
+            candidate = demo_secret(c.id, first.id, "员工群众", i)
+            if db.session.execute(select(BallotToken.id).where(
+                    BallotToken.secret_hash == hash_secret(candidate), BallotToken.used_at.is_(None))).first():
+                sample = candidate
+                break
+    return c, f"/b/{sample}"
+
+
+# ---- the closed, tallied seed-002 campaign -------------------------------------------------------
+
+CLOSED_CAMPAIGN = "2023年创先争优活动群众评议"
+SEED_002_RATES = {  # seed 002 §四, as printed
+    "seed002-org": ["98.7", "97.5", "96.4", "98.4", "98.9"],
+    "seed002-member": ["98.7", "96.1", "97.8"],
+}
+
+
+def load_closed_campaign(tenant: Tenant) -> Campaign:
+    """Seed 002's campaign once more, closed and tallied: 4 378 generated ballots whose per-item
+    satisfaction rates print exactly as the seed's summary report does."""
+    from datetime import timedelta
+    from fractions import Fraction
+
+    from sqlalchemy import select
+
+    from pingyi.campaigns import lifecycle as cp
+    from pingyi.models import FormItem, utcnow
+    from pingyi.results import tally
+
+    from .generate import generate
+
+    with tenant_context(tenant.id):
+        c = db.session.execute(select(Campaign).where(Campaign.name == CLOSED_CAMPAIGN)).scalar_one_or_none()
+        if c is not None:
+            return c
+        now = utcnow().replace(minute=0, second=0, microsecond=0)
+        c = _seed_002_campaign(CLOSED_CAMPAIGN, "按种子 002 的满意率生成的演示选票", now - timedelta(days=2),
+                               now + timedelta(days=1))
+        _issue_seed_002_links(c)
+        cp.transition(c, "open")
+        forms = _seed_002_forms()
+        targets = {}
+        for key, rates in SEED_002_RATES.items():
+            items = db.session.execute(select(FormItem.id).where(FormItem.form_id == forms[key].id,
+                                                                 FormItem.kind == "rating")
+                                       .order_by(FormItem.section_id, FormItem.position)).scalars().all()
+            targets.update({i: Fraction(r) / 100 for i, r in zip(items, rates, strict=True)})
+        generate(c, targets, opinion_rate=0.01)
+        cp.transition(c, "close")
+        # Historical data: last year's campaign, so this year's shows trends against it.
+        c.opens_at, c.closes_at = now - timedelta(days=367), now - timedelta(days=360)
+        c.opened_at, c.closed_at = c.opens_at, c.closes_at
+        tally.recount(c.id)
+        # Published (公示) to everyone for a month: the county reads its roll-up, anyone its page.
+        cp.transition(c, "publish")
+        cp.set_publication(c, "public", None, False)
+        c.publish_until = c.published_at + timedelta(days=30)
+        db.session.flush()
+    return c
+
+
+def _base_url() -> str:
+    from flask import current_app
+
+    return (current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")

@@ -1,0 +1,468 @@
+"""The summary report (评议工作总结) of a campaign, as Word and PDF, in the register of seed 002:
+narrative paragraphs written from the stored tally (scope §二 “全面铺开，广泛开展”, results §四
+“认真评议，效果明显”, verdicts, a closing), each of which the admin may rewrite
+(``Campaign.narrative``; a paragraph not rewritten follows the figures), then the charts, the
+verdict lists and a table of the committees.
+
+Everything is read from the stored tally through ``results``/``rollup`` (never from ballots),
+and both files are made from one list of blocks, so the Word and the PDF say the same thing.
+Rates are printed by ``tally.percent`` only.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from xml.sax.saxutils import escape
+
+from sqlalchemy import select
+
+from pingyi.campaigns import rules as rl
+from pingyi.campaigns.lifecycle import local, rule_specs, subject_counts
+from pingyi.errors import DomainError
+from pingyi.extensions import db
+from pingyi.i18n import _
+from pingyi.models import SUBJECT_KINDS, UNIT_KINDS, Campaign, Form, Subject, Tenant
+from pingyi.results import dashboard as rs
+from pingyi.results.tally import percent, stored_run
+
+from . import charts
+
+MAX_CHARS = 5000  # per paragraph: a page and a half of text, far more than any section of the seeds
+# key → (title, numbered heading?). The intro stands under the title without a heading.
+SECTIONS: dict[str, tuple[str, bool]] = {
+    "intro": ("开头", False),
+    "scope": ("全面铺开，广泛开展", True),
+    "results": ("认真评议，效果明显", True),
+    "verdicts": ("评议结果认定", True),
+    "closing": ("通报情况，落实责任", True),
+}
+NUMERALS = "一二三四五六七八九十"
+BODY_FONT, HEADING_FONT = "宋体", "黑体"  # what Word shows for the East Asian text
+NO_TALLY = "（尚未统计：统计后将根据评议数据自动生成本段。）"
+DEFAULT_THRESHOLD = 0.6
+_MEASURE = {"person": "名"}  # 2名党员, 2个基层党组织
+
+
+@dataclass
+class Paragraph:
+    """One narrative paragraph: the text made from the figures, and the text the report uses
+    (the admin's, when they rewrote it)."""
+
+    key: str
+    title: str
+    generated: str
+    text: str
+
+    @property
+    def edited(self) -> bool:
+        return self.text != self.generated
+
+
+@dataclass
+class _Facts:
+    """What the paragraphs and tables are written from (one read of the stored tally)."""
+
+    c: Campaign
+    org: str
+    results: rs.Results
+    unit_kinds: dict[str, int]  # units below the top where the campaign ran, by kind
+    meetings: int  # of those, units whose subtree used links (held an evaluation)
+    forms: list[tuple[str, str]]  # (name, subject kind) of the subjects' forms, in form order
+    subjects: dict[str, int]  # subject kind → count
+    rules: list[rl.RuleSpec]
+
+
+def _facts(c: Campaign) -> _Facts:
+    r = rs.campaign_results(c, max_depth=None)  # every unit: the scope counts them, table 1 shows depth 1
+    tenant = db.session.get(Tenant, c.tenant_id)
+    ran = [(u.unit.kind, u.unit.depth, u.figures) for u in r.units if u.figures.subjects or u.figures.issued]
+    below = [x for x in ran if x[1] > 0] or ran  # the organizing (top) unit is not one of "its" units
+    kinds: dict[str, int] = {}
+    for kind, _depth, _f in below:
+        kinds[kind] = kinds.get(kind, 0) + 1
+    forms = db.session.execute(
+        select(Form.name, Form.subject_kind).where(Form.id.in_(
+            select(Subject.form_id).where(Subject.campaign_id == c.id))).order_by(Form.id)).all()
+    return _Facts(c, tenant.name if tenant else "", r, kinds, sum(1 for _k, _d, f in below if f.used),
+                  [(n, k) for n, k in forms], subject_counts(c), rule_specs(c))
+
+
+def _date(dt: datetime, tz: str) -> str:
+    d = local(dt, tz)
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _counted(counts: dict[str, int], labels: dict[str, str]) -> str:
+    """2个基层党组织、2名党员 (in the labels' order)."""
+    return "、".join(f"{counts[k]}{_MEASURE.get(k, '个')}{label}" for k, label in labels.items() if counts.get(k))
+
+
+def _intro(f: _Facts) -> str:
+    c = f.c
+    return (f"按照上级关于开展群众评议工作的部署要求，{f.org}认真组织，精心部署，于{_date(c.opens_at, c.timezone)}至"
+            f"{_date(c.closes_at, c.timezone)}深入开展了“{c.name}”群众评议工作。现将评议情况报告如下：")
+
+
+def _scope(f: _Facts) -> str:
+    t = f.results.total
+    run = f.results.run
+    units = _counted(f.unit_kinds, UNIT_KINDS)
+    subjects = _counted(f.subjects, SUBJECT_KINDS)
+    forms = "、".join(f"《{name}》{t.issued}份" for name, _kind in f.forms)
+    out = f"{f.org}“{f.c.name}”群众评议活动全面铺开"
+    out += f"，在所属{units}中广泛开展" if units else ""
+    out += f"。共有{subjects}列为评议对象，" if subjects else "。"
+    out += f"其中{t.rated}个收到员工群众评价，评议覆盖率为{percent(t.coverage)}。"
+    out += (f"共召开各类评议会议{f.meetings}次，发放测评码{t.issued}个，有{t.used}名员工群众参加了评议活动，"
+            f"参评率为{percent(t.turnout)}")
+    out += f"；发放{forms}" if forms else ""
+    return out + f"，收回评议票{run.ballots}张，有效回答{t.valid}个。"
+
+
+def _results(f: _Facts) -> str:
+    t, run = f.results.total, f.results.run
+    kinds = "和".join(SUBJECT_KINDS.get(k, k) for k in SUBJECT_KINDS if f.subjects.get(k))
+    out = (f"这次群众评议活动，主要对{kinds or '评议对象'}开展“{f.c.name}”的情况进行集中评议，共收回评议票"
+           f"{run.ballots}张、有效回答{t.valid}个，总体满意率为{percent(t.satisfied_share)}。")
+    kind_of = dict(f.forms)
+    groups: list[tuple[str, list[rs.ItemRate]]] = []
+    for it in f.results.items:
+        if not groups or groups[-1][0] != it.form:
+            groups.append((it.form, []))
+        groups[-1][1].append(it)
+    for form, items in groups:
+        parts = []
+        for it in items:
+            share = it.figures.satisfied_share
+            parts.append(f"{it.text}满意率为{percent(share)}" if share is not None else f"{it.text}暂无有效回答")
+        who = SUBJECT_KINDS.get(kind_of.get(form, ""), "评议对象")
+        out += f"员工群众对{who}" + "；".join(parts) + "。"
+    return out
+
+
+def _conditions(specs: list[rl.RuleSpec], outcome: str) -> str:
+    seen: list[str] = []
+    for s in specs:
+        cond = f"{rl.METRICS.get(s.metric, s.metric)}{rl.OPS.get(s.op, s.op)}{s.threshold}"
+        if s.outcome == outcome and cond not in seen:
+            seen.append(cond)
+    return "或".join(seen)
+
+
+def _verdicts(f: _Facts) -> str:
+    if not f.rules:
+        return "本次评议未设置结果认定规则。"
+    if not f.results.verdicts:
+        return f"对照本次评议的结果认定规则，全部{f.results.total.subjects}个评议对象均未触及认定条件。"
+    parts = [f"属于“{outcome}”情形（{_conditions(f.rules, outcome)}）的评议对象{len(rows)}个"
+             for outcome, _severity, rows in f.results.verdicts]
+    return "对照本次评议的结果认定规则，" + "；".join(parts) + "。名单详见下表。"
+
+
+def _closing(f: _Facts) -> str:
+    return (f"群众评议活动结束后，{f.org}将评议结果进行汇总通报，对群众评议中反映出来的问题进行认真梳理，深入查找原因，"
+            "落实整改责任，制定整改措施，及时整改落实；对评议中涌现出的先进典型和经验认真总结提炼，进行交流推广。")
+
+
+_WRITERS = {"intro": _intro, "scope": _scope, "results": _results, "verdicts": _verdicts, "closing": _closing}
+_NEED_TALLY = ("scope", "results", "verdicts")
+
+
+def _paragraphs(f: _Facts) -> list[Paragraph]:
+    narrative = f.c.narrative or {}
+    out = []
+    for key, (title, _numbered) in SECTIONS.items():
+        generated = NO_TALLY if f.results.run is None and key in _NEED_TALLY else _WRITERS[key](f)
+        out.append(Paragraph(key, title, generated, narrative.get(key) or generated))
+    return out
+
+
+def paragraphs(c: Campaign) -> list[Paragraph]:
+    """The narrative in report order; a key the admin never rewrote carries the generated text."""
+    return _paragraphs(_facts(c))
+
+
+def has_tally(c: Campaign) -> bool:
+    """A report needs a stored tally; the page offers the files only then."""
+    return stored_run(c.id) is not None
+
+
+def _clean(value: object, key: str) -> str:
+    if not isinstance(value, str):
+        raise DomainError(_("段落“%(t)s”的内容必须是文字", t=SECTIONS[key][0]), key)
+    return "\n".join(line.rstrip() for line in value.replace("\r\n", "\n").replace("\r", "\n").split("\n")).strip()
+
+
+def save_narrative(c: Campaign, edits: dict[str, str]) -> None:
+    """Keep the paragraphs the admin rewrote; a blank one, or one equal to the generated text,
+    goes back to following the figures. All-or-nothing: bad input changes nothing."""
+    unknown = sorted(k for k in edits if k not in SECTIONS)
+    if unknown:
+        raise DomainError(_("未知的段落：%(k)s", k="、".join(str(k)[:40] for k in unknown[:5])), "narrative")
+    cleaned = {k: _clean(v, k) for k, v in edits.items()}
+    for key, text in cleaned.items():
+        if len(text) > MAX_CHARS:
+            raise DomainError(_("段落“%(t)s”过长：%(n)d 字，最多 %(m)d 字，未保存任何修改",
+                                t=SECTIONS[key][0], n=len(text), m=MAX_CHARS), key)
+    generated = {p.key: p.generated for p in paragraphs(c)}
+    narrative = dict(c.narrative or {})
+    for key, text in cleaned.items():
+        if not text or text == generated[key].strip():
+            narrative.pop(key, None)
+        else:
+            narrative[key] = text
+    if narrative != (c.narrative or {}):
+        c.narrative = narrative  # a new dict: the JSON column notices the change, the audit hook records it
+        db.session.flush()
+
+
+# ---- the document as blocks, rendered twice -------------------------------------------------------
+
+@dataclass
+class _Block:
+    kind: str  # title, note, heading, para, caption, image, table, sign
+    text: str = ""
+    data: bytes = b""
+    header: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+
+
+def _threshold(specs: list[rl.RuleSpec]) -> float:
+    """Bars under the highest "satisfaction below …" threshold of the rules are red (60% without one)."""
+    limits = [s.fraction for s in specs if s.metric == "satisfied_share" and s.op in ("lt", "le")]
+    return float(max(limits)) if limits else DEFAULT_THRESHOLD
+
+
+def _lines(text: str) -> Iterator[str]:
+    return (line.strip() for line in text.split("\n") if line.strip())
+
+
+def _blocks(c: Campaign) -> list[_Block]:
+    f = _facts(c)
+    r = f.results
+    if r.run is None:
+        raise DomainError(_("该评议活动尚未统计，请先统计"), "tally")
+    paras = {p.key: p for p in _paragraphs(f)}
+    out = [_Block("title", f"《{c.name}》评议工作总结"),
+           _Block("note", f"（数据截至{_date(r.run.computed_at, c.timezone)}，第{r.run.version}次统计）")]
+    n = 0
+    for key, (title, numbered) in SECTIONS.items():
+        if numbered:
+            out.append(_Block("heading", f"{NUMERALS[n]}、{title}"))
+            n += 1
+        out.extend(_Block("para", line) for line in _lines(paras[key].text))
+        out.extend(_EXTRAS.get(key, lambda _f: [])(f))
+    out.append(_Block("sign", f.org))
+    return out
+
+
+def _committees(f: _Facts) -> list[_Block]:
+    r, t = f.results, f.results.total
+    rows = [(u.unit.name, percent(u.figures.coverage), percent(u.figures.turnout), str(u.figures.valid),
+             percent(u.figures.satisfied_share)) for u in r.units if u.unit.depth == 1]
+    rows.append(("合计", percent(t.coverage), percent(t.turnout), str(t.valid), percent(t.satisfied_share)))
+    return [_Block("caption", "表1  各单位评议情况（含下级单位）"),
+            _Block("table", header=("单位", "覆盖率", "参评率", "回答", "满意率"), rows=tuple(rows))]
+
+
+def _charts(f: _Facts) -> list[_Block]:
+    r, out = f.results, []
+    if r.items:
+        out.append(_Block("image", data=charts.rate_bars(
+            [it.text for it in r.items], [it.figures.satisfied_share for it in r.items],
+            "各评议内容满意率", fmt="png", threshold=_threshold(f.rules))))
+        out.append(_Block("caption", "图1  各评议内容满意率"))
+    figure = 2 if out else 1
+    if r.distribution:
+        out.append(_Block("image", data=charts.distribution(r.distribution, "全部回答的选项分布", fmt="png")))
+        out.append(_Block("caption", f"图{figure}  全部回答的选项分布"))
+    return out
+
+
+def _verdict_lists(f: _Facts) -> list[_Block]:
+    out = []
+    for i, (outcome, _severity, rows) in enumerate(f.results.verdicts, start=2):
+        out.append(_Block("caption", f"表{i}  属于“{outcome}”情形的评议对象（{len(rows)}个）"))
+        out.append(_Block("table", header=("评议对象", "回答", "满意率", "不满意率"), rows=tuple(
+            (s.label, str(s.figures.total), percent(s.figures.satisfied_share), percent(s.figures.lowest_share))
+            for s in rows)))
+    return out
+
+
+_EXTRAS = {"scope": _committees, "results": _charts, "verdicts": _verdict_lists}
+
+
+# ---- Word ---------------------------------------------------------------------------------------
+
+_THEME = ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme")
+
+
+def _east_asian(rpr, font: str) -> None:
+    """Word takes Chinese glyphs from ``w:eastAsia``; theme attributes would override it."""
+    from docx.oxml.ns import qn
+
+    rfonts = rpr.get_or_add_rFonts()
+    for attr in _THEME:
+        rfonts.attrib.pop(qn(attr), None)
+    rfonts.set(qn("w:ascii"), "Times New Roman")
+    rfonts.set(qn("w:hAnsi"), "Times New Roman")
+    rfonts.set(qn("w:eastAsia"), font)
+
+
+def _docx_styles(doc) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+    from docx.shared import Pt, RGBColor
+
+    default = doc.styles.element.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}")
+    if default is not None:
+        _east_asian(default, BODY_FONT)
+    for name, font, size in (("Normal", BODY_FONT, 12), ("Title", HEADING_FONT, 20), ("Heading 1", HEADING_FONT, 14),
+                             ("Caption", HEADING_FONT, 10.5)):
+        style = doc.styles[name]
+        _east_asian(style.element.get_or_add_rPr(), font)
+        style.font.size = Pt(size)
+        style.font.color.rgb = RGBColor(0, 0, 0)
+        if name != "Normal":
+            style.font.bold = name != "Caption"
+            style.font.italic = False
+    doc.styles["Title"].paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    doc.styles["Caption"].paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    doc.styles["Normal"].paragraph_format.line_spacing = 1.5
+    doc.styles["Normal"].paragraph_format.space_after = Pt(0)
+
+
+def _docx_table(doc, block: _Block) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    table = doc.add_table(rows=1, cols=len(block.header), style="Table Grid")
+    for cell, text in zip(table.rows[0].cells, block.header, strict=True):
+        cell.text = text
+        cell.paragraphs[0].runs[0].bold = True
+        cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for row in block.rows:
+        cells = table.add_row().cells
+        for i, (cell, text) in enumerate(zip(cells, row, strict=True)):
+            cell.text = text
+            if i:
+                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    for row in table.rows:
+        for cell in row.cells:
+            cell.paragraphs[0].paragraph_format.line_spacing = 1.0
+    doc.add_paragraph()
+
+
+def docx(c: Campaign) -> bytes:
+    """评议工作总结.docx (python-docx, A4), East Asian fonts set so Word shows the Chinese text."""
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm, Mm, Pt
+
+    blocks = _blocks(c)
+    doc = Document()
+    _docx_styles(doc)
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.left_margin = section.right_margin = Cm(2.6)
+    section.top_margin = section.bottom_margin = Cm(2.5)
+    doc.core_properties.title = blocks[0].text
+    for b in blocks:
+        if b.kind == "title":
+            doc.add_heading(b.text, level=0)
+        elif b.kind == "note":
+            p = doc.add_paragraph(b.text)
+            p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        elif b.kind == "heading":
+            doc.add_heading(b.text, level=1)
+        elif b.kind == "para":
+            p = doc.add_paragraph(b.text)
+            p.paragraph_format.first_line_indent = Pt(24)
+        elif b.kind == "caption":
+            doc.add_paragraph(b.text, style="Caption").paragraph_format.keep_with_next = True
+        elif b.kind == "image":
+            doc.add_picture(io.BytesIO(b.data), width=Cm(15.5))
+            doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+            doc.paragraphs[-1].paragraph_format.keep_with_next = True  # the caption below it
+        elif b.kind == "table":
+            _docx_table(doc, b)
+        elif b.kind == "sign":
+            p = doc.add_paragraph(b.text)
+            p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+# ---- PDF ----------------------------------------------------------------------------------------
+
+def _pdf_styles(font: str) -> dict:
+    from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+    from reportlab.lib.styles import ParagraphStyle
+
+    base = ParagraphStyle("body", fontName=font, fontSize=11, leading=19, firstLineIndent=22, wordWrap="CJK")
+    return {
+        "title": ParagraphStyle("title", base, fontSize=18, leading=26, firstLineIndent=0, alignment=TA_CENTER,
+                                spaceAfter=4),
+        "note": ParagraphStyle("note", base, fontSize=9.5, leading=14, firstLineIndent=0, alignment=TA_CENTER,
+                               spaceAfter=10),
+        "heading": ParagraphStyle("heading", base, fontSize=13, leading=20, firstLineIndent=0, spaceBefore=10,
+                                  spaceAfter=4, keepWithNext=1),
+        "para": base,
+        "caption": ParagraphStyle("caption", base, fontSize=10, leading=15, firstLineIndent=0, alignment=TA_CENTER,
+                                  spaceBefore=6, spaceAfter=4, keepWithNext=1),  # a table's caption: above it
+        "sign": ParagraphStyle("sign", base, firstLineIndent=0, alignment=TA_RIGHT, spaceBefore=18),
+        "cell": ParagraphStyle("cell", base, fontSize=9.5, leading=13, firstLineIndent=0),
+        "num": ParagraphStyle("num", base, fontSize=9.5, leading=13, firstLineIndent=0, alignment=TA_RIGHT),
+    }
+
+
+def _pdf_table(b: _Block, styles: dict, width: float):
+    from reportlab.lib import colors
+    from reportlab.platypus import Paragraph as P
+    from reportlab.platypus import Table, TableStyle
+
+    data = [[P(escape(h), styles["cell"]) for h in b.header]]
+    data += [[P(escape(v), styles["num" if i else "cell"]) for i, v in enumerate(row)] for row in b.rows]
+    first = width * 0.44
+    rest = (width - first) / (len(b.header) - 1)
+    table = Table(data, colWidths=[first] + [rest] * (len(b.header) - 1), repeatRows=1)
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
+                               ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EFEFEF")),
+                               ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    return table
+
+
+def pdf(c: Campaign) -> bytes:
+    """评议工作总结.pdf (reportlab, A4, the embedded Chinese font, CJK line breaking)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import cm
+    from reportlab.lib.utils import ImageReader
+    from reportlab.platypus import Image, KeepTogether, SimpleDocTemplate, Spacer
+    from reportlab.platypus import Paragraph as P
+
+    from pingyi.fonts import register_pdf_font
+
+    blocks = _blocks(c)
+    styles = _pdf_styles(register_pdf_font())
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=2.4 * cm, rightMargin=2.4 * cm, topMargin=2.2 * cm,
+                            bottomMargin=2.2 * cm, title=blocks[0].text, author=blocks[-1].text)
+    story: list = []
+    for i, b in enumerate(blocks):
+        if b.kind == "image":
+            w, h = ImageReader(io.BytesIO(b.data)).getSize()
+            width = min(doc.width, 15.5 * cm)
+            story.append(Image(io.BytesIO(b.data), width=width, height=width * h / w))
+        elif b.kind == "table":
+            story.append(_pdf_table(b, styles, doc.width))
+            story.append(Spacer(1, 8))
+        elif b.kind == "caption" and i and blocks[i - 1].kind == "image":  # a chart and its caption: one page
+            story[-1] = KeepTogether([story[-1], P(escape(b.text), styles["caption"])])
+        else:
+            story.append(P(escape(b.text), styles[b.kind]))
+    doc.build(story)
+    return buf.getvalue()
+

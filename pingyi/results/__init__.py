@@ -1,0 +1,1 @@
+"""From ballots to figures: tallies, roll-ups, turnout, suppression, trends, publication."""

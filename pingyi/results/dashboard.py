@@ -1,0 +1,337 @@
+"""A campaign's results as its pages read them, from the stored tally (never from ballots):
+satisfaction per form item across subjects (seed 002 §四), per category (small cells
+suppressed), subjects listed by verdict and in a searchable, sortable table, the unit tree's
+roll-ups with their choice distributions, and trends against the previous campaign."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from sqlalchemy import select
+
+from pingyi.campaigns.lifecycle import categories, rule_specs
+from pingyi.extensions import db
+from pingyi.models import (
+    Campaign,
+    Comment,
+    Form,
+    FormItem,
+    FormSection,
+    Scale,
+    ScaleChoice,
+    Subject,
+    TallyRun,
+    Unit,
+)
+from pingyi.org.orgtree import unit_label
+
+from . import comparison as cmp
+from . import rollup
+from . import suppression as sup
+from . import tally as tl
+
+
+@dataclass
+class ItemRate:
+    form: str
+    text: str
+    figures: tl.Figures
+    id: int = 0
+    trend: cmp.Trend | None = None
+
+
+@dataclass
+class CategoryRow:
+    name: str
+    ballots: int
+    figures: tl.Figures | None  # None: fewer ballots than k, not shown
+
+
+@dataclass
+class SubjectRow:
+    id: int
+    label: str
+    kind: str
+    figures: tl.Figures
+    weighted: Fraction | None
+
+
+@dataclass
+class UnitRow:
+    unit: Unit
+    label: str
+    figures: rollup.Figures
+    distribution: list[tuple[str, int]]  # choices merged by label, in scale order
+    trend: cmp.Trend | None = None
+
+
+@dataclass
+class Results:
+    run: TallyRun | None
+    items: list[ItemRate]
+    verdicts: list[tuple[str, str, list[SubjectRow]]]  # (outcome, severity, subjects, lowest rate first)
+    units: list[UnitRow]
+    total: rollup.Figures | None
+    categories: list[CategoryRow] = field(default_factory=list)
+    previous: Campaign | None = None
+    distribution: list[tuple[str, int]] = field(default_factory=list)  # all answers, by choice label
+    lowest_subjects: list[SubjectRow] = field(default_factory=list)  # the ranking's bottom
+
+
+def item_rates(by_item: dict[int, tl.Figures]) -> list[ItemRate]:
+    """Each rating item answered in the tally, with its figures across all subjects."""
+    rows = db.session.execute(
+        select(FormItem.id, FormItem.text, Form.name).join(Form, Form.id == FormItem.form_id)
+        .join(FormSection, FormSection.id == FormItem.section_id)
+        .where(FormItem.id.in_(list(by_item)))
+        .order_by(Form.id, FormSection.position, FormItem.position)).all()
+    return [ItemRate(form, text, by_item[item_id], item_id) for item_id, text, form in rows]
+
+
+def category_rows(c: Campaign, by_category: dict[int, tl.Figures]) -> list[CategoryRow]:
+    """Figures per evaluator category; a category with fewer than k ballots shows none."""
+    ballots = sup.ballots_by_category(c.id)
+    return [CategoryRow(k.name, ballots.get(k.id, 0),
+                        None if sup.hidden(ballots.get(k.id, 0)) else by_category.get(k.id, tl.Figures()))
+            for k in categories(c)]
+
+
+def by_verdict(c: Campaign, result: tl.TallyResult, kinds: dict[int, str]) -> list[tuple[str, str, list[SubjectRow]]]:
+    """Subjects grouped under each outcome of the campaign's rules, in rule order."""
+    specs = rule_specs(c)
+    hits = tl.verdicts(result, specs, kinds)
+    if not hits:
+        return []
+    weights = {k.id: Fraction(k.weight) for k in categories(c)} if c.weighting else {}
+    labels = dict(db.session.execute(select(Subject.id, Subject.label).where(Subject.id.in_(list(hits)))).all())
+    groups: dict[str, list[SubjectRow]] = {}
+    severity: dict[str, str] = {}
+    for spec in specs:
+        groups.setdefault(spec.outcome, [])
+        severity.setdefault(spec.outcome, spec.severity)
+    for subject_id, rules in hits.items():
+        row = SubjectRow(subject_id, labels.get(subject_id, str(subject_id)), kinds[subject_id],
+                         result.by_subject.get(subject_id, tl.Figures()),
+                         tl.weighted_satisfaction(result, subject_id, weights) if weights else None)
+        for spec in rules:
+            groups[spec.outcome].append(row)
+    return [(outcome, severity[outcome], sorted(rows, key=lambda r: (r.figures.satisfied_share or 0, r.label)))
+            for outcome, rows in groups.items() if rows]
+
+
+def choice_labels(campaign_id: int) -> dict[int, tuple[int, str]]:
+    """choice id → (position, label) for the forms of the campaign's subjects."""
+    forms = select(Subject.form_id).where(Subject.campaign_id == campaign_id).distinct()
+    return {cid: (pos, label) for cid, pos, label in db.session.execute(
+        select(ScaleChoice.id, ScaleChoice.position, ScaleChoice.label).join(Scale, Scale.id == ScaleChoice.scale_id)
+        .where(Scale.form_id.in_(forms))).all()}
+
+
+def distribution(by_choice: dict[int, int], labels: dict[int, tuple[int, str]]) -> list[tuple[str, int]]:
+    """Counts per choice label (满意 of two forms is one 满意), ordered by scale position."""
+    merged: dict[str, list[int]] = {}
+    for choice, n in by_choice.items():
+        pos, label = labels.get(choice, (99, str(choice)))
+        acc = merged.setdefault(label, [pos, 0])
+        acc[0], acc[1] = min(acc[0], pos), acc[1] + n
+    return [(label, n) for label, (_pos, n) in sorted(merged.items(), key=lambda kv: (kv[1][0], kv[0]))]
+
+
+def unit_rows(campaign_id: int, max_depth: int | None = None) -> list[UnitRow]:
+    """The stored subtree roll-ups, in tree order, down to ``max_depth`` (root = 0)."""
+    subtrees = rollup.stored_subtrees(campaign_id)
+    if not subtrees:
+        return []
+    units = {u.id: u for u in db.session.execute(select(Unit).where(Unit.id.in_(list(subtrees)))).scalars()}
+    labels = choice_labels(campaign_id)
+    shown = [u for u in units.values() if max_depth is None or u.depth <= max_depth]
+    shown.sort(key=lambda u: [(units[int(x)].sort_order, units[int(x)].name, int(x)) if int(x) in units else (0, "", 0)
+                              for x in u.path.strip("/").split("/")])
+    return [UnitRow(u, unit_label(u, units), subtrees[u.id], distribution(subtrees[u.id].by_choice, labels))
+            for u in shown]
+
+
+def lowest_subjects(by_subject: dict[int, tl.Figures], n: int = 10) -> list[SubjectRow]:
+    """The ranking's bottom: the ``n`` subjects with the lowest satisfaction."""
+    worst = sorted((f.satisfied_share, s) for s, f in by_subject.items() if f.total)[:n]
+    facts = {s: (label, kind) for s, label, kind in db.session.execute(
+        select(Subject.id, Subject.label, Subject.kind).where(Subject.id.in_([s for _r, s in worst]))).all()}
+    return [SubjectRow(s, *facts.get(s, (str(s), "")), by_subject[s], None) for _r, s in worst]
+
+
+def _add_trends(c: Campaign, prev: Campaign, items: list[ItemRate], units: list[UnitRow]) -> None:
+    """Item trends (same form item) and unit trends (same unit) against ``prev``."""
+    _kinds, infos = tl.subject_facts(prev.id)
+    before = tl.stored_figures(prev.id, "item", infos)
+    for it in items:
+        if it.id in before:
+            it.trend = cmp.trend(it.figures.satisfied_share, before[it.id].satisfied_share)
+    subtrees = rollup.stored_subtrees(prev.id)
+    for u in units:
+        if u.unit.id in subtrees:
+            u.trend = cmp.trend(u.figures.satisfied_share, subtrees[u.unit.id].satisfied_share)
+
+
+def campaign_results(c: Campaign, max_depth: int | None = 1) -> Results:
+    """The dashboard's data, every part summed in SQL from the stored cells."""
+    run = tl.stored_run(c.id)
+    if run is None:
+        return Results(None, [], [], [], None)
+    result, kinds = tl.stored_summary(c.id, subject_categories=c.weighting)
+    items, units = item_rates(result.by_item), unit_rows(c.id, max_depth)
+    prev = cmp.previous_campaign(c)
+    if prev is not None:
+        _add_trends(c, prev, items, units)
+    answers = tl.Figures()
+    for f in result.by_item.values():
+        for choice, n in f.by_choice.items():
+            answers.by_choice[choice] = answers.by_choice.get(choice, 0) + n
+    return Results(run, items, by_verdict(c, result, kinds), units, rollup.Figures.of(run),
+                   category_rows(c, result.by_category), prev, distribution(answers.by_choice, choice_labels(c.id)),
+                   lowest_subjects(result.by_subject))
+
+
+# ---- the subject table and a subject's page ------------------------------------------------------
+
+SORTS = {"rate": lambda ln: (ln.rate_key, ln.label), "-rate": lambda ln: (-ln.rate_key, ln.label),
+         "answers": lambda ln: (ln.figures.total, ln.label), "-answers": lambda ln: (-ln.figures.total, ln.label),
+         "lowest": lambda ln: (-(ln.figures.lowest_share or 0), ln.label), "label": lambda ln: (ln.label,)}
+
+
+@dataclass
+class SubjectLine:
+    id: int
+    label: str
+    kind: str
+    form: str
+    unit: str
+    figures: tl.Figures
+    trend: cmp.Trend | None = None
+
+    @property
+    def rate_key(self) -> Fraction:
+        """Unrated subjects sort after the rated ones (ascending)."""
+        share = self.figures.satisfied_share
+        return Fraction(2) if share is None else share
+
+
+def campaign_forms(campaign_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the forms the campaign's subjects are rated on."""
+    return [tuple(r) for r in db.session.execute(select(Form.id, Form.name).where(Form.id.in_(
+        select(Subject.form_id).where(Subject.campaign_id == campaign_id))).order_by(Form.id)).all()]
+
+
+def subject_lines(c: Campaign, q: str = "", form_id: int | None = None, sort: str = "rate") -> list[SubjectLine]:
+    """Every subject (or those whose name or unit contains ``q``, of one form) with its
+    figures and trend, sorted: rate, -rate, answers, -answers, lowest (不满意 share) or label."""
+    _kinds, infos = tl.subject_facts(c.id)
+    figures = tl.stored_figures(c.id, "subject", infos)
+    units = {u.id: u for u in db.session.execute(select(Unit)).scalars()}
+    forms = dict(campaign_forms(c.id))
+    query = select(Subject).where(Subject.campaign_id == c.id)
+    if form_id is not None:
+        query = query.where(Subject.form_id == form_id)
+    needle = q.strip()
+    lines = []
+    for s in db.session.execute(query).scalars():
+        unit = units.get(s.unit_id)
+        label = unit_label(unit, units) if unit else ""
+        if needle and needle not in s.label and needle not in label:
+            continue
+        lines.append(SubjectLine(s.id, s.label, s.kind, forms.get(s.form_id, ""), label,
+                                 figures.get(s.id, tl.Figures())))
+    prev = cmp.previous_campaign(c)
+    if prev is not None and lines:
+        same = cmp.matching_subjects(c, prev)
+        _k, prev_infos = tl.subject_facts(prev.id)
+        before = tl.stored_figures(prev.id, "subject", prev_infos)
+        for ln in lines:
+            if same.get(ln.id) in before:
+                ln.trend = cmp.trend(ln.figures.satisfied_share, before[same[ln.id]].satisfied_share)
+    lines.sort(key=SORTS.get(sort, SORTS["rate"]))
+    return lines
+
+
+@dataclass
+class ItemDetail:
+    text: str
+    figures: tl.Figures
+    distribution: list[tuple[str, int]]
+    trend: cmp.Trend | None = None
+
+
+@dataclass
+class OpinionRow:
+    item: str
+    text: str
+    category: str  # the evaluator category, or "<5" where it rests on fewer than k ballots
+
+
+@dataclass
+class SubjectDetail:
+    subject: Subject
+    unit: str
+    figures: tl.Figures
+    items: list[ItemDetail]
+    categories: list[CategoryRow]
+    opinions: list[OpinionRow]
+    trend: cmp.Trend | None
+    previous: Campaign | None
+
+
+def opinion_rows(c: Campaign, subject_id: int | None = None,
+                 ballots: dict[tuple[int, int], int] | None = None) -> dict[int, list[OpinionRow]]:
+    """Free-text opinions per subject (or of one), by item then text (never in voting order);
+    each names its category only where that subject's ballots of the category are at least k
+    (``ballots``: those counts, if the caller has them already)."""
+    if ballots is None:
+        ballots = sup.ballots_by_subject_category(c.id, subject_id)
+    names = {k.id: k.name for k in categories(c)}
+    query = (select(Comment.subject_id, FormItem.text, Comment.text, Comment.category_id)
+             .join(FormItem, FormItem.id == Comment.item_id).join(FormSection, FormSection.id == FormItem.section_id)
+             .where(Comment.campaign_id == c.id)
+             .order_by(Comment.subject_id, FormSection.position, FormItem.position, Comment.text))
+    if subject_id is not None:
+        query = query.where(Comment.subject_id == subject_id)
+    out: dict[int, list[OpinionRow]] = {}
+    for subject_id, item, text, category in db.session.execute(query).all():
+        out.setdefault(subject_id, []).append(OpinionRow(item, text, sup.category_name(
+            names.get(category, ""), ballots.get((subject_id, category), 0))))
+    return out
+
+
+def subject_detail(c: Campaign, s: Subject) -> SubjectDetail:
+    """One subject's page: per item (with choices), per category (suppressed below k), its
+    opinions, and its trend against the same subject in the previous campaign."""
+    _kinds, infos = tl.subject_facts(c.id)
+    labels = choice_labels(c.id)
+    by_item = tl.stored_figures(c.id, "subject_item", infos, subject_id=s.id)
+    by_cat = tl.stored_figures(c.id, "subject_category", infos, subject_id=s.id)
+    total = tl.stored_figures(c.id, "subject", infos, subject_id=s.id).get(s.id, tl.Figures())
+    prev = cmp.previous_campaign(c)
+    before_items: dict = {}
+    trend = None
+    if prev is not None and (match := cmp.matching_subjects(c, prev).get(s.id)) is not None:
+        _k, prev_infos = tl.subject_facts(prev.id)
+        before_items = {item: f for (_s, item), f in
+                        tl.stored_figures(prev.id, "subject_item", prev_infos, subject_id=match).items()}
+        before = tl.stored_figures(prev.id, "subject", prev_infos, subject_id=match).get(match)
+        trend = cmp.trend(total.satisfied_share, before.satisfied_share if before else None)
+    items = []
+    for it in db.session.execute(
+            select(FormItem).join(FormSection, FormSection.id == FormItem.section_id)
+            .where(FormItem.form_id == s.form_id, FormItem.kind == "rating")
+            .order_by(FormSection.position, FormItem.position)).scalars():
+        f = by_item.get((s.id, it.id), tl.Figures())
+        prior = before_items.get(it.id)
+        items.append(ItemDetail(it.text, f, distribution(f.by_choice, labels),
+                                cmp.trend(f.satisfied_share, prior.satisfied_share) if prior else None))
+    ballots = sup.ballots_by_subject_category(c.id, s.id)
+    cats = [CategoryRow(k.name, ballots.get((s.id, k.id), 0),
+                        None if sup.hidden(ballots.get((s.id, k.id), 0)) else by_cat.get((s.id, k.id), tl.Figures()))
+            for k in categories(c)]
+    units = {u.id: u for u in db.session.execute(select(Unit)).scalars()}
+    unit = units.get(s.unit_id)
+    return SubjectDetail(s, unit_label(unit, units) if unit else "", total, items, cats,
+                         opinion_rows(c, s.id, ballots).get(s.id, []), trend, prev)

@@ -1,0 +1,146 @@
+"""公示: who may see a campaign's publication page, when, and what it shows.
+
+A campaign is shown only once published (or archived) and only inside its window,
+``published_at ≤ now < publish_until`` (no ``publish_until``: open-ended). Within the window its
+``publication_scope`` decides who: ``public`` anyone (no login), ``tenant`` logged-in members of
+the campaign's tenant, ``oversight`` logged-in members of an ancestor tenant (the committees
+above it); platform superusers pass the two login scopes. The tenant's own admins may always
+preview the page (before publishing, after the window), and the page says it is a preview.
+
+Figures come from the stored tally through ``pingyi.results`` (never from ballots); opinions
+(``comments``) appear only when the admin chose to publish them, and a comment's evaluator
+category only where at least k ballots of that category spoke about that subject (small-cell
+suppression, applied by ``results.opinion_rows``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from pingyi.extensions import db
+from pingyi.models import Campaign, Membership, Subject, Tenant, utcnow
+from pingyi.tenancy import tenant_context
+
+from . import dashboard as rs
+from . import rollup
+
+LIVE, PREVIEW = "live", "preview"
+
+
+def in_window(c: Campaign, now: datetime | None = None) -> bool:
+    """Published (or archived) and ``published_at ≤ now < publish_until``."""
+    if c.state not in rollup.PUBLISHED or c.published_at is None:
+        return False
+    now = now or utcnow()
+    return c.published_at <= now and (c.publish_until is None or now < c.publish_until)
+
+
+def _logged_in(user) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False))
+
+
+def _membership(user, tenant_id: int) -> Membership | None:
+    """The user's membership in one tenant, read in that tenant's own scope."""
+    with tenant_context(tenant_id):
+        return db.session.execute(select(Membership).where(Membership.user_id == user.id)).scalar_one_or_none()
+
+
+def ancestors(tenant: Tenant) -> list[Tenant]:
+    """Active tenants above ``tenant`` (parent first); a cycle, should one ever exist, ends the walk."""
+    out, seen, t = [], {tenant.id}, tenant.parent
+    while t is not None and t.id not in seen:
+        seen.add(t.id)
+        if t.is_active:
+            out.append(t)
+        t = t.parent
+    return out
+
+
+def can_preview(c: Campaign, user) -> bool:
+    """The campaign's own tenant admins (and platform superusers) see the page at any time."""
+    if not _logged_in(user):
+        return False
+    if user.is_superuser:
+        return True
+    m = _membership(user, c.tenant_id)
+    return m is not None and m.role == "admin"
+
+
+def visible(c: Campaign, user, now: datetime | None = None) -> bool:
+    """May ``user`` (``None`` or anonymous: nobody logged in) see the publication right now?"""
+    if not in_window(c, now):
+        return False
+    tenant = db.session.get(Tenant, c.tenant_id)
+    if tenant is None or not tenant.is_active:
+        return False
+    scope = c.publication_scope
+    if scope == "public":
+        return True
+    if not _logged_in(user):
+        return False
+    if user.is_superuser:
+        return scope in ("tenant", "oversight")
+    if scope == "tenant":
+        return _membership(user, tenant.id) is not None
+    if scope == "oversight":
+        return any(_membership(user, a.id) is not None for a in ancestors(tenant))
+    return False  # an unknown scope shows nothing
+
+
+def mode(c: Campaign, user, now: datetime | None = None) -> str | None:
+    """``"live"`` (visible), ``"preview"`` (only as the tenant's admin) or ``None`` (404)."""
+    if visible(c, user, now):
+        return LIVE
+    if can_preview(c, user):
+        return PREVIEW
+    return None
+
+
+@dataclass
+class Opinion:
+    category: str  # the category's name, or "<5" where its ballots on this subject are too few
+    text: str
+
+
+@dataclass
+class OpinionGroup:
+    subject: str
+    items: list[tuple[str, list[Opinion]]]  # (item text, opinions), in form order
+
+
+@dataclass
+class Publication:
+    results: rs.Results
+    subjects: list[rs.SubjectLine]
+    opinions: list[OpinionGroup] | None  # None: the admin did not publish opinions
+
+
+def publication_data(c: Campaign) -> Publication:
+    """What the publication page shows, within the campaign's tenant scope: overall figures,
+    item rates, every subject's answers and rate, the verdict lists, and (if chosen) opinions."""
+    res = rs.campaign_results(c, 1)
+    subjects = rs.subject_lines(c, sort="label") if res.run is not None else []
+    return Publication(res, subjects, opinion_groups(c) if c.publish_opinions else None)
+
+
+def opinion_groups(c: Campaign) -> list[OpinionGroup]:
+    """Comments grouped by subject (campaign order) and item (form order), sorted by text within
+    an item — never in voting order; a category is named only where k ballots stand behind it
+    (``results.opinion_rows`` applies the suppression)."""
+    rows = rs.opinion_rows(c)
+    if not rows:
+        return []
+    out = []
+    for subject_id, label in db.session.execute(select(Subject.id, Subject.label).where(Subject.campaign_id == c.id)
+                                                .order_by(Subject.position, Subject.id)).all():
+        items: dict[str, list[Opinion]] = {}
+        for row in rows.get(subject_id, []):
+            text = (row.text or "").strip()
+            if text:
+                items.setdefault(row.item, []).append(Opinion(row.category, text))
+        if items:
+            out.append(OpinionGroup(label, list(items.items())))
+    return out

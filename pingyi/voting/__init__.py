@@ -1,0 +1,1 @@
+"""Links and ballots: issuing, slips, casting, paper double entry, interview samples."""

@@ -1,0 +1,188 @@
+"""Casting a ballot: what a link may rate, reading a submission, and storing it anonymously.
+
+``cast`` is the one place a link is redeemed: the conditional UPDATE of the link and the
+inserts of the ballot happen in one transaction, and nothing written links them (random
+ballot id, hour-coarse time, no request data, no audit row).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from blinker import Signal
+from sqlalchemy import select
+
+from pingyi.extensions import db
+from pingyi.i18n import _
+from pingyi.models import (
+    Answer,
+    Ballot,
+    BallotToken,
+    Campaign,
+    Comment,
+    EvaluatorCategory,
+    Form,
+    Subject,
+    Unit,
+    utcnow,
+)
+from pingyi.org.orgtree import subtree_filter
+from pingyi.security import hash_secret
+from pingyi.tenancy import require_tenant_id, set_tenant
+
+from . import tokens
+
+# Sent after a ballot's transaction has committed, with its ``campaign_id``, in the ballot's
+# tenant scope. The live tally listens (``pingyi.results.live``); voting knows nothing of it.
+ballot_stored = Signal("ballot-stored")
+
+STATUS_HTTP = {"unknown": 404, "used": 409, "revoked": 410, "not_started": 403, "ended": 410}
+
+
+@dataclass
+class LinkState:
+    status: str  # ok | unknown | used | revoked | not_started | ended
+    token: BallotToken | None = None
+    campaign: Campaign | None = None
+    category: EvaluatorCategory | None = None
+
+
+def resolve(text: str, now: datetime | None = None) -> LinkState:
+    """Look a link up and say whether it may vote now; binds the session to its tenant."""
+    token = tokens.lookup(text)
+    if token is None:
+        return LinkState("unknown")
+    set_tenant(token.tenant_id)
+    campaign = db.session.get(Campaign, token.campaign_id)
+    category = db.session.get(EvaluatorCategory, token.category_id)
+    now = now or utcnow()
+    if token.revoked_at is not None:
+        status = "revoked"
+    elif token.used_at is not None:
+        status = "used"
+    elif campaign.state in ("draft",) or now < campaign.opens_at:
+        status = "not_started"
+    elif campaign.state != "open" or now >= campaign.closes_at:
+        status = "ended"
+    else:
+        status = "ok"
+    return LinkState(status, token, campaign, category)
+
+
+def subjects_for(token: BallotToken, category: EvaluatorCategory) -> list[Subject]:
+    """本单位 links rate the subjects of their own unit; 全评 links every subject in the group."""
+    q = select(Subject).where(Subject.campaign_id == token.campaign_id)
+    if category.scope == "group" and category.group_unit_id:
+        group = db.session.get(Unit, category.group_unit_id)
+        q = q.join(Unit, Unit.id == Subject.unit_id).where(subtree_filter(group.path)).order_by(Unit.path)
+    else:
+        q = q.where(Subject.unit_id == token.unit_id)
+    kind_order = {"unit": 0, "team": 1, "person": 2}
+    subjects = db.session.execute(q.order_by(Subject.position)).scalars().all()
+    return sorted(subjects, key=lambda s: (kind_order.get(s.kind, 3), s.position))
+
+
+def forms_of(subjects: list[Subject]) -> dict[int, Form]:
+    ids = {s.form_id for s in subjects}
+    return {f.id: f for f in db.session.execute(select(Form).where(Form.id.in_(ids))).scalars()}
+
+
+@dataclass
+class Submission:
+    answers: list[tuple[int, int, int]] = field(default_factory=list)  # subject, item, choice
+    comments: list[tuple[int, int, str]] = field(default_factory=list)  # subject, item, text
+    errors: dict[str, str] = field(default_factory=dict)  # field name → message
+
+    def payload(self) -> dict:
+        """A comparable form of the answers (paper double entry compares these)."""
+        return {"answers": sorted([list(a) for a in self.answers]),
+                "comments": sorted([list(c) for c in self.comments])}
+
+
+def field_name(prefix: str, subject_id: int, item_id: int) -> str:
+    return f"{prefix}_{subject_id}_{item_id}"
+
+
+def parse(data: Mapping[str, str], subjects: list[Subject], forms: dict[int, Form]) -> Submission:
+    """Read posted fields ``a_<subject>_<item>`` (a choice id) and ``c_<subject>_<item>`` (text).
+    Required items must be answered, choices must belong to the item's scale, texts are
+    length-limited; unknown fields are ignored."""
+    sub = Submission()
+    for s in subjects:
+        for section in forms[s.form_id].sections:
+            for item in section.items:
+                if item.kind == "rating":
+                    name = field_name("a", s.id, item.id)
+                    raw = (data.get(name) or "").strip()
+                    valid = {c.id for c in item.scale.choices} if item.scale else set()
+                    if not raw:
+                        if item.required:
+                            sub.errors[name] = _("请选择")
+                        continue
+                    if not raw.isdigit() or int(raw) not in valid:
+                        sub.errors[name] = _("选项无效")
+                        continue
+                    sub.answers.append((s.id, item.id, int(raw)))
+                else:
+                    name = field_name("c", s.id, item.id)
+                    text = (data.get(name) or "").strip()
+                    if len(text) > item.max_length:
+                        sub.errors[name] = _("不能超过 %(n)d 字", n=item.max_length)
+                    elif text:
+                        sub.comments.append((s.id, item.id, text))
+                    elif item.required:
+                        sub.errors[name] = _("请填写")
+    return sub
+
+
+class AlreadyUsed(Exception):
+    """The link was used (or revoked) between the page load and this submit."""
+
+
+def new_receipt() -> str:
+    return tokens.new_short_code()
+
+
+def receipt_hash(code: str) -> str:
+    return hash_secret("receipt:" + code)
+
+
+def cast(link_text: str, sub: Submission, now: datetime | None = None, paper: bool = False) -> str:
+    """Redeem the link and store the ballot in one transaction; return the receipt code.
+    Raises ``AlreadyUsed`` (nothing stored) when another submit won the race."""
+    found = tokens.credential_hash(link_text)
+    if found is None:
+        raise AlreadyUsed()
+    hour = (now or utcnow()).replace(minute=0, second=0, microsecond=0)
+    redeemed = tokens.redeem(*found, hour)
+    if redeemed is None:
+        db.session.rollback()
+        raise AlreadyUsed()
+    campaign_id, category_id, unit_id = redeemed
+    ballot_id, receipt = secrets.token_hex(16), new_receipt()
+    tenant_id = require_tenant_id()
+    db.session.execute(Ballot.__table__.insert(), [{
+        "id": ballot_id, "tenant_id": tenant_id, "campaign_id": campaign_id, "category_id": category_id,
+        "unit_id": unit_id, "submitted_hour": hour, "receipt_hash": receipt_hash(receipt), "paper": paper}])
+    common = {"ballot_id": ballot_id, "tenant_id": tenant_id, "campaign_id": campaign_id, "category_id": category_id}
+    if sub.answers:
+        db.session.execute(Answer.__table__.insert(), [
+            {**common, "subject_id": s, "item_id": i, "choice_id": c} for s, i, c in sub.answers])
+    if sub.comments:
+        db.session.execute(Comment.__table__.insert(), [
+            {**common, "subject_id": s, "item_id": i, "text": t} for s, i, t in sub.comments])
+    db.session.commit()
+    ballot_stored.send(None, campaign_id=campaign_id)
+    return receipt
+
+
+def check_receipt(campaign: Campaign, code: str) -> bool:
+    """Was a ballot with this receipt counted in ``campaign``? Reveals nothing else."""
+    normalized = tokens.normalize_code(code)
+    if normalized is None:
+        return False
+    return db.session.execute(select(Ballot.id).where(
+        Ballot.campaign_id == campaign.id, Ballot.receipt_hash == receipt_hash(normalized))).first() is not None

@@ -1,0 +1,204 @@
+"""Request-side tenancy: resolve ``/t/<slug>/`` and the login into a tenant and a role.
+
+Blueprints with a ``<slug>`` prefix call ``bind_tenant_from_url`` from their
+``url_value_preprocessor``. Not being a member answers 404 (not 403), so a foreign tenant's
+slug or ids reveal nothing. Role and unit-subtree checks live here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import abort, g, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from pingyi.extensions import db
+from pingyi.models import (
+    Campaign,
+    EvaluatorCategory,
+    Form,
+    FormItem,
+    FormSection,
+    Job,
+    JobFile,
+    Membership,
+    Person,
+    Scale,
+    Subject,
+    Tenant,
+    Unit,
+)
+from pingyi.org.accounts import tenant_by_slug
+from pingyi.org.orgtree import subtree_filter
+from pingyi.tenancy import get_scoped, set_tenant, tenant_context
+
+ROLE_RANK = {"viewer": 0, "unit_admin": 1, "admin": 2}
+
+
+@dataclass
+class Access:
+    tenant: Tenant
+    role: str  # admin | unit_admin | viewer
+    unit_path: str | None = None  # unit_admin's subtree
+    via_oversight: bool = False
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in ("admin", "unit_admin") and not self.via_oversight
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin" and not self.via_oversight
+
+
+def _membership(user, tenant: Tenant) -> Membership | None:
+    with tenant_context(tenant.id):
+        return db.session.execute(select(Membership).where(Membership.user_id == user.id)).scalar_one_or_none()
+
+
+def resolve_access(user, tenant: Tenant) -> Access | None:
+    """What ``user`` may do in ``tenant``: membership, platform superuser, or nothing."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    m = _membership(user, tenant)
+    if m is not None:
+        unit_path = None
+        if m.role == "unit_admin":
+            with tenant_context(tenant.id):
+                unit = db.session.get(Unit, m.unit_id) if m.unit_id else None
+            if unit is None:
+                return None
+            unit_path = unit.path
+        return Access(tenant, m.role, unit_path)
+    if user.is_superuser:
+        return Access(tenant, "admin")
+    return None
+
+
+def bind_tenant_from_url(values: dict | None) -> None:
+    """Pop ``slug`` from the URL values, check the login's access, scope the session."""
+    slug = (values or {}).pop("slug", None)
+    tenant = tenant_by_slug(slug) if slug else None
+    if tenant is None:
+        abort(404)
+    access = resolve_access(current_user, tenant)
+    if access is None:
+        abort(404)
+    g.tenant, g.access = tenant, access
+    set_tenant(tenant.id)
+    for key, value in (values or {}).items():
+        resolver = _ID_RESOLVERS.get(key)
+        if resolver is not None:
+            resolver(value)  # a foreign or unknown id is 404 before any role check
+
+
+def bind_for_page(endpoint: str | None, values: dict | None) -> None:
+    """``url_value_preprocessor`` for page blueprints: log in first, then bind the tenant."""
+    from flask_login import current_user
+
+    from pingyi.extensions import login_manager
+
+    if not current_user.is_authenticated:
+        abort(login_manager.unauthorized())
+    bind_tenant_from_url(values)
+
+
+def inject_slug(endpoint: str, values: dict) -> None:
+    if "slug" not in values and getattr(g, "tenant", None) is not None:
+        values["slug"] = g.tenant.slug
+
+
+def require_role(minimum: str):
+    """Decorator: the bound access must rank at least ``minimum``; writes need a write role."""
+    def wrap(view):
+        @wraps(view)
+        def inner(*args, **kwargs):
+            access: Access = g.access
+            if ROLE_RANK[access.role] < ROLE_RANK[minimum] or access.via_oversight:
+                abort(403)
+            return view(*args, **kwargs)
+        return inner
+    return wrap
+
+
+def writes_need(minimum: str = "unit_admin"):
+    """Decorator for views that read on GET and write on POST/PUT/PATCH/DELETE."""
+    def wrap(view):
+        @wraps(view)
+        def inner(*args, **kwargs):
+            access: Access = g.access
+            if request.method not in ("GET", "HEAD") and (
+                ROLE_RANK[access.role] < ROLE_RANK[minimum] or not access.can_write
+            ):
+                abort(403)
+            return view(*args, **kwargs)
+        return inner
+    return wrap
+
+
+def visible_units():
+    """Select of the units the current access may see (a unit admin: their subtree)."""
+    q = select(Unit)
+    if g.access.unit_path:
+        q = q.where(subtree_filter(g.access.unit_path))
+    return q
+
+
+def unit_or_404(unit_id) -> Unit:
+    unit = get_scoped(Unit, unit_id)
+    if unit is None or (g.access.unit_path and not unit.path.startswith(g.access.unit_path)):
+        abort(404)
+    return unit
+
+
+def person_or_404(person_id) -> Person:
+    person = get_scoped(Person, person_id)
+    if person is None:
+        abort(404)
+    unit_or_404(person.unit_id)
+    return person
+
+
+def scoped_or_404(model, ident):
+    """A tenant-owned row of the current tenant by id, or 404."""
+    obj = get_scoped(model, ident)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def membership_or_404(membership_id) -> Membership:
+    return scoped_or_404(Membership, membership_id)
+
+
+def form_or_404(form_id) -> Form:
+    return scoped_or_404(Form, form_id)
+
+
+def campaign_or_404(campaign_id) -> Campaign:
+    return scoped_or_404(Campaign, campaign_id)
+
+
+def public_campaign_or_404(slug: str, campaign_id: int) -> tuple[Tenant, Campaign]:
+    """Pages without a login (``/p/<slug>/<id>…``): the tenant by its slug, the session scoped to
+    it, and its campaign; an unknown slug or a foreign or draft campaign is 404."""
+    tenant = tenant_by_slug(slug)
+    if tenant is None:
+        abort(404)
+    set_tenant(tenant.id)
+    campaign = get_scoped(Campaign, campaign_id)
+    if campaign is None or campaign.state == "draft":
+        abort(404)
+    return tenant, campaign
+
+
+_ID_RESOLVERS = {
+    "unit_id": unit_or_404, "person_id": person_or_404, "membership_id": membership_or_404,
+    "form_id": form_or_404, "campaign_id": campaign_or_404,
+    "subject_id": lambda i: scoped_or_404(Subject, i), "section_id": lambda i: scoped_or_404(FormSection, i),
+    "item_id": lambda i: scoped_or_404(FormItem, i), "scale_id": lambda i: scoped_or_404(Scale, i),
+    "category_id": lambda i: scoped_or_404(EvaluatorCategory, i),
+    "job_id": lambda i: scoped_or_404(Job, i), "file_id": lambda i: scoped_or_404(JobFile, i),
+}

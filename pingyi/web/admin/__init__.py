@@ -1,0 +1,284 @@
+"""Tenant admin pages under ``/t/<slug>/``: home, tree, units, people, import, members, audit."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import func, or_, select
+
+from pingyi.errors import DomainError
+from pingyi.extensions import db
+from pingyi.i18n import _
+from pingyi.models import AuditEvent, Membership, Person, Unit, User
+from pingyi.org import accounts, orgtree
+from pingyi.org.imports import ImportRefused, import_people, import_units
+from pingyi.tenancy import scoped
+from pingyi.web.access import (
+    bind_for_page,
+    inject_slug,
+    membership_or_404,
+    person_or_404,
+    require_role,
+    unit_or_404,
+    visible_units,
+    writes_need,
+)
+from pingyi.web.forms import ImportForm, MemberForm, PersonForm, RenameForm, UnitForm
+
+bp = Blueprint("admin", __name__, url_prefix="/t/<slug>")
+PAGE = 50
+
+
+bp.url_value_preprocessor(bind_for_page)
+bp.url_defaults(inject_slug)
+
+
+def _attempt(action) -> bool:
+    """Run a domain write and commit; a ``DomainError`` rolls back and becomes a flash."""
+    try:
+        action()
+        db.session.commit()
+        return True
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return False
+
+
+def _unit_choices(include_root: bool) -> list[tuple[str, str]]:
+    units = db.session.execute(visible_units().order_by(Unit.path)).scalars().all()
+    by_id = {u.id: u for u in units}
+    ordered = []
+    for node in orgtree.build_tree(g.access.unit_path):
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            ordered.append(n.unit)
+            stack.extend(reversed(n.children))
+    choices = [("", _("（无，顶层单位）"))] if include_root and not g.access.unit_path else []
+    base = min((u.depth for u in by_id.values()), default=0)
+    choices += [(str(u.id), "　" * (u.depth - base) + u.name) for u in ordered]
+    return choices
+
+
+@bp.route("/")
+def home():
+    kinds = orgtree.kind_counts(g.access.unit_path)
+    people, members = orgtree.people_counts(g.access.unit_path)
+    recent = []
+    if g.access.is_admin:
+        recent = db.session.execute(scoped(AuditEvent).order_by(AuditEvent.id.desc()).limit(8)).scalars().all()
+    return render_template("admin/home.html", kinds=kinds, people=people, members=members, recent=recent)
+
+
+@bp.route("/units")
+def units():
+    tree = orgtree.build_tree(g.access.unit_path)
+    kinds = orgtree.kind_counts(g.access.unit_path)
+    return render_template("admin/units.html", tree=tree, kinds=kinds)
+
+
+def _parent_from_form(value: str) -> Unit | None:
+    if not value:
+        if g.access.unit_path:
+            raise DomainError(_("单位管理员只能在所管单位之下添加单位"), "parent_id")
+        return None
+    return unit_or_404(value)
+
+
+@bp.route("/units/new", methods=["GET", "POST"])
+@writes_need("unit_admin")
+def unit_new():
+    form = UnitForm()
+    form.parent_id.choices = _unit_choices(include_root=True)
+    if request.method == "GET" and request.args.get("parent"):
+        form.parent_id.data = request.args["parent"]
+    created: list[Unit] = []
+    if form.validate_on_submit() and _attempt(lambda: created.append(orgtree.create_unit(
+            form.name.data, _parent_from_form(form.parent_id.data), form.kind.data, form.sort_order.data or 0))):
+        flash(_("已添加单位“%(name)s”", name=created[0].name), "success")
+        return redirect(url_for(".unit_edit", unit_id=created[0].id))
+    return render_template("admin/unit_form.html", form=form, unit=None)
+
+
+@bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
+@writes_need("unit_admin")
+def unit_edit(unit_id: int):
+    unit = unit_or_404(unit_id)
+    form = UnitForm(obj=unit) if request.method == "GET" else UnitForm()
+    form.parent_id.choices = _unit_choices(include_root=True)
+    if request.method == "GET":
+        form.parent_id.data = str(unit.parent_id or "")
+    def save():
+        is_own_root = g.access.unit_path == unit.path  # a unit admin cannot move their own root
+        parent = False if is_own_root else _parent_from_form(form.parent_id.data)
+        orgtree.update_unit(unit, name=form.name.data, kind=form.kind.data, sort_order=form.sort_order.data or 0,
+                            parent=parent)
+
+    if form.validate_on_submit() and _attempt(save):
+        flash(_("已保存"), "success")
+        return redirect(url_for(".unit_edit", unit_id=unit.id))
+    people = db.session.execute(
+        select(Person).where(Person.unit_id == unit.id).order_by(Person.sort_order, Person.id)
+    ).scalars().all()
+    children = db.session.execute(
+        select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.sort_order, Unit.name)
+    ).scalars().all()
+    return render_template("admin/unit_form.html", form=form, unit=unit, people=people, children=children,
+                           label=orgtree.unit_label(unit))
+
+
+@bp.route("/units/<int:unit_id>/delete", methods=["POST"])
+@writes_need("unit_admin")
+def unit_delete(unit_id: int):
+    unit = unit_or_404(unit_id)
+    if g.access.unit_path == unit.path:
+        abort(403)
+    parent_id = unit.parent_id
+    if not _attempt(lambda: orgtree.delete_unit(unit)):
+        return redirect(url_for(".unit_edit", unit_id=unit_id))
+    flash(_("已删除"), "success")
+    return redirect(url_for(".unit_edit", unit_id=parent_id) if parent_id else url_for(".units"))
+
+
+@bp.route("/people")
+def people():
+    q = (request.args.get("q") or "").strip()
+    unit_id = request.args.get("unit", type=int)
+    page = max(request.args.get("page", 1, type=int), 1)
+    stmt = select(Person, Unit).join(Unit, Unit.id == Person.unit_id)
+    if g.access.unit_path:
+        stmt = stmt.where(orgtree.subtree_filter(g.access.unit_path))
+    if unit_id:
+        stmt = stmt.where(orgtree.subtree_filter(unit_or_404(unit_id).path))
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(Person.name.like(like), Person.position.like(like), Unit.name.like(like)))
+    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = db.session.execute(
+        stmt.order_by(Unit.path, Person.sort_order, Person.id).limit(PAGE).offset((page - 1) * PAGE)
+    ).all()
+    return render_template("admin/people.html", rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE)),
+                           q=q, unit_id=unit_id)
+
+
+@bp.route("/people/new", methods=["GET", "POST"])
+@writes_need("unit_admin")
+def person_new():
+    form = PersonForm()
+    form.unit_id.choices = _unit_choices(include_root=False)
+    if request.method == "GET" and request.args.get("unit"):
+        form.unit_id.data = request.args["unit"]
+    created: list[Person] = []
+    if form.validate_on_submit() and _attempt(lambda: created.append(orgtree.create_person(
+            form.name.data, unit_or_404(form.unit_id.data), form.position.data, form.is_party_member.data))):
+        flash(_("已添加“%(name)s”", name=created[0].name), "success")
+        return redirect(url_for(".unit_edit", unit_id=created[0].unit_id))
+    return render_template("admin/person_form.html", form=form, person=None)
+
+
+@bp.route("/people/<int:person_id>", methods=["GET", "POST"])
+@writes_need("unit_admin")
+def person_edit(person_id: int):
+    person = person_or_404(person_id)
+    form = PersonForm(obj=person) if request.method == "GET" else PersonForm()
+    form.unit_id.choices = _unit_choices(include_root=False)
+    if request.method == "GET":
+        form.unit_id.data = str(person.unit_id)
+    if form.validate_on_submit() and _attempt(lambda: orgtree.update_person(
+            person, name=form.name.data, unit=unit_or_404(form.unit_id.data), position=form.position.data,
+            is_party_member=form.is_party_member.data)):
+        flash(_("已保存"), "success")
+        return redirect(url_for(".person_edit", person_id=person.id))
+    return render_template("admin/person_form.html", form=form, person=person)
+
+
+@bp.route("/people/<int:person_id>/delete", methods=["POST"])
+@writes_need("unit_admin")
+def person_delete(person_id: int):
+    person = person_or_404(person_id)
+    unit_id = person.unit_id
+    orgtree.delete_person(person)
+    db.session.commit()
+    flash(_("已删除"), "success")
+    return redirect(url_for(".unit_edit", unit_id=unit_id))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@require_role("admin")
+def import_file():
+    form = ImportForm()
+    issues, result = [], None
+    if form.validate_on_submit():
+        upload = form.file.data
+        data = upload.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
+        try:
+            run = import_units if form.what.data == "units" else import_people
+            plan = run(data, upload.filename or "", current_app.config["IMPORT_MAX_BYTES"])
+            db.session.commit()
+            result = (plan.created, plan.updated)
+            flash(_("导入成功：新增 %(c)d 条，更新 %(u)d 条", c=plan.created, u=plan.updated), "success")
+        except ImportRefused as exc:
+            db.session.rollback()
+            issues = exc.issues
+            flash(_("文件未导入，没有写入任何数据。请修改后重新上传。"), "error")
+    return render_template("admin/import.html", form=form, issues=issues, result=result)
+
+
+@bp.route("/audit")
+@require_role("admin")
+def audit():
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows = db.session.execute(
+        scoped(AuditEvent).order_by(AuditEvent.id.desc()).limit(PAGE).offset((page - 1) * PAGE)
+    ).scalars().all()
+    return render_template("admin/audit.html", rows=rows, page=page)
+
+
+@bp.route("/members", methods=["GET", "POST"])
+@require_role("admin")
+def members():
+    form = MemberForm()
+    form.unit_id.choices = [("", "—")] + _unit_choices(include_root=False)
+    created_password = None
+    if form.validate_on_submit():
+        try:
+            user = accounts.user_by_email(form.email.data)
+            if user is None:
+                from pingyi.security import random_password
+
+                created_password = random_password()
+                user = accounts.create_user(form.email.data, created_password)
+            unit = unit_or_404(form.unit_id.data) if form.unit_id.data else None
+            accounts.grant(g.tenant, user, form.role.data, unit)
+            db.session.commit()
+            flash(_("已授权 %(email)s 为 %(role)s", email=user.email, role=form.role.data), "success")
+        except DomainError as exc:
+            db.session.rollback()
+            created_password = None
+            flash(exc.message, "error")
+    rows = db.session.execute(
+        select(Membership, User).join(User, User.id == Membership.user_id).order_by(User.email)
+    ).all()
+    return render_template("admin/members.html", form=form, rows=rows, created_password=created_password)
+
+
+@bp.route("/members/<int:membership_id>/remove", methods=["POST"])
+@require_role("admin")
+def member_remove(membership_id: int):
+    db.session.delete(membership_or_404(membership_id))
+    db.session.commit()
+    flash(_("已移除"), "success")
+    return redirect(url_for(".members"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@require_role("admin")
+def settings():
+    form = RenameForm(obj=g.tenant)
+    if form.validate_on_submit() and _attempt(lambda: accounts.rename_tenant(g.tenant, form.name.data)):
+        flash(_("已保存"), "success")
+        return redirect(url_for(".settings"))
+    return render_template("admin/settings.html", form=form)
+
+
+from . import campaign_views, form_views, job_views, monitor_views, result_views, summary_views  # noqa: E402,F401  (routes on this blueprint)

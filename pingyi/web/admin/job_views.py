@@ -1,0 +1,54 @@
+"""Job pages: progress of a worker job, its error and retry, its download-once files."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, g, redirect, render_template, url_for
+from sqlalchemy import select
+
+from pingyi import jobs
+from pingyi.extensions import db
+from pingyi.i18n import _
+from pingyi.models import Job, JobFile
+from pingyi.web.access import scoped_or_404
+
+from . import bp
+
+
+@bp.route("/jobs/<int:job_id>")
+def job(job_id: int):
+    j = scoped_or_404(Job, job_id)
+    files = db.session.execute(select(JobFile).where(JobFile.job_id == j.id).order_by(JobFile.id)).scalars().all()
+    return render_template("admin/job.html", job=j, files=files)
+
+
+@bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
+def job_retry(job_id: int):
+    j = scoped_or_404(Job, job_id)
+    if not g.access.is_admin:
+        abort(403)
+    if j.state != "failed":
+        flash(_("只有失败的任务可以重试"), "error")
+    else:
+        j.state, j.done = "queued", 0
+        db.session.commit()
+        jobs.requeue(j)
+    return redirect(url_for(".job", job_id=j.id))
+
+
+@bp.route("/jobs/<int:job_id>/files/<int:file_id>")
+def job_file(job_id: int, file_id: int):
+    """Link lists are secrets: only admins download them, and only once."""
+    j = scoped_or_404(Job, job_id)
+    f = scoped_or_404(JobFile, file_id)
+    if f.job_id != j.id:
+        abort(404)
+    if f.once and not g.access.is_admin:
+        abort(403)
+    data = jobs.take_file(f)
+    if data is None:
+        flash(_("该文件已下载过，为保密不再保留；如需要请作废后重新发放"), "error")
+        return redirect(url_for(".job", job_id=j.id))
+    from urllib.parse import quote
+
+    return Response(data, mimetype=f.mime, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(f.name)}", "Cache-Control": "no-store"})

@@ -1,0 +1,77 @@
+"""Monitoring pages of a running campaign: 参评率 (turnout) and 个别访谈 (the interview sample)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from pingyi.i18n import _
+from pingyi.models import InterviewSample
+from pingyi.org.orgtree import unit_label
+from pingyi.results import turnout as to
+from pingyi.tenancy import get_scoped
+from pingyi.voting import sampling
+from pingyi.web.access import campaign_or_404
+
+from . import _attempt, bp
+from .campaign_views import _need_admin
+
+REFRESH_SECONDS = 15
+
+
+@bp.route("/campaigns/<int:campaign_id>/turnout")
+def campaign_turnout(campaign_id: int):
+    """Any member may watch turnout; the page reloads itself while the campaign is open."""
+    c = campaign_or_404(campaign_id)
+    data = to.turnout(c)
+    limit, op = data["threshold"], data["op"]
+    sort = "name" if request.args.get("sort") == "name" else "rate"
+    units = data["units"] if sort == "name" else to.lowest_first(data["units"])
+    low = {r.id for r in data["units"] if to.is_below(r.rate, limit, op)}
+    shown = to.format_threshold(limit)
+    below_label = _("不高于 %(t)s", t=shown) if op == "le" else _("低于 %(t)s", t=shown)
+    summary = (_("%(n)d 个单位参评率不高于 %(t)s", n=len(low), t=shown) if op == "le"
+               else _("%(n)d 个单位参评率低于 %(t)s", n=len(low), t=shown))
+    return render_template(
+        "admin/campaign_turnout.html", c=c, units=units, categories=data["categories"], total=data["total"],
+        low=low, below_label=below_label, summary=summary, threshold=shown, sort=sort, pct=to.format_rate,
+        refresh=REFRESH_SECONDS if c.state == "open" else None,
+        low_categories={r.id for r in data["categories"] if to.is_below(r.rate, limit, op)})
+
+
+@bp.route("/campaigns/<int:campaign_id>/sample", methods=["GET", "POST"])
+def campaign_sample(campaign_id: int):
+    """Draw (admins) and look up interview samples; shown by unit with slip serials."""
+    c = campaign_or_404(campaign_id)
+    if request.method == "POST":
+        _need_admin()
+        f = request.form
+        created: list[InterviewSample] = []
+        if _attempt(lambda: created.append(sampling.create_sample(
+                c, per_unit=f.get("per_unit", ""), seed=f.get("seed") or None))):
+            s = created[0]
+            flash(_("已抽取 %(n)d 人（随机种子 %(seed)d）", n=len(s.entries), seed=s.seed), "success")
+            return redirect(url_for(".campaign_sample", campaign_id=c.id, sample=s.id))
+    stored = sampling.samples(c)
+    chosen = None
+    if request.args.get("sample"):
+        chosen = get_scoped(InterviewSample, request.args["sample"])
+        if chosen is None or chosen.campaign_id != c.id:
+            abort(404)
+    elif stored:
+        chosen = stored[0]
+    groups = _grouped(chosen) if chosen is not None else []
+    return render_template("admin/campaign_sample.html", c=c, stored=stored, chosen=chosen, groups=groups,
+                           fmt=sampling.format_serial, form_data=request.form if request.method == "POST" else {},
+                           max_per_unit=sampling.MAX_PER_UNIT)
+
+
+def _grouped(sample: InterviewSample) -> list[tuple[str, list[int]]]:
+    """[(unit path label, [serial…])…] ordered by label."""
+    by_unit: dict[int, list[int]] = {}
+    for unit_id, serial in sample.entries:
+        by_unit.setdefault(int(unit_id), []).append(int(serial))
+    units = to.units_with_ancestors(set(by_unit))
+    rows = [(unit_label(units[u], units) if u in units else str(u), sorted(serials))
+            for u, serials in by_unit.items()]
+    return sorted(rows)
+

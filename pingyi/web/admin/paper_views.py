@@ -1,0 +1,55 @@
+"""Paper ballot double entry (纸质票双人录入)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, g, render_template, request
+from flask_login import current_user
+
+from pingyi.errors import DomainError
+from pingyi.i18n import _
+from pingyi.voting import ballots, paper, tokens
+from pingyi.web.access import campaign_or_404, unit_or_404
+
+from . import bp
+
+
+@bp.route("/campaigns/<int:campaign_id>/paper", methods=["GET", "POST"])
+def campaign_paper(campaign_id: int):
+    c = campaign_or_404(campaign_id)
+    if not g.access.can_write:
+        abort(403)
+    code = (request.values.get("code") or "").strip()
+    context = {"c": c, "code": code, "result": None, "subjects": [], "forms": {}, "errors": {}, "values": {}}
+    if code:
+        try:
+            token = paper.token_for(c, code)
+            unit_or_404(token.unit_id)  # a unit admin enters only their own units' forms
+            category = ballots.resolve(code).category
+            subjects = ballots.subjects_for(token, category)
+            context.update(subjects=subjects, forms=ballots.forms_of(subjects), code=tokens.format_code(
+                tokens.normalize_code(code)), category=category, labels={s.id: s.label for s in subjects})
+        except DomainError as exc:
+            flash(exc.message, "error")
+            context["code"] = ""
+        if request.method == "POST" and context["subjects"]:
+            sub = ballots.parse(request.form, context["subjects"], context["forms"])
+            context.update(errors=sub.errors, values=request.form)
+            if not sub.errors:
+                try:
+                    result = paper.enter(c, code, sub, current_user.id)
+                except (DomainError, ballots.AlreadyUsed) as exc:
+                    flash(getattr(exc, "message", _("该测评码已经计票，不能重复录入")), "error")
+                    result = None
+                context["result"] = result
+                if result and result.status != "mismatch":
+                    flash(_("已计票（纸质票）") if result.status == "counted" else _("已保存，等待另一人录入核对"),
+                          "success")
+                    context.update(subjects=[], code="", values={})
+                if result and result.status == "mismatch":
+                    items = {it.id: it.text for f in context["forms"].values() for sec in f.sections for it in sec.items}
+                    choices = {str(ch.id): ch.label for f in context["forms"].values() for s in f.scales
+                               for ch in s.choices}
+                    context["diff_rows"] = [(context["labels"].get(s, s), items.get(i, i), choices.get(a, a),
+                                             choices.get(b, b)) for s, i, a, b in result.diffs]
+    context["pending"], context["mismatched"] = paper.pending_counts(c)
+    return render_template("admin/campaign_paper.html", field=ballots.field_name, **context)

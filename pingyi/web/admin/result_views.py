@@ -1,0 +1,98 @@
+"""Results of a campaign from its stored tally: the dashboard (item rates, categories,
+verdict lists, subtree roll-ups, charts, trends), the subject table and a subject's page;
+starting a full recount or a report (worker jobs)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from flask import abort, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from pingyi.i18n import _
+from pingyi.models import Campaign, Subject
+from pingyi.reports import charts
+from pingyi.reports import registry as reports
+from pingyi.results import dashboard as rs
+from pingyi.results import tally as tl
+from pingyi.web.access import campaign_or_404, scoped_or_404
+
+from . import _attempt, bp
+from .campaign_views import _need_admin
+
+PAGE_SIZE = 50
+_CHARTS: OrderedDict = OrderedDict()  # (tenant, campaign, tally version, time) → SVGs; the tenant is in the key
+
+
+def dashboard_charts(c: Campaign, r: rs.Results) -> dict[str, str]:
+    """The dashboard's four charts as inline SVG, drawn once per tally version."""
+    key = (g.tenant.id, c.id, r.run.version, r.run.computed_at, r.run.full)
+    if key not in _CHARTS:
+        top = [u for u in r.units if u.unit.depth == 1] or r.units
+        drawn = {
+            "items": charts.rate_bars([i.text for i in r.items], [i.figures.satisfied_share for i in r.items],
+                                      _("各评议内容满意率")),
+            "distribution": charts.distribution(r.distribution, _("全部回答的选项分布")),
+            "turnout": charts.rate_bars([u.unit.name for u in top], [u.figures.turnout for u in top],
+                                        _("各单位参评率")),
+            "ranking": charts.rate_bars([s.label for s in r.lowest_subjects],
+                                        [s.figures.satisfied_share for s in r.lowest_subjects],
+                                        _("满意率最低的评议对象"), threshold=0.6),
+        }
+        _CHARTS[key] = {name: svg.decode() for name, svg in drawn.items()}
+        while len(_CHARTS) > 32:
+            _CHARTS.popitem(last=False)
+    return _CHARTS[key]
+
+
+@bp.route("/campaigns/<int:campaign_id>/results")
+def campaign_results(campaign_id: int):
+    c = campaign_or_404(campaign_id)
+    depth = None if request.args.get("depth") == "all" else 1
+    r = rs.campaign_results(c, depth)
+    return render_template("admin/campaign_results.html", c=c, r=r, pct=tl.percent, all_units=depth is None,
+                           charts=dashboard_charts(c, r) if r.run and r.items else {},
+                           refresh=15 if c.state == "open" else None)
+
+
+@bp.route("/campaigns/<int:campaign_id>/results/subjects")
+def result_subjects(campaign_id: int):
+    """Every subject with its rate: search by name or unit, filter by form, sort by any column."""
+    c = campaign_or_404(campaign_id)
+    q, sort = request.args.get("q", ""), request.args.get("sort", "rate")
+    form_id = request.args.get("form", type=int)
+    lines = rs.subject_lines(c, q, form_id, sort)
+    pages = max(1, -(-len(lines) // PAGE_SIZE))
+    page = min(max(1, request.args.get("page", 1, type=int)), pages)
+    return render_template("admin/result_subjects.html", c=c, lines=lines[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
+                           count=len(lines), page=page, pages=pages, q=q, sort=sort, form_id=form_id,
+                           forms=rs.campaign_forms(c.id), pct=tl.percent)
+
+
+@bp.route("/campaigns/<int:campaign_id>/results/subjects/<int:subject_id>")
+def result_subject(campaign_id: int, subject_id: int):
+    c = campaign_or_404(campaign_id)
+    s = scoped_or_404(Subject, subject_id)
+    if s.campaign_id != c.id:
+        abort(404)
+    return render_template("admin/result_subject.html", c=c, d=rs.subject_detail(c, s), pct=tl.percent)
+
+
+@bp.route("/campaigns/<int:campaign_id>/reports", methods=["POST"])
+def campaign_report(campaign_id: int):
+    """Start a report job (统计表, 意见汇总表, summary, roll-up); its page offers the file when done."""
+    c = campaign_or_404(campaign_id)
+    _need_admin()
+    created = []
+    if _attempt(lambda: created.append(reports.submit(c, request.form.get("kind", ""), request.form.get(
+            "format", ""), current_user.id))):
+        return redirect(url_for(".job", job_id=created[0].id))
+    return redirect(url_for(".campaign_results", campaign_id=c.id))
+
+
+@bp.route("/campaigns/<int:campaign_id>/tally", methods=["POST"])
+def campaign_tally(campaign_id: int):
+    c = campaign_or_404(campaign_id)
+    _need_admin()
+    job = tl.submit(c.id, current_user.id)
+    return redirect(url_for(".job", job_id=job.id))

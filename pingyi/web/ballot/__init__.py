@@ -1,0 +1,106 @@
+"""Evaluator pages (no account): ``/b/<link>``, the short-code entry page, and the public
+receipt check. The link (secret or short code) is the only credential.
+
+CSRF: a cross-site page cannot forge a POST to ``/b/<link>`` without knowing the link, so the
+link itself is the form's CSRF token (no expiring token to fail after a long meeting); a POST
+whose ``Origin`` names another site is refused as well. Failed look-ups are rate limited.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+
+from pingyi.extensions import db, limiter
+from pingyi.i18n import _
+from pingyi.models import Tenant
+from pingyi.tenancy import get_scoped
+from pingyi.voting import ballots, tokens
+from pingyi.web.access import public_campaign_or_404
+
+bp = Blueprint("ballot", __name__)
+
+_failed = lambda response: response.status_code in (400, 404)  # noqa: E731
+LINK_LIMIT = "30 per minute; 300 per hour"  # failed look-ups per address: guessing is hopeless
+PAGE_LIMIT = "600 per minute"  # a whole meeting room may share one address
+
+
+@bp.after_request
+def _private(response):
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _same_origin() -> bool:
+    origin = request.headers.get("Origin")
+    return not origin or origin == "null" or urlparse(origin).netloc == request.host
+
+
+def _refusal(state: ballots.LinkState):
+    return render_template("ballot/refused.html", status=state.status, campaign=state.campaign), \
+        ballots.STATUS_HTTP[state.status]
+
+
+@bp.route("/b/<link>", methods=["GET", "POST"])
+@limiter.limit(LINK_LIMIT, deduct_when=_failed)
+@limiter.limit(PAGE_LIMIT)
+def vote(link: str):
+    if request.method == "POST" and not _same_origin():
+        abort(400)
+    state = ballots.resolve(link)
+    if state.status != "ok":
+        return _refusal(state)
+    subjects = ballots.subjects_for(state.token, state.category)
+    forms = ballots.forms_of(subjects)
+    unit_name = state.token.unit_id and _unit_name(state.token.unit_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        sub = ballots.parse(request.form, subjects, forms)
+        errors = sub.errors
+        if not errors:
+            try:
+                receipt = ballots.cast(link, sub)
+            except ballots.AlreadyUsed:
+                return _refusal(ballots.resolve(link))
+            tenant = db.session.get(Tenant, state.campaign.tenant_id)
+            return render_template("ballot/receipt.html", campaign=state.campaign,
+                                   receipt=tokens.format_code(receipt),
+                                   check_url=url_for(".receipt_check", slug=tenant.slug, campaign_id=state.campaign.id))
+    return render_template("ballot/vote.html", state=state, subjects=subjects, forms=forms, errors=errors,
+                           values=request.form, unit_name=unit_name,
+                           field=ballots.field_name), (422 if errors else 200)
+
+
+def _unit_name(unit_id: int) -> str:
+    from pingyi.models import Unit
+
+    unit = get_scoped(Unit, unit_id)
+    return unit.name if unit else ""
+
+
+@bp.route("/c", methods=["GET", "POST"])
+@limiter.limit(LINK_LIMIT, deduct_when=_failed)
+def enter_code():
+    """For printed slips typed by hand: the short code opens the same ballot."""
+    error = None
+    if request.method == "POST":
+        code = tokens.normalize_code(request.form.get("code", ""))
+        if code:
+            return redirect(url_for(".vote", link=code))
+        error = _("短码应为 12 位字母和数字，如 ABCD-EFGH-JKMN")
+    return render_template("ballot/code.html", error=error), (400 if error else 200)
+
+
+@bp.route("/p/<slug>/<int:campaign_id>/receipt", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+def receipt_check(slug: str, campaign_id: int):
+    """Anyone may check that a receipt was counted; the answer reveals no choices."""
+    tenant, campaign = public_campaign_or_404(slug, campaign_id)
+    result = None
+    if request.method == "POST":
+        result = ballots.check_receipt(campaign, request.form.get("code", ""))
+    return render_template("ballot/receipt_check.html", campaign=campaign, tenant=tenant, result=result,
+                           code=request.form.get("code", ""))
