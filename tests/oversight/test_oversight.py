@@ -29,7 +29,7 @@ from pingyi.voting import tokens
 from tests.ballot_world import build, full_answers, vote
 from tests.factories import PASSWORD, build_tenant, login
 
-ARTIFACTS = Path(__file__).parent / "artifacts"
+ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 
 
 def _text(html: str) -> str:

@@ -24,7 +24,7 @@ from pingyi.tenancy import tenant_context
 from tests.ballot_world import build, vote
 from tests.factories import login
 
-ARTIFACTS = Path(__file__).parent / "artifacts"
+ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 EDITED = "本单位将认真梳理群众意见，对满意率偏低的支部逐一约谈，限期整改到位。"
 
 

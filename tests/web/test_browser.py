@@ -13,7 +13,7 @@ from pingyi.extensions import db
 from tests import servers
 from tests.conftest import FAST_HASH, _migrate
 
-ARTIFACTS = Path(__file__).parent / "artifacts"
+ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 _apps: list = []
 pytestmark = pytest.mark.browser
 
