@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,15 +17,13 @@ import pytest
 from sqlalchemy import func, select
 
 from pingyi.campaigns import lifecycle as cp
-from pingyi.campaigns import questionnaire as q
 from pingyi.extensions import db
-from pingyi.models import Campaign, Job, JobFile, TallyRun, Unit, utcnow
+from pingyi.models import Campaign, Job, JobFile, TallyRun
 from pingyi.org import accounts
 from pingyi.results import rollup
 from pingyi.results.tally import percent
 from pingyi.tenancy import tenant_context
-from pingyi.voting import tokens
-from tests.ballot_world import build, full_answers, vote
+from tests.ballot_world import build, cast, published_campaign, vote
 from tests.factories import PASSWORD, build_tenant, login
 
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
@@ -34,42 +31,6 @@ ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 
 def _text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-
-
-def cast(links, choices, comment: str = "") -> None:
-    """One ballot per link, every rating item at the choice index, every text item ``comment``."""
-    from pingyi.voting import ballots
-
-    for link, choice in zip(links, choices, strict=True):
-        state = ballots.resolve(link.secret)
-        subjects = ballots.subjects_for(state.token, state.category)
-        ballots.cast(link.secret, ballots.parse(full_answers(None, None, link.secret, choice, comment), subjects,
-                                                ballots.forms_of(subjects)))
-
-
-def published_campaign(t, name: str, choices=(0, 1, 3), scope: str = "tenant") -> int:
-    """A campaign in tenant ``t`` (TenantData): both branches rated by their own members,
-    ballots cast with ``choices`` in ``t.branch``, closed, counted and published."""
-    from pingyi.results import tally
-
-    with tenant_context(t.id):
-        now = utcnow()
-        c = cp.create_campaign(name, now - timedelta(hours=1), now + timedelta(days=2), publication_scope=scope)
-        cp.add_subjects_bulk(c, "unit", db.session.get(Unit, t.root), q.copy_template("seed002-org"), ["branch"])
-        (own,) = cp.set_categories(c, [{"name": "群众", "scope": "own_unit"}])
-        links = tokens.issue_links(c, own, db.session.get(Unit, t.branch), 4)
-        tokens.issue_links(c, own, db.session.get(Unit, t.other_branch), 2)
-        cp.transition(c, "open")
-        db.session.commit()
-        cid = c.id
-    cast(links[:len(choices)], choices)
-    with tenant_context(t.id):
-        c = db.session.get(Campaign, cid)
-        cp.transition(c, "close")
-        tally.recount(cid)
-        cp.transition(c, "publish")
-        db.session.commit()
-    return cid
 
 
 def _publish(tenant_id: int, campaign_id: int) -> None:

@@ -20,9 +20,8 @@ from pingyi.results import publication
 from pingyi.results.rollup import Figures
 from pingyi.results.tally import percent, stored_result
 from pingyi.tenancy import scoped, tenant_context
-from tests.ballot_world import build
+from tests.ballot_world import build, cast, published_campaign
 from tests.factories import login
-from tests.test_oversight import cast, published_campaign
 
 
 def _text(html: str) -> str:
