@@ -6,13 +6,29 @@ STAMP := $(VENV)/.installed
 MO := pingyi/translations/en/LC_MESSAGES/messages.mo
 PO := pingyi/translations/en/LC_MESSAGES/messages.po
 
-.PHONY: demo test install lint translations messages bench clean
+.PHONY: demo test install lint translations messages bench clean lock
 
-$(STAMP): pyproject.toml
+CONSTRAINTS := constraints.txt
+
+# Installs the exact versions in $(CONSTRAINTS) (pip and the build backend too), so a new release
+# upstream cannot change what `make test`, `make demo` and CI run; redone when either file changes.
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q -U pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -U pip -c $(CONSTRAINTS)
+	$(BIN)/pip install -q -c $(CONSTRAINTS) --build-constraint $(CONSTRAINTS) -e '.[dev]'
 	touch $(STAMP)
+
+# Re-resolves $(CONSTRAINTS) after a dependency change in pyproject.toml: every package of the dev
+# install, transitive ones included, plus pip and the build-system requirements, at exact versions
+# for Python 3.11 on Linux (uv, in a throwaway venv; needs PyPI). Pins that still fit are kept;
+# `make lock UPGRADE=1` moves everything to the newest versions pyproject.toml allows.
+lock:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PY) -m venv "$$tmp" && "$$tmp/bin/pip" install -q 'uv==0.13.9' && \
+	$(PY) -c "import tomllib; print('pip', *tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires'], sep='\n')" | \
+	"$$tmp/bin/uv" pip compile -q pyproject.toml - --extra dev --python-version 3.11 --python-platform linux \
+	  --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade) -o $(CONSTRAINTS)
+	@echo "$(CONSTRAINTS): $$(grep -c '^[a-z0-9]' $(CONSTRAINTS)) packages pinned"
 
 install: $(STAMP) $(MO)
 
