@@ -6,6 +6,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as _FlaskSession
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -24,7 +25,19 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+class Session(_FlaskSession):
+    """``db.session``. ``get`` answers from the identity map without a query, so the tenant
+    criteria never see it: it asks ``pingyi.tenancy`` whether the row is visible (a row of
+    another tenant loaded earlier in the same session reads as ``None``)."""
+
+    def get(self, entity, ident, **kwargs):
+        from pingyi.tenancy import visible
+
+        obj = super().get(entity, ident, **kwargs)
+        return obj if obj is None or visible(obj, self) else None
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

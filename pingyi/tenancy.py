@@ -6,6 +6,10 @@ relationship loads, ORM updates and deletes), and a ``before_flush`` hook stamps
 ``tenant_id`` on new rows. A tenant-owned query with no tenant set raises
 ``TenantScopeError`` rather than reading everything: scoping is by construction, not opt-in.
 
+``Session.get`` can answer from the identity map without a query, where no hook runs: the
+session class asks ``visible`` instead (``pingyi.extensions.Session``), so a row of tenant A
+loaded earlier reads as ``None`` once the session is bound to tenant B.
+
 Core/raw SQL (pandas, COPY, GROUP BY tallies) is not seen by these hooks; such code must go
 through ``tenant_sql`` which refuses a statement without a ``:tenant_id`` bound parameter.
 
@@ -96,20 +100,36 @@ def unscoped(session: Session | None = None) -> Iterator[None]:
         s.info[UNSCOPED_KEY] = before
 
 
+def visible(obj: object, session: Session | None = None) -> bool:
+    """May the session's current scope see this loaded row? Rows that are not tenant-owned
+    always; tenant-owned ones only in their tenant (or on purpose, ``unscoped``)."""
+    if not isinstance(obj, TenantMixin):
+        return True
+    s = _session(session)
+    if s.info.get(UNSCOPED_KEY):
+        return True
+    tid = s.info.get(TENANT_KEY)
+    if tid is None:
+        raise TenantScopeError(f"read of {type(obj).__name__} without a current tenant")
+    return obj.tenant_id == tid
+
+
 def scoped(model: type[T]) -> Select[tuple[T]]:
     """``select(model)`` filtered to the current tenant, explicitly (also for non-mixin tables)."""
     return select(model).where(model.tenant_id == require_tenant_id())
 
 
 def get_scoped(model: type[T], ident: Any) -> T | None:
-    """Fetch one tenant-owned row by id within the current tenant, or ``None``."""
+    """One tenant-owned row by an id from outside (a URL, a form, a job's params), or ``None``
+    when it is not a number or not the current tenant's."""
     from pingyi.extensions import db
 
+    require_tenant_id()
     try:
         ident = int(ident)
     except (TypeError, ValueError):
         return None
-    return db.session.execute(scoped(model).where(model.id == ident)).scalar_one_or_none()
+    return db.session.get(model, ident)
 
 
 def tenant_sql(sql: str, **params: Any):
@@ -128,7 +148,7 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
         return
     if state.is_column_load:
         return  # refreshing an object already in the session: its identity was scoped when loaded
-    if state.session.info.get(UNSCOPED_KEY) or state.execution_options.get("pingyi_unscoped"):
+    if state.session.info.get(UNSCOPED_KEY):
         return
     tid = state.session.info.get(TENANT_KEY)
     if tid is None:

@@ -38,6 +38,28 @@ def test_get_by_id_of_other_tenant_is_none(ctx, world):
         assert get_scoped(Unit, "not-a-number") is None
 
 
+def test_a_row_in_the_identity_map_is_not_read_across_tenants(ctx, world):
+    """``Session.get`` answers from the identity map without a query: tenant A's unit, loaded
+    while scoped to A, must read as nothing once the session is bound to B."""
+    from sqlalchemy.exc import NoResultFound
+
+    with tenant_context(world.a.id):
+        unit = db.session.get(Unit, world.a.branch)
+        assert unit is not None and unit in db.session  # held in the identity map
+    with tenant_context(world.b.id):
+        assert db.session.get(Unit, world.a.branch) is None
+        assert get_scoped(Unit, world.a.branch) is None
+        with pytest.raises(NoResultFound):
+            db.session.get_one(Unit, world.a.branch)
+        assert db.session.get(Unit, world.b.branch).tenant_id == world.b.id
+    with pytest.raises(TenantScopeError):
+        db.session.get(Unit, world.a.branch)  # no tenant at all: refused, not answered from memory
+    with unscoped():
+        assert db.session.get(Unit, world.a.branch) is unit
+    with tenant_context(world.a.id):
+        assert db.session.get(Unit, world.a.branch) is unit
+
+
 def test_relationship_loads_are_scoped(ctx, world):
     with tenant_context(world.a.id):
         p = db.session.get(Person, world.a.person)
