@@ -189,7 +189,7 @@ def readiness(c: Campaign, now: datetime | None = None) -> list[str]:
             check_weights([{"name": k.name, "weight": k.weight} for k in cats])
         except DomainError as exc:
             problems.append(exc.message)
-    if not tokens.live_link_count(c):
+    if not tokens.issued_count(c):
         problems.append(_("还没有发放测评码"))
     if c.closes_at <= now:
         problems.append(_("结束时间已过，请先延长"))

@@ -6,6 +6,7 @@ from .ballots import Answer, Ballot, BallotToken, Comment, InterviewSample, Job,
 from .base import TenantMixin, utcnow
 from .campaigns import (
     PUBLICATION_SCOPES,
+    PUBLISHED_STATES,
     SCOPES,
     STATE_LABELS,
     STATES,
@@ -20,7 +21,7 @@ from .tallies import TallyCount, TallyInbox, TallyRun, TallyUnit
 
 __all__ = [
     "TallyCount", "TallyInbox", "TallyRun", "TallyUnit", "Answer", "Ballot", "Comment", "InterviewSample", "Job", "JobFile", "PaperEntry",
-    "ITEM_KINDS", "PUBLICATION_SCOPES", "ROLES", "SCOPES", "STATES", "STATE_LABELS", "SUBJECT_KINDS",
+    "ITEM_KINDS", "PUBLICATION_SCOPES", "PUBLISHED_STATES", "ROLES", "SCOPES", "STATES", "STATE_LABELS", "SUBJECT_KINDS",
     "UNIT_KINDS", "ApiKey", "AuditEvent", "BallotToken", "Campaign", "EvaluatorCategory", "Form", "FormItem",
     "FormSection", "Membership", "Person", "Rule", "Scale", "ScaleChoice", "Subject", "Tenant", "TenantMixin",
     "Unit", "User", "utcnow",

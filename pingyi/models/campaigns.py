@@ -12,6 +12,7 @@ from pingyi.extensions import db
 from .base import TenantMixin, Timestamped, UTCDateTime, tenant_fk, tenant_unique
 
 STATES = ("draft", "open", "closed", "published", "archived")
+PUBLISHED_STATES = ("published", "archived")  # results may be shown (公示, oversight)
 STATE_LABELS = {"draft": "草稿", "open": "进行中", "closed": "已结束", "published": "已公布", "archived": "已归档"}
 SCOPES = {"own_unit": "本单位", "group": "全评（整组）"}
 PUBLICATION_SCOPES = {"public": "公开", "tenant": "本单位成员", "oversight": "仅上级督导"}

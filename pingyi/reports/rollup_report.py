@@ -18,7 +18,8 @@ from xml.sax.saxutils import escape
 from sqlalchemy import select
 
 from pingyi.extensions import db
-from pingyi.models import Campaign, Tenant
+from pingyi.models import PUBLISHED_STATES, Campaign, Tenant
+from pingyi.oversight.subordinates import subordinates
 from pingyi.results import dashboard as rs
 from pingyi.results import rollup
 from pingyi.results.tally import percent, stored_run
@@ -67,7 +68,7 @@ def lines_for(c: Campaign | None, source: dict | None = None) -> tuple[str, list
     me = db.session.get(Tenant, require_tenant_id())
     if c is not None:
         return f"{c.name} 汇总报告（按组织）", _campaign_lines(me.name, c, None)
-    subs = rollup.subordinates(me)
+    subs = subordinates(me)
     wanted = None
     if source:
         tenant_id, campaign_id = _source_ids(source)
@@ -80,11 +81,11 @@ def lines_for(c: Campaign | None, source: dict | None = None) -> tuple[str, list
         with tenant_context(sub.id):
             if wanted is not None:
                 one = get_scoped(Campaign, wanted)
-                if one is None or one.state not in rollup.PUBLISHED:
+                if one is None or one.state not in PUBLISHED_STATES:
                     raise LookupError(f"no published campaign {wanted} in tenant {sub.slug}")
                 campaigns = [one]
             else:
-                campaigns = db.session.execute(select(Campaign).where(Campaign.state.in_(rollup.PUBLISHED))
+                campaigns = db.session.execute(select(Campaign).where(Campaign.state.in_(PUBLISHED_STATES))
                                                .order_by(Campaign.published_at, Campaign.id)).scalars().all()
             for campaign in campaigns:
                 out += _campaign_lines(sub.name, campaign, 1)

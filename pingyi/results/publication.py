@@ -21,18 +21,17 @@ from datetime import datetime
 from sqlalchemy import select
 
 from pingyi.extensions import db
-from pingyi.models import Campaign, Membership, Subject, Tenant, utcnow
+from pingyi.models import PUBLISHED_STATES, Campaign, Membership, Subject, Tenant, utcnow
 from pingyi.tenancy import tenant_context
 
 from . import dashboard as rs
-from . import rollup
 
 LIVE, PREVIEW = "live", "preview"
 
 
 def in_window(c: Campaign, now: datetime | None = None) -> bool:
     """Published (or archived) and ``published_at ≤ now < publish_until``."""
-    if c.state not in rollup.PUBLISHED or c.published_at is None:
+    if c.state not in PUBLISHED_STATES or c.published_at is None:
         return False
     now = now or utcnow()
     return c.published_at <= now and (c.publish_until is None or now < c.publish_until)

@@ -1,5 +1,4 @@
-"""Roll-ups of a campaign's stored tally through the unit tree, and across tenants for
-oversight.
+"""Roll-ups of a campaign's stored tally through the unit tree.
 
 Three small aggregate queries give each unit's own figures (choices about its subjects, its
 subjects and how many were rated, its links issued and used); one pass in Python, deepest
@@ -17,8 +16,9 @@ from sqlalchemy import delete, select
 
 from pingyi.bulk import insert_rows
 from pingyi.extensions import db
-from pingyi.models import Subject, TallyRun, TallyUnit, Tenant
+from pingyi.models import Subject, TallyRun, TallyUnit
 from pingyi.tenancy import require_tenant_id, tenant_sql
+from pingyi.voting.tokens import link_counts
 
 from .tally import STORED, choice_infos
 
@@ -29,8 +29,6 @@ _CHOICES = (f"SELECT s.unit_id, c.choice_id, SUM(c.count) FROM {STORED} c JOIN s
 _SUBJECTS = ("SELECT s.unit_id, COUNT(*), COUNT((SELECT 1 FROM tally_counts c WHERE c.campaign_id = s.campaign_id "
              "AND c.subject_id = s.id AND c.tenant_id = s.tenant_id LIMIT 1)) "
              "FROM subjects s WHERE s.tenant_id = :tenant_id AND s.campaign_id = :campaign_id GROUP BY s.unit_id")
-_LINKS = ("SELECT unit_id, COUNT(*), COUNT(used_at) FROM ballot_tokens WHERE tenant_id = :tenant_id "
-          "AND campaign_id = :campaign_id AND revoked_at IS NULL GROUP BY unit_id")
 _UNITS = "SELECT id, path FROM units WHERE tenant_id = :tenant_id"
 
 
@@ -94,8 +92,9 @@ def own_figures(campaign_id: int) -> dict[int, Figures]:
         f.lowest += int(n) if info.lowest else 0
     for unit_id, subjects, rated in tenant_sql(_SUBJECTS, campaign_id=campaign_id).all():
         own[unit_id].subjects, own[unit_id].rated = subjects, rated
-    for unit_id, issued, used in tenant_sql(_LINKS, campaign_id=campaign_id).all():
-        own[unit_id].issued, own[unit_id].used = issued, used
+    for (unit_id,), links in link_counts(campaign_id, ("unit",)).items():
+        if links.issued:
+            own[unit_id].issued, own[unit_id].used = links
     return dict(own)
 
 
@@ -156,18 +155,3 @@ def subtree(campaign_id: int, unit_id: int) -> Figures | None:
 def stored_subtrees(campaign_id: int) -> dict[int, Figures]:
     return {r.unit_id: Figures.of(r) for r in db.session.execute(
         select(TallyUnit).where(TallyUnit.campaign_id == campaign_id)).scalars()}
-
-
-PUBLISHED = ("published", "archived")
-
-
-def subordinates(tenant: Tenant) -> list[Tenant]:
-    """Active tenants below ``tenant``, depth first (a county sees bureaus and their schools):
-    the only tenants an oversight committee may read aggregates of."""
-    out, stack = [], list(reversed(tenant.children))
-    while stack:
-        t = stack.pop()
-        if t.is_active:
-            out.append(t)
-            stack.extend(reversed(t.children))
-    return out

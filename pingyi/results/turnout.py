@@ -1,8 +1,8 @@
 """参评率 (turnout): links used ÷ links issued, per unit, per evaluator category and in total.
 
-Plain functions inside the current tenant scope. One aggregate query over ``ballot_tokens``
-(GROUP BY unit and category) gives every figure; revoked links count neither as issued nor as
-used. Rates are exact fractions (``None`` when nothing was issued), like the rules' thresholds.
+Plain functions inside the current tenant scope, over ``voting.tokens.link_counts`` (revoked
+links count neither as issued nor as used). Rates are exact fractions (``None`` when nothing
+was issued), like the rules' thresholds.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 
 from pingyi.campaigns.lifecycle import categories, rule_specs
 from pingyi.extensions import db
-from pingyi.models import BallotToken, Campaign, Unit
+from pingyi.models import Campaign, Unit
 from pingyi.org.orgtree import unit_label
+from pingyi.voting.tokens import Links, link_counts
 
 DEFAULT_THRESHOLD = Fraction(4, 5)  # 种子003 二.2: 参评率不低于 80%
 BELOW_OPS = ("lt", "le")
@@ -31,7 +32,7 @@ class Row:
 
     @property
     def rate(self) -> Fraction | None:
-        return Fraction(self.used, self.issued) if self.issued else None
+        return Links(self.issued, self.used).rate
 
 
 def _rule(campaign: Campaign):
@@ -67,16 +68,6 @@ def format_threshold(limit: Fraction) -> str:
     return format_rate(limit, 0 if (limit * 100).denominator == 1 else 1)
 
 
-def _counts(campaign: Campaign) -> list[tuple[int, int, int, int]]:
-    """(unit_id, category_id, issued, used) for every pair that ever had a link."""
-    live = BallotToken.revoked_at.is_(None)
-    return [tuple(r) for r in db.session.execute(
-        select(BallotToken.unit_id, BallotToken.category_id,
-               func.count(case((live, 1))), func.count(case((live, BallotToken.used_at))))
-        .where(BallotToken.campaign_id == campaign.id)
-        .group_by(BallotToken.unit_id, BallotToken.category_id)).all()]
-
-
 def units_with_ancestors(unit_ids: set[int]) -> dict[int, Unit]:
     if not unit_ids:
         return {}
@@ -93,14 +84,13 @@ def turnout(campaign: Campaign) -> dict:
     Units are those that were issued links (a unit whose links were all revoked shows 0 issued
     and no rate), ordered by path label; every category of the campaign is listed in its order.
     Each unit row's ``name`` is its full path label (``公司党委/一矿党委/…``)."""
-    counts = _counts(campaign)
     per_unit: dict[int, list[int]] = {}
     per_category: dict[int, list[int]] = {}
-    for unit_id, category_id, issued, used in counts:
+    for (unit_id, category_id), n in link_counts(campaign.id, ("unit", "category")).items():
         for bucket, key in ((per_unit, unit_id), (per_category, category_id)):
             acc = bucket.setdefault(key, [0, 0])
-            acc[0] += issued
-            acc[1] += used
+            acc[0] += n.issued
+            acc[1] += n.used
     units = units_with_ancestors(set(per_unit))
     unit_rows = sorted(
         (Row(uid, unit_label(units[uid], units) if uid in units else str(uid), *figures)

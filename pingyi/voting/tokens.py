@@ -9,10 +9,12 @@ are stored; the secrets exist once, in the issuing job's files.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from fractions import Fraction
+from typing import NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from pingyi.audit import record_bulk
 from pingyi.bulk import insert_rows
@@ -147,9 +149,36 @@ def revoke(campaign: Campaign, *, unit: Unit | None = None, serial: int | None =
     return n
 
 
-def live_link_count(campaign: Campaign) -> int:
-    return db.session.execute(select(func.count()).select_from(BallotToken).where(
-        BallotToken.campaign_id == campaign.id, BallotToken.revoked_at.is_(None))).scalar_one()
+class Links(NamedTuple):
+    """Links issued and used; a revoked link counts as neither (its slip no longer votes)."""
+
+    issued: int = 0
+    used: int = 0
+
+    @property
+    def rate(self) -> Fraction | None:
+        """参评率: used ÷ issued, exact; ``None`` when nothing was issued."""
+        return Fraction(self.used, self.issued) if self.issued else None
+
+
+GROUPS = {"campaign": BallotToken.campaign_id, "unit": BallotToken.unit_id, "category": BallotToken.category_id}
+
+
+def link_counts(campaigns: int | Collection[int], by: tuple[str, ...] = ()) -> dict[tuple[int, ...], Links]:
+    """The one count of links issued and used, for one campaign or several, grouped by any of
+    ``GROUPS`` (keys are tuples in ``by`` order; ``()`` for the total). A group whose every link
+    was revoked is listed with zeros; a group that never had a link is absent."""
+    keys = [GROUPS[name] for name in by]
+    ids = [campaigns] if isinstance(campaigns, int) else list(campaigns)
+    live = BallotToken.revoked_at.is_(None)
+    rows = db.session.execute(
+        select(*keys, func.count(case((live, 1))), func.count(case((live, BallotToken.used_at))))
+        .where(BallotToken.campaign_id.in_(ids)).group_by(*keys)).all()
+    return {tuple(r[:-2]): Links(r[-2], r[-1]) for r in rows}
+
+
+def issued_count(campaign: Campaign) -> int:
+    return link_counts(campaign.id).get((), Links()).issued
 
 
 def redeem(token_column: str, digest: str, hour) -> tuple[int, int, int] | None:

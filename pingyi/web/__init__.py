@@ -45,6 +45,9 @@ def _install_template_helpers(app: Flask) -> None:
 
     from pingyi.models import UNIT_KINDS
     from pingyi.results import suppression
+    from pingyi.results.tally import percent
+
+    app.add_template_filter(percent, "percent")  # 98.7%: every rate on every page
 
     @app.template_filter("localtime")
     def localtime(dt, tz: str = "Asia/Shanghai") -> str:

@@ -137,36 +137,6 @@ def test_roll_up_through_the_unit_tree(app, world):
     assert sum(root.by_choice.values()) == root.valid
 
 
-def test_oversight_reads_published_totals_of_subordinates_only(app, world):
-    from pingyi.campaigns import lifecycle as cp
-
-    with app.app_context():
-        bw = build(world)
-        vote(world, bw, bw.own[:2], (0, 1))
-        with tenant_context(world.a.id):
-            tally.recount(bw.campaign_id)
-            c = db.session.get(Campaign, bw.campaign_id)
-            cp.create_campaign("未公布", c.opens_at, c.closes_at)
-            db.session.commit()
-        with unscoped():
-            county = db.session.execute(select(Tenant).where(Tenant.slug == "county")).scalar_one()
-            beta = db.session.execute(select(Tenant).where(Tenant.slug == "beta")).scalar_one()
-        from pingyi.results.rollup import subordinates
-        from pingyi.web.oversight import sub_campaigns
-
-        assert [s for s in sub_campaigns(subordinates(county)) if s.figures] == []  # nothing published yet
-        with tenant_context(world.a.id):
-            c = db.session.get(Campaign, bw.campaign_id)
-            cp.transition(c, "close")
-            cp.transition(c, "publish")
-            db.session.commit()
-        rows = [s for s in sub_campaigns(subordinates(county)) if s.published]
-        assert [(p.tenant_name, p.name) for p in rows] == [("甲公司", "测试评议")]  # not the draft, not beta's
-        figures = rows[0].figures
-        assert (figures.used, figures.issued, figures.satisfied_share) == (2, 9, 1)
-        assert beta not in subordinates(county)
-
-
 def test_live_tally_in_process_follows_each_ballot(app, world):
     """No Redis: the increment runs after the ballot's commit, so results are current at once."""
     with app.app_context():

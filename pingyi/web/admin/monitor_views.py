@@ -33,7 +33,7 @@ def campaign_turnout(campaign_id: int):
                else _("%(n)d 个单位参评率低于 %(t)s", n=len(low), t=shown))
     return render_template(
         "admin/campaign_turnout.html", c=c, units=units, categories=data["categories"], total=data["total"],
-        low=low, below_label=below_label, summary=summary, threshold=shown, sort=sort, pct=to.format_rate,
+        low=low, below_label=below_label, summary=summary, threshold=shown, sort=sort,
         refresh=REFRESH_SECONDS if c.state == "open" else None,
         low_categories={r.id for r in data["categories"] if to.is_below(r.rate, limit, op)})
 

@@ -50,7 +50,7 @@ def campaign_results(campaign_id: int):
     c = campaign_or_404(campaign_id)
     depth = None if request.args.get("depth") == "all" else 1
     r = rs.campaign_results(c, depth)
-    return render_template("admin/campaign_results.html", c=c, r=r, pct=tl.percent, all_units=depth is None,
+    return render_template("admin/campaign_results.html", c=c, r=r, all_units=depth is None,
                            charts=dashboard_charts(c, r) if r.run and r.items else {},
                            refresh=15 if c.state == "open" else None)
 
@@ -66,7 +66,7 @@ def result_subjects(campaign_id: int):
     page = min(max(1, request.args.get("page", 1, type=int)), pages)
     return render_template("admin/result_subjects.html", c=c, lines=lines[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
                            count=len(lines), page=page, pages=pages, q=q, sort=sort, form_id=form_id,
-                           forms=rs.campaign_forms(c.id), pct=tl.percent)
+                           forms=rs.campaign_forms(c.id))
 
 
 @bp.route("/campaigns/<int:campaign_id>/results/subjects/<int:subject_id>")
@@ -75,7 +75,7 @@ def result_subject(campaign_id: int, subject_id: int):
     s = scoped_or_404(Subject, subject_id)
     if s.campaign_id != c.id:
         abort(404)
-    return render_template("admin/result_subject.html", c=c, d=rs.subject_detail(c, s), pct=tl.percent)
+    return render_template("admin/result_subject.html", c=c, d=rs.subject_detail(c, s))
 
 
 @bp.route("/campaigns/<int:campaign_id>/reports", methods=["POST"])

@@ -98,7 +98,7 @@ def _campaign_detail(c: Campaign) -> dict:
     return {**_campaign_json(c), "opened_at": _iso(c.opened_at), "closed_at": _iso(c.closed_at),
             "published_at": _iso(c.published_at), "archived_at": _iso(c.archived_at),
             "subject_counts": cp.subject_counts(c), "readiness": cp.readiness(c),
-            "live_links": tokens.live_link_count(c)}
+            "live_links": tokens.issued_count(c)}
 
 
 def _subject_json(s: Subject) -> dict:

@@ -12,7 +12,6 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
 from pingyi.results import publication, suppression
-from pingyi.results.tally import percent
 from pingyi.web.access import public_campaign_or_404
 
 bp = Blueprint("public", __name__)
@@ -34,5 +33,5 @@ def results(slug: str, campaign_id: int):
     if shown is None:
         abort(404)
     return render_template("public/results.html", c=c, tenant=tenant, data=publication.publication_data(c),
-                           preview=shown == publication.PREVIEW, live=publication.in_window(c), pct=percent,
+                           preview=shown == publication.PREVIEW, live=publication.in_window(c),
                            min_cell=suppression.min_cell())
