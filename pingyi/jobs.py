@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from pingyi.audit import acting_as
 from pingyi.extensions import db
@@ -138,6 +138,14 @@ def run(job_id: int) -> None:
                                      ", will retry" if retrying else "", exc_info=True)
             db.session.commit()
             raise
+
+
+def recent(kind: str, campaign_id: int, limit: int = 10) -> list[Job]:
+    """The newest jobs of one kind for one campaign (filtered before the limit, so a busy
+    tenant's other campaigns cannot push them out)."""
+    return list(db.session.execute(
+        select(Job).where(Job.kind == kind, Job.params["campaign_id"].as_integer() == campaign_id)
+        .order_by(Job.id.desc()).limit(limit)).scalars())
 
 
 def progress(job: Job, done: int, total: int | None = None) -> None:

@@ -56,6 +56,17 @@ def submit_issue(campaign: Campaign, category: EvaluatorCategory, root: Unit, un
     return jobs.submit("issue_links", params, total=len(units) * per_unit, user_id=user_id, run_here=run_here)
 
 
+def issued_table(campaign: Campaign) -> list[tuple[Unit, EvaluatorCategory, tokens.Links]]:
+    """Each (unit, category) that holds live links, with how many were issued and used, in
+    tree order (the links page's table)."""
+    counts = {k: n for k, n in tokens.link_counts(campaign.id, ("unit", "category")).items() if n.issued}
+    units = {u.id: u for u in db.session.execute(select(Unit).where(Unit.id.in_({u for u, _k in counts}))).scalars()}
+    categories = {k.id: k for k in db.session.execute(
+        select(EvaluatorCategory).where(EvaluatorCategory.campaign_id == campaign.id)).scalars()}
+    rows = [(units[u], categories[k], n) for (u, k), n in counts.items()]
+    return sorted(rows, key=lambda r: (r[0].path, r[1].position, r[1].id))
+
+
 @jobs.handles("issue_links", queue="bulk")
 def run_issue_job(job: Job) -> None:
     p = job.params

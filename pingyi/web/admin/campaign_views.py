@@ -6,6 +6,7 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from pingyi import jobs
 from pingyi.campaigns import lifecycle as cp
 from pingyi.campaigns import questionnaire as q
 from pingyi.campaigns import rules as rl
@@ -17,13 +18,10 @@ from pingyi.models import (
     STATE_LABELS,
     SUBJECT_KINDS,
     UNIT_KINDS,
-    BallotToken,
     Campaign,
     EvaluatorCategory,
     Form,
-    Job,
     Subject,
-    Unit,
 )
 from pingyi.results.tally import after_transition
 from pingyi.tenancy import get_scoped
@@ -82,10 +80,7 @@ def campaign(campaign_id: int):
                 publication_scope=f.get("publication_scope"))):
             flash(_("已保存"), "success")
         return redirect(url_for(".campaign", campaign_id=c.id))
-    links = dict(db.session.execute(
-        select(BallotToken.category_id, func.count()).where(BallotToken.campaign_id == c.id,
-                                                            BallotToken.revoked_at.is_(None))
-        .group_by(BallotToken.category_id)).all())
+    links = {k: n.issued for (k,), n in tokens.link_counts(c.id, ("category",)).items()}
     actions = [a for a, (sources, _t) in cp.TRANSITIONS.items() if c.state in sources]
     return render_template(
         "admin/campaign.html", c=c, counts=cp.subject_counts(c), categories=cp.categories(c),
@@ -205,17 +200,9 @@ def campaign_links(campaign_id: int):
         elif _attempt(lambda: submitted.append(issuing.submit_issue(
                 c, category, root, f.getlist("unit_kinds"), per_unit, _base_url(), current_user.id))):
             return redirect(url_for(".job", job_id=submitted[0].id))
-    per_unit = db.session.execute(
-        select(Unit.name, EvaluatorCategory.name, func.count(), func.count(BallotToken.used_at))
-        .select_from(BallotToken).join(Unit, Unit.id == BallotToken.unit_id)
-        .join(EvaluatorCategory, EvaluatorCategory.id == BallotToken.category_id)
-        .where(BallotToken.campaign_id == c.id, BallotToken.revoked_at.is_(None))
-        .group_by(Unit.name, EvaluatorCategory.name).order_by(Unit.name)).all()
-    recent = db.session.execute(select(Job).where(Job.kind == "issue_links").order_by(Job.id.desc()).limit(10)
-                                ).scalars().all()
-    recent = [j for j in recent if j.params.get("campaign_id") == c.id]
-    return render_template("admin/campaign_links.html", c=c, cats=cp.categories(c), per_unit=per_unit,
-                           units=_unit_choices(include_root=False), unit_kinds=UNIT_KINDS, jobs=recent)
+    return render_template("admin/campaign_links.html", c=c, cats=cp.categories(c), per_unit=issuing.issued_table(c),
+                           units=_unit_choices(include_root=False), unit_kinds=UNIT_KINDS,
+                           jobs=jobs.recent("issue_links", c.id))
 
 
 def _base_url() -> str:
