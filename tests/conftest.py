@@ -19,9 +19,33 @@ FAST_HASH = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 _notices: set[str] = set()
 
 
+def pytest_addoption(parser):
+    parser.addoption("--clock-shift", type=int, default=0, metavar="DAYS",
+                     help="move this process's clock DAYS days ahead (negative: back) for the whole session, "
+                          "ticking; `make test` runs `-m dates` with 365 and 730 to prove no test date is fixed")
+
+
+_clock_shift = pytest.StashKey()
+
+
 def pytest_configure(config):
-    """Compile the translation catalogs when stale, so a bare ``pytest`` works too."""
+    """Register the ``dates`` marker; start the clock shift (before collection, so module-level
+    dates move too); compile the translation catalogs when stale, so a bare ``pytest`` works too."""
     from pathlib import Path
+
+    config.addinivalue_line("markers", "dates: depends on today's date (campaign windows, publication periods, "
+                                       "ballots, the demo); `make test` runs these again with --clock-shift")
+    days = config.getoption("clock_shift")
+    if days:
+        from datetime import UTC, datetime, timedelta
+
+        import time_machine
+
+        # PostgreSQL's now() stays on the real clock, but the app never uses it (every timestamp
+        # comes from pingyi.models.utcnow()); subprocesses (worker tests) and Chromium don't move.
+        traveller = time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True)
+        traveller.start()
+        config.stash[_clock_shift] = traveller
 
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
@@ -35,7 +59,28 @@ def pytest_configure(config):
                 write_mo(f, catalog)
 
 
+def pytest_unconfigure(config):
+    traveller = config.stash.get(_clock_shift, None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config):
+    days = config.getoption("clock_shift")
+    if days:
+        from datetime import UTC, datetime
+
+        return f"clock shifted {days:+d} days: now is {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
+    if config.getoption("clock_shift"):
+        # RQ schedules by this process's (shifted) clock, a worker process runs on the real one
+        real_clock = pytest.mark.skip(reason="--clock-shift moves this process only, not a real RQ worker's clock")
+        for item in items:
+            if "rq_app" in getattr(item, "fixturenames", ()):
+                item.add_marker(real_clock)
     if not servers.IN_CI:
         for what in ("postgresql", "redis", "chromium", "font"):
             if not servers.available(what):
