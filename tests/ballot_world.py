@@ -4,7 +4,7 @@ member form for their members, one own-unit and one group category, links issued
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -69,9 +69,6 @@ def full_answers(world, bw: BallotWorld, link: str, choice_index: int = 0, comme
 def campaign(world, bw) -> Campaign:
     with tenant_context(world.a.id):
         return db.session.get(Campaign, bw.campaign_id)
-
-
-FAR_FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
 
 
 def vote(world, bw: BallotWorld, links: list[tokens.IssuedLink], choices, comment: str = "") -> None:

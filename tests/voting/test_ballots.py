@@ -13,7 +13,10 @@ from pingyi.extensions import db
 from pingyi.models import Answer, Ballot, BallotToken, Comment, utcnow
 from pingyi.tenancy import tenant_context, unscoped
 from pingyi.voting import ballots, tokens
-from tests.ballot_world import FAR_FUTURE, build, full_answers
+from tests import clock
+from tests.ballot_world import build, full_answers
+
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 
 def _count(model) -> int:
@@ -27,7 +30,7 @@ def test_statuses(ctx, world):
     assert ballots.resolve("not-a-link").status == "unknown"
     assert ballots.resolve(bw.own[0].secret).status == "ok"
     assert ballots.resolve(tokens.format_code(bw.own[0].short_code).lower()).status == "ok"
-    assert ballots.resolve(bw.own[0].secret, FAR_FUTURE).status == "ended"
+    assert ballots.resolve(bw.own[0].secret, clock.far_future()).status == "ended"
     early = utcnow() - timedelta(days=1)
     assert ballots.resolve(bw.own[0].secret, early).status == "not_started"
     with tenant_context(world.a.id):
