@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -14,12 +14,15 @@ from pingyi.extensions import db
 from pingyi.models import AuditEvent, Campaign, Person, Subject, Unit
 from pingyi.tenancy import tenant_context, unscoped
 from pingyi.voting import tokens
+from tests import clock
 
-NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
+
+NOW = clock.day(0, 16).astimezone(UTC)  # the `now` the transitions are given: today 16:00 Beijing time
 
 
 def _campaign(**kw):
-    args = {"name": "2026年度群众评议", "opens_at": "2026-12-01 09:00", "closes_at": "2026-12-15 18:00"}
+    args = {"name": f"{clock.day().year}年度群众评议", "opens_at": clock.wall(0), "closes_at": clock.wall(14, 18)}
     args.update(kw)
     return cp.create_campaign(**args)
 
@@ -38,18 +41,18 @@ def _ready(world, weighting=False):
 def test_window_is_read_in_beijing_time(ctx, world):
     with tenant_context(world.a.id):
         c = _campaign()
-        assert c.opens_at == datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+        assert c.opens_at == clock.day(0, 9) and c.opens_at.hour == 1  # 09:00 Beijing time, 01:00 UTC
         assert cp.local(c.opens_at, c.timezone).hour == 9
-        c2 = _campaign(timezone="UTC", opens_at="2026-12-01T09:00", closes_at="2026-12-02T09:00")
+        c2 = _campaign(timezone="UTC", opens_at=clock.wall(0, sep="T"), closes_at=clock.wall(1, sep="T"))
         assert c2.opens_at.hour == 9
 
 
 @pytest.mark.parametrize("opens,closes,field", [
-    ("2026-12-15 09:00", "2026-12-01 09:00", "closes_at"),
-    ("2026-12-01 09:00", "2026-12-01 09:00", "closes_at"),
-    ("2026-12-01 09:00", "2028-12-01 09:00", "closes_at"),
-    ("明天", "2026-12-01 09:00", "opens_at"),
-    ("2026-13-01 09:00", "2026-12-20 09:00", "opens_at"),
+    (clock.wall(14), clock.wall(0), "closes_at"),
+    (clock.wall(0), clock.wall(0), "closes_at"),
+    (clock.wall(0), clock.wall(731), "closes_at"),
+    ("明天", clock.wall(0), "opens_at"),
+    (f"{clock.day().year}-13-01 09:00", clock.wall(19), "opens_at"),
 ])
 def test_impossible_windows_are_refused(ctx, world, opens, closes, field):
     with tenant_context(world.a.id):
@@ -107,20 +110,20 @@ def test_cannot_edit_subjects_or_categories_once_open(ctx, world):
 def test_window_extension_rules(ctx, world):
     with tenant_context(world.a.id):
         c, _ = _ready(world)
-        cp.update_campaign(c, opens_at="2026-12-02 09:00")  # draft: anything valid
+        cp.update_campaign(c, opens_at=clock.wall(1))  # draft: anything valid
         cp.transition(c, "open", NOW)
         with pytest.raises(DomainError):
-            cp.update_campaign(c, opens_at="2026-12-03 09:00")
+            cp.update_campaign(c, opens_at=clock.wall(2))
         with pytest.raises(DomainError):
-            cp.extend_window(c, "2026-12-10 09:00")  # earlier
-        cp.extend_window(c, "2026-12-20 18:00")
-        assert cp.local(c.closes_at, c.timezone).day == 20
+            cp.extend_window(c, clock.wall(9))  # earlier
+        cp.extend_window(c, clock.wall(19, 18))
+        assert cp.local(c.closes_at, c.timezone) == clock.day(19, 18)
         cp.transition(c, "close", NOW)
         late = c.closes_at + timedelta(days=1)
         with pytest.raises(DomainError) as info:
             cp.transition(c, "reopen", late)
         assert "延长" in info.value.message
-        cp.extend_window(c, "2026-12-31 18:00")
+        cp.extend_window(c, clock.wall(30, 18))
         cp.transition(c, "reopen", late)
 
 
