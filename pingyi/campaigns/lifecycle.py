@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 
 from pingyi.audit import record_bulk
 from pingyi.errors import DomainError
@@ -330,9 +330,21 @@ def remove_subjects(c: Campaign, subject_ids: list[int] | None = None) -> int:
     return n
 
 
-def subject_counts(c: Campaign) -> dict[str, int]:
-    return dict(db.session.execute(select(Subject.kind, func.count()).where(Subject.campaign_id == c.id)
-                                   .group_by(Subject.kind)).all())
+def subjects(c: Campaign, kind: str | None = None, within: str | None = None, columns: tuple = (Subject,)) -> Select:
+    """The campaign's subjects in their order, of one kind or all, ``within`` a unit subtree (a
+    unit admin sees their subtree's only). The one listing for the pages and the API."""
+    stmt = select(*columns).select_from(Subject).where(Subject.campaign_id == c.id)
+    if kind:
+        stmt = stmt.where(Subject.kind == kind)
+    if within:
+        stmt = stmt.join(Unit, Unit.id == Subject.unit_id).where(subtree_filter(within))
+    return stmt.order_by(Subject.position, Subject.id)
+
+
+def subject_counts(c: Campaign, within: str | None = None) -> dict[str, int]:
+    """Subjects per kind, counted over the same listing as ``subjects``."""
+    stmt = subjects(c, within=within, columns=(Subject.kind, func.count())).order_by(None).group_by(Subject.kind)
+    return dict(db.session.execute(stmt).all())
 
 
 # ---- evaluator categories ----------------------------------------------------------------------

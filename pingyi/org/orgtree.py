@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Select, case, func, or_, select, update
+from sqlalchemy.orm import contains_eager
 
 from pingyi.errors import DomainError
 from pingyi.extensions import db
@@ -21,6 +22,19 @@ from pingyi.tenancy import require_tenant_id
 def subtree_filter(root_path: str):
     """SQL condition: the unit with ``root_path`` and all its descendants."""
     return Unit.path.startswith(root_path, autoescape=True)
+
+
+def people(within: str | None = None, search: str = "") -> Select:
+    """People in tree order (unit path, then their order in the unit), with their units loaded;
+    ``within`` a unit subtree (a unit admin's, a chosen unit's), ``search`` in name, position or
+    unit name. The one listing for the pages and the API."""
+    stmt = select(Person).join(Person.unit).options(contains_eager(Person.unit))
+    if within:
+        stmt = stmt.where(subtree_filter(within))
+    if search:
+        like = f"%{search}%"
+        stmt = stmt.where(or_(Person.name.like(like), Person.position.like(like), Unit.name.like(like)))
+    return stmt.order_by(Unit.path, Person.sort_order, Person.id)
 
 
 def _validate_unit(name: str, kind: str) -> tuple[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from pingyi.errors import DomainError
 from pingyi.extensions import db
@@ -23,6 +23,7 @@ from pingyi.web.access import (
     writes_need,
 )
 from pingyi.web.forms import ImportForm, MemberForm, PersonForm, RenameForm, UnitForm
+from pingyi.web.paging import paginate
 
 bp = Blueprint("admin", __name__, url_prefix="/t/<slug>")
 PAGE = 50
@@ -144,21 +145,8 @@ def unit_delete(unit_id: int):
 def people():
     q = (request.args.get("q") or "").strip()
     unit_id = request.args.get("unit", type=int)
-    page = max(request.args.get("page", 1, type=int), 1)
-    stmt = select(Person, Unit).join(Unit, Unit.id == Person.unit_id)
-    if g.access.unit_path:
-        stmt = stmt.where(orgtree.subtree_filter(g.access.unit_path))
-    if unit_id:
-        stmt = stmt.where(orgtree.subtree_filter(unit_or_404(unit_id).path))
-    if q:
-        like = f"%{q}%"
-        stmt = stmt.where(or_(Person.name.like(like), Person.position.like(like), Unit.name.like(like)))
-    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    rows = db.session.execute(
-        stmt.order_by(Unit.path, Person.sort_order, Person.id).limit(PAGE).offset((page - 1) * PAGE)
-    ).all()
-    return render_template("admin/people.html", rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE)),
-                           q=q, unit_id=unit_id)
+    within = unit_or_404(unit_id).path if unit_id else g.access.unit_path
+    return render_template("admin/people.html", p=paginate(orgtree.people(within, q), PAGE), q=q, unit_id=unit_id)
 
 
 @bp.route("/people/new", methods=["GET", "POST"])
@@ -227,11 +215,8 @@ def import_file():
 @bp.route("/audit")
 @require_role("admin")
 def audit():
-    page = max(request.args.get("page", 1, type=int), 1)
-    rows = db.session.execute(
-        scoped(AuditEvent).order_by(AuditEvent.id.desc()).limit(PAGE).offset((page - 1) * PAGE)
-    ).scalars().all()
-    return render_template("admin/audit.html", rows=rows, page=page)
+    p = paginate(scoped(AuditEvent).order_by(AuditEvent.id.desc()), PAGE)
+    return render_template("admin/audit.html", rows=p.items, p=p)
 
 
 @bp.route("/members", methods=["GET", "POST"])

@@ -27,6 +27,7 @@ from pingyi.results.tally import after_transition
 from pingyi.tenancy import get_scoped
 from pingyi.voting import issuing, tokens
 from pingyi.web.access import campaign_or_404, unit_or_404
+from pingyi.web.paging import paginate
 
 from . import _attempt, _unit_choices, bp
 
@@ -121,16 +122,10 @@ def campaign_subjects(campaign_id: int):
             abort(400)
         return redirect(url_for(".campaign_subjects", campaign_id=c.id, kind=request.args.get("kind")))
     kind = request.args.get("kind") or None
-    page = max(request.args.get("page", 1, type=int), 1)
-    stmt = select(Subject).where(Subject.campaign_id == c.id)
-    if kind:
-        stmt = stmt.where(Subject.kind == kind)
-    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    rows = db.session.execute(stmt.order_by(Subject.position).limit(PAGE).offset((page - 1) * PAGE)).scalars().all()
     form_names = {f.id: f"{f.name}（v{f.version}）" for f in db.session.execute(select(Form)).scalars()}
-    return render_template("admin/campaign_subjects.html", c=c, rows=rows, total=total, page=page,
-                           pages=max(1, -(-total // PAGE)), kind=kind, kinds=SUBJECT_KINDS, forms=forms,
-                           form_names=form_names, counts=cp.subject_counts(c), unit_kinds=UNIT_KINDS,
+    return render_template("admin/campaign_subjects.html", c=c, p=paginate(cp.subjects(c, kind, g.access.unit_path), PAGE),
+                           kind=kind, kinds=SUBJECT_KINDS, forms=forms, form_names=form_names,
+                           counts=cp.subject_counts(c, g.access.unit_path), unit_kinds=UNIT_KINDS,
                            units=_unit_choices(include_root=False))
 
 

@@ -16,6 +16,7 @@ from pingyi.reports import registry as reports
 from pingyi.results import dashboard as rs
 from pingyi.results import tally as tl
 from pingyi.web.access import campaign_or_404, scoped_or_404
+from pingyi.web.paging import paginate_list
 
 from . import _attempt, bp
 from .campaign_views import _need_admin
@@ -61,11 +62,8 @@ def result_subjects(campaign_id: int):
     c = campaign_or_404(campaign_id)
     q, sort = request.args.get("q", ""), request.args.get("sort", "rate")
     form_id = request.args.get("form", type=int)
-    lines = rs.subject_lines(c, q, form_id, sort)
-    pages = max(1, -(-len(lines) // PAGE_SIZE))
-    page = min(max(1, request.args.get("page", 1, type=int)), pages)
-    return render_template("admin/result_subjects.html", c=c, lines=lines[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
-                           count=len(lines), page=page, pages=pages, q=q, sort=sort, form_id=form_id,
+    p = paginate_list(rs.subject_lines(c, q, form_id, sort), PAGE_SIZE)
+    return render_template("admin/result_subjects.html", c=c, p=p, q=q, sort=sort, form_id=form_id,
                            forms=rs.campaign_forms(c.id))
 
 

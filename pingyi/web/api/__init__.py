@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from flask_login import current_user
-from sqlalchemy import select
 
 from pingyi.errors import DomainError
 from pingyi.extensions import db
@@ -12,6 +11,7 @@ from pingyi.models import Person, Unit
 from pingyi.org import orgtree
 from pingyi.org.imports import ImportRefused, import_people, import_units
 from pingyi.web.access import bind_tenant_from_url, person_or_404, unit_or_404, visible_units
+from pingyi.web.paging import window
 
 from .openapi import spec
 
@@ -122,14 +122,9 @@ def unit(unit_id: int):
 @bp.route("/t/<slug>/people", methods=["GET", "POST"])
 def people():
     if request.method == "GET":
-        stmt = select(Person).join(Unit, Unit.id == Person.unit_id)
-        if g.access.unit_path:
-            stmt = stmt.where(orgtree.subtree_filter(g.access.unit_path))
-        if request.args.get("unit_id"):
-            stmt = stmt.where(orgtree.subtree_filter(unit_or_404(request.args["unit_id"]).path))
-        limit = max(min(request.args.get("limit", 1000, type=int), 10000), 0)
-        offset = max(request.args.get("offset", 0, type=int), 0)
-        rows = db.session.execute(stmt.order_by(Person.id).limit(limit).offset(offset)).scalars().all()
+        within = unit_or_404(request.args["unit_id"]).path if request.args.get("unit_id") else g.access.unit_path
+        limit, offset = window()
+        rows = db.session.execute(orgtree.people(within).limit(limit).offset(offset)).scalars().all()
         return jsonify([_person_json(p) for p in rows])
     _check_write()
     data = _body()

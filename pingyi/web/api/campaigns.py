@@ -22,11 +22,11 @@ from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
 from pingyi.models import Campaign, EvaluatorCategory, Form, Person, Rule, Subject, Unit
-from pingyi.org.orgtree import subtree_filter
 from pingyi.results.tally import after_transition
 from pingyi.tenancy import get_scoped
 from pingyi.voting import tokens
 from pingyi.web.access import campaign_or_404, form_or_404, scoped_or_404, unit_or_404
+from pingyi.web.paging import window
 
 from . import _body, _check_write, _refused, bp
 
@@ -224,14 +224,8 @@ def campaign_transition(campaign_id: int):
 def subjects(campaign_id: int):
     c = campaign_or_404(campaign_id)
     if request.method == "GET":
-        stmt = select(Subject).where(Subject.campaign_id == c.id)
-        if request.args.get("kind"):
-            stmt = stmt.where(Subject.kind == request.args["kind"])
-        if g.access.unit_path:
-            stmt = stmt.join(Unit, Unit.id == Subject.unit_id).where(subtree_filter(g.access.unit_path))
-        limit = max(min(request.args.get("limit", 1000, type=int), 10000), 0)
-        offset = max(request.args.get("offset", 0, type=int), 0)
-        stmt = stmt.order_by(Subject.position, Subject.id).limit(limit).offset(offset)
+        limit, offset = window()
+        stmt = cp.subjects(c, request.args.get("kind") or None, g.access.unit_path).limit(limit).offset(offset)
         return jsonify([_subject_json(s) for s in db.session.execute(stmt).scalars()])
     _check_write("admin")
     data = _body()
