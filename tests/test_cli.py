@@ -14,6 +14,7 @@ from pingyi.cli import main
 from pingyi.extensions import db
 from pingyi.models import AuditEvent, Person, Unit
 from pingyi.tenancy import tenant_context, unscoped
+from tests import clock
 
 
 def run(app, *args):
@@ -109,6 +110,7 @@ def _tenant_id(app, slug: str) -> int:
         return tenant_by_slug(slug).id
 
 
+@pytest.mark.dates
 def test_campaign_commands(app, world):
     from pingyi.campaigns import lifecycle as cp
     from pingyi.campaigns import questionnaire as q
@@ -116,7 +118,7 @@ def test_campaign_commands(app, world):
     from pingyi.voting import tokens
 
     with app.app_context(), tenant_context(world.a.id):
-        c = cp.create_campaign("命令行活动", "2026-12-01 09:00", "2026-12-20 18:00")
+        c = cp.create_campaign("命令行活动", clock.wall(-1), clock.wall(18, 18))
         db.session.commit()
         cid = c.id
     r = run(app, "campaigns", "open", "--tenant", "alpha", "--campaign", str(cid))
@@ -129,8 +131,8 @@ def test_campaign_commands(app, world):
         tokens.issue_links(c, k, db.session.get(Unit, world.a.branch), 2)
         db.session.commit()
     listed = json.loads(run(app, "campaigns", "list", "--tenant", "alpha", "--json").output)
-    assert listed == [{"id": cid, "name": "命令行活动", "state": "draft", "opens_at": "2026-12-01T09:00:00+08:00",
-                       "closes_at": "2026-12-20T18:00:00+08:00", "subjects": 2, "subjects_by_kind": {"unit": 2}}]
+    assert listed == [{"id": cid, "name": "命令行活动", "state": "draft", "opens_at": clock.day(-1).isoformat(),
+                       "closes_at": clock.day(18, 18).isoformat(), "subjects": 2, "subjects_by_kind": {"unit": 2}}]
     assert run(app, "campaigns", "publish", "--tenant", "alpha", "--campaign", str(cid)).exit_code == 1
     for action, state in (("open", "进行中"), ("close", "已结束"), ("publish", "已公布")):
         r = run(app, "campaigns", action, "--tenant", "alpha", "--campaign", str(cid))
