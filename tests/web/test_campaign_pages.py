@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from pingyi.extensions import db
 from pingyi.models import BallotToken, Campaign, Form, Subject
 from pingyi.tenancy import tenant_context
+from tests import clock
 from tests.factories import login
+
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 
 def _admin(app, world):
@@ -29,8 +33,8 @@ def test_build_and_open_seed_002_campaign_in_the_browser(app, world):
     member = _new_id(c.post("/t/alpha/forms", data={"template": "seed002-member"}), "forms")
     page = c.get(f"/t/alpha/forms/{org}").text
     assert "兑现创先争优公开承诺情况" in page and "比较满意" in page
-    r = c.post("/t/alpha/campaigns", data={"name": "创先争优群众评议", "opens_at": "2026-12-01T09:00",
-                                           "closes_at": "2026-12-15T18:00", "weighting": "1"})
+    r = c.post("/t/alpha/campaigns", data={"name": "创先争优群众评议", "opens_at": clock.wall(-1, sep="T"),
+                                           "closes_at": clock.wall(13, 18, sep="T"), "weighting": "1"})
     cid = _new_id(r, "campaigns")
     r = c.post(f"/t/alpha/campaigns/{cid}/subjects", data={"op": "bulk", "kind": "unit", "root_unit_id": world.a.root,
                                                            "form_id": org, "unit_kinds": "branch"},
@@ -83,7 +87,7 @@ def test_build_and_open_seed_002_campaign_in_the_browser(app, world):
     assert v2 != org and "v2" in c.get(f"/t/alpha/forms/{v2}").text
     # the campaign list shows it open, in Beijing time
     page = c.get("/t/alpha/campaigns").text
-    assert "进行中" in page and "2026-12-01 09:00" in page
+    assert "进行中" in page and clock.wall(-1) in page
 
 
 def test_designer_operations(app, world):
@@ -117,8 +121,8 @@ def test_designer_operations(app, world):
 
 def test_viewer_can_read_but_not_change_campaigns(app, world):
     admin = _admin(app, world)
-    cid = _new_id(admin.post("/t/alpha/campaigns", data={"name": "x", "opens_at": "2026-12-01T09:00",
-                                                         "closes_at": "2026-12-02T09:00"}), "campaigns")
+    cid = _new_id(admin.post("/t/alpha/campaigns", data={"name": "x", "opens_at": clock.wall(0, sep="T"),
+                                                         "closes_at": clock.wall(1, sep="T")}), "campaigns")
     viewer = app.test_client()
     login(viewer, world.a.viewer)
     for path in (f"/t/alpha/campaigns/{cid}", f"/t/alpha/campaigns/{cid}/subjects",
@@ -129,8 +133,8 @@ def test_viewer_can_read_but_not_change_campaigns(app, world):
 
 def test_bad_campaign_window_shows_message_and_keeps_input(app, world):
     c = _admin(app, world)
-    r = c.post("/t/alpha/campaigns", data={"name": "错窗", "opens_at": "2026-12-10T09:00",
-                                           "closes_at": "2026-12-01T09:00"})
+    r = c.post("/t/alpha/campaigns", data={"name": "错窗", "opens_at": clock.wall(9, sep="T"),
+                                           "closes_at": clock.wall(0, sep="T")})
     assert r.status_code == 200 and "结束时间必须晚于开始时间" in r.text and 'value="错窗"' in r.text
     with app.app_context(), tenant_context(world.a.id):
         assert db.session.execute(select(func.count()).select_from(Campaign)).scalar() == 0
