@@ -27,6 +27,8 @@ from tests.factories import bearer
 YEAR = datetime.now(UTC).year + 1  # a window that is always in the future
 OPENS, CLOSES = f"{YEAR}-01-10 09:00", f"{YEAR}-01-20 18:00"
 
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
+
 
 def _url(path: str, slug: str = "alpha") -> str:
     return f"/api/v1/t/{slug}{path}"
@@ -67,7 +69,7 @@ class Api:
 
 
 def _draft(api: Api, **extra) -> dict:
-    r = api.post("/campaigns", {"name": "2026年度群众评议", "opens_at": OPENS, "closes_at": CLOSES, **extra})
+    r = api.post("/campaigns", {"name": f"{YEAR}年度群众评议", "opens_at": OPENS, "closes_at": CLOSES, **extra})
     assert r.status_code == 201, r.json
     return r.json
 
@@ -120,7 +122,7 @@ def test_seed_002_campaign_built_entirely_through_the_api(app, world):
     assert [(f["id"], f["subject_kind"], f["frozen"]) for f in listed] == [
         (member["id"], "person", False), (org["id"], "unit", False)]
 
-    r = api.post("/campaigns", {"name": "2026年度创先争优群众评议", "opens_at": OPENS, "closes_at": CLOSES,
+    r = api.post("/campaigns", {"name": f"{YEAR}年度创先争优群众评议", "opens_at": OPENS, "closes_at": CLOSES,
                                 "description": "种子 002", "weighting": True, "publication_scope": "tenant"})
     assert r.status_code == 201
     c = r.json
@@ -253,9 +255,9 @@ def test_frozen_form_needs_a_new_version(app, world):
 # ---- refusals ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("body,message,field", [
-    ({"opens_at": "2026-12-15 09:00", "closes_at": "2026-12-01 09:00"}, "结束时间必须晚于开始时间", "closes_at"),
-    ({"opens_at": "2026-12-01 09:00", "closes_at": "2028-12-01 09:00"}, "评议时间窗口不能超过一年", "closes_at"),
-    ({"opens_at": "明天", "closes_at": "2026-12-01 09:00"}, "格式不正确", "opens_at"),
+    ({"opens_at": f"{YEAR}-01-15 09:00", "closes_at": f"{YEAR}-01-01 09:00"}, "结束时间必须晚于开始时间", "closes_at"),
+    ({"opens_at": f"{YEAR}-01-01 09:00", "closes_at": f"{YEAR + 2}-01-01 09:00"}, "评议时间窗口不能超过一年", "closes_at"),
+    ({"opens_at": "明天", "closes_at": f"{YEAR}-01-01 09:00"}, "格式不正确", "opens_at"),
     ({"opens_at": None}, "格式不正确", "opens_at"),
     ({"timezone": "Mars/Olympus"}, "未知的时区", "timezone"),
     ({"name": "  "}, "活动名称不能为空", "name"),
