@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from pingyi.extensions import db
 from pingyi.models import AuditEvent, Person, Unit
 from pingyi.tenancy import unscoped
+from tests import clock
 from tests.factories import bearer, login
 
 # Routes that need no tenant and take no foreign object (public or the user's own).
@@ -46,7 +47,7 @@ def world(world, app):
         for t in (world.a, world.b):
             with tenant_context(t.id):
                 form = q.copy_template("seed002-org")
-                c = cp.create_campaign("矩阵", "2026-12-01 09:00", "2026-12-02 09:00")
+                c = cp.create_campaign("矩阵", clock.wall(0), clock.wall(1))
                 s = cp.add_subject(c, "unit", db.session.get(Unit, t.branch), form)
                 k = cp.set_categories(c, [{"name": "党员"}])[0]
                 from pingyi import jobs
