@@ -17,8 +17,11 @@ from pingyi.models import Campaign, InterviewSample
 from pingyi.results import turnout as to
 from pingyi.tenancy import tenant_context
 from pingyi.voting import ballots, sampling, tokens
+from tests import clock
 from tests.ballot_world import build, full_answers
 from tests.factories import login
+
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 BRANCH = "公司党委/一矿党委/采煤一队党支部"
 ROOT = "公司党委"
@@ -74,7 +77,7 @@ def test_turnout_by_hand(app, world):
 
 def test_turnout_of_a_campaign_without_links(app, world):
     with app.app_context(), tenant_context(world.a.id):
-        c = cp.create_campaign("空活动", "2026-12-01 09:00", "2026-12-02 09:00")
+        c = cp.create_campaign("空活动", clock.wall(0), clock.wall(1))
         cp.set_categories(c, [{"name": "党员"}])
         db.session.commit()
         data = to.turnout(c)
@@ -85,7 +88,7 @@ def test_turnout_of_a_campaign_without_links(app, world):
 
 def test_threshold_from_a_rule_or_the_default(app, world):
     with app.app_context(), tenant_context(world.a.id):
-        c = cp.create_campaign("阈值", "2026-12-01 09:00", "2026-12-02 09:00")
+        c = cp.create_campaign("阈值", clock.wall(0), clock.wall(1))
         assert to.threshold(c) == Fraction(4, 5)
         cp.set_rules(c, [{"metric": "satisfied_share", "op": "lt", "threshold": "60%", "outcome": "整改"},
                          {"metric": "turnout", "op": "gt", "threshold": "90%", "outcome": "表扬"}])
@@ -252,7 +255,7 @@ def test_create_sample_refuses_a_bad_per_unit(app, world, bad):
 
 def test_create_sample_without_links_is_refused(app, world):
     with app.app_context(), tenant_context(world.a.id):
-        c = cp.create_campaign("空活动", "2026-12-01 09:00", "2026-12-02 09:00")
+        c = cp.create_campaign("空活动", clock.wall(0), clock.wall(1))
         with pytest.raises(DomainError, match="尚未发放测评码"):
             sampling.create_sample(c, per_unit=5, seed=1)
 
@@ -330,7 +333,7 @@ def test_sample_of_another_campaign_is_404(app, world):
     with app.app_context():
         bw = build(world)
         with tenant_context(world.a.id):
-            other = cp.create_campaign("另一活动", "2026-12-01 09:00", "2026-12-02 09:00")
+            other = cp.create_campaign("另一活动", clock.wall(0), clock.wall(1))
             s = sampling.create_sample(db.session.get(Campaign, bw.campaign_id), per_unit=1, seed=3)
             db.session.commit()
             other_id, sid = other.id, s.id
