@@ -3,6 +3,7 @@ from the data after real ballots were cast."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import inspect, select, text
 
 from pingyi.extensions import db
@@ -10,6 +11,8 @@ from pingyi.models import AuditEvent, Ballot, BallotToken
 from pingyi.tenancy import unscoped
 from pingyi.voting import ballots
 from tests.ballot_world import build, full_answers
+
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 BALLOT_TABLES = ("ballots", "answers", "comments")
 TOKENISH = {"token", "secret", "short", "serial", "batch", "ip", "agent", "referrer", "user", "session", "created",

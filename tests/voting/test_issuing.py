@@ -19,13 +19,15 @@ from pingyi.campaigns import questionnaire as q
 from pingyi.extensions import db
 from pingyi.models import BallotToken, Job, Unit
 from pingyi.tenancy import tenant_context
-from tests import servers
+from tests import clock, servers
 from tests.factories import login
+
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 
 def _campaign(app, world) -> tuple[int, int]:
     with app.app_context(), tenant_context(world.a.id):
-        c = cp.create_campaign("发放测试", "2026-12-01 09:00", "2026-12-20 18:00")
+        c = cp.create_campaign("发放测试", clock.wall(-1), clock.wall(18, 18))
         cp.add_subjects_bulk(c, "unit", db.session.get(Unit, world.a.root), q.copy_template("seed002-org"), ["branch"])
         k = cp.set_categories(c, [{"name": "单位参评人员"}, {"name": "全评参评人员", "scope": "group",
                                                               "group_unit_id": world.a.root}])[0]

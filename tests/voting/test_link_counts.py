@@ -7,6 +7,8 @@ import re
 from datetime import timedelta
 from fractions import Fraction
 
+import pytest
+
 from pingyi import jobs
 from pingyi.campaigns import lifecycle as cp
 from pingyi.campaigns import questionnaire as q
@@ -17,6 +19,8 @@ from pingyi.tenancy import tenant_context
 from pingyi.voting import issuing, tokens
 from pingyi.voting.tokens import Links, link_counts
 from tests.factories import login
+
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 
 def _campaign(world, name: str) -> Campaign:

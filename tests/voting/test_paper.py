@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from pingyi.extensions import db
@@ -10,6 +11,8 @@ from pingyi.tenancy import unscoped
 from pingyi.voting import tokens
 from tests.ballot_world import build, full_answers
 from tests.factories import login
+
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 
 def _counts():
