@@ -125,6 +125,17 @@ def grant(tenant: Tenant, user: User, role: str, unit: Unit | None = None) -> Me
     return m
 
 
+def grant_by_email(tenant: Tenant, email: str, role: str, unit: Unit | None = None) -> tuple[User, str | None]:
+    """Grant a role to the account with this e-mail, creating the account with a one-time
+    password when there is none; returns the user and that password (to be shown once)."""
+    user, password = user_by_email(email), None
+    if user is None:
+        password = security.random_password()
+        user = create_user(email, password)
+    grant(tenant, user, role, unit)
+    return user, password
+
+
 def memberships_of(user: User) -> list[tuple[Membership, Tenant]]:
     """Every tenant the user belongs to: the login's tenant picker reads across tenants."""
     with unscoped():

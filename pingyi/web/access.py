@@ -161,6 +161,15 @@ def person_or_404(person_id) -> Person:
     return person
 
 
+def subject_or_404(subject_id, campaign: Campaign | None = None) -> Subject:
+    """A subject of the current tenant (of ``campaign`` when given) in the access's subtree."""
+    s = get_scoped(Subject, subject_id)
+    if s is None or (campaign is not None and s.campaign_id != campaign.id):
+        abort(404)
+    unit_or_404(s.unit_id)  # a unit admin sees only subjects in their subtree
+    return s
+
+
 def scoped_or_404(model, ident):
     """A tenant-owned row of the current tenant by id, or 404."""
     obj = get_scoped(model, ident)
@@ -197,7 +206,7 @@ def public_campaign_or_404(slug: str, campaign_id: int) -> tuple[Tenant, Campaig
 _ID_RESOLVERS = {
     "unit_id": unit_or_404, "person_id": person_or_404, "membership_id": membership_or_404,
     "form_id": form_or_404, "campaign_id": campaign_or_404,
-    "subject_id": lambda i: scoped_or_404(Subject, i), "section_id": lambda i: scoped_or_404(FormSection, i),
+    "subject_id": subject_or_404, "section_id": lambda i: scoped_or_404(FormSection, i),
     "item_id": lambda i: scoped_or_404(FormItem, i), "scale_id": lambda i: scoped_or_404(Scale, i),
     "category_id": lambda i: scoped_or_404(EvaluatorCategory, i),
     "job_id": lambda i: scoped_or_404(Job, i), "file_id": lambda i: scoped_or_404(JobFile, i),

@@ -22,6 +22,7 @@ from pingyi.web.access import (
     visible_units,
     writes_need,
 )
+from pingyi.web.actions import attempt
 from pingyi.web.forms import ImportForm, MemberForm, PersonForm, RenameForm, UnitForm
 from pingyi.web.paging import paginate
 
@@ -31,18 +32,6 @@ PAGE = 50
 
 bp.url_value_preprocessor(bind_for_page)
 bp.url_defaults(inject_slug)
-
-
-def _attempt(action) -> bool:
-    """Run a domain write and commit; a ``DomainError`` rolls back and becomes a flash."""
-    try:
-        action()
-        db.session.commit()
-        return True
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return False
 
 
 def _unit_choices(include_root: bool) -> list[tuple[str, str]]:
@@ -93,11 +82,12 @@ def unit_new():
     form.parent_id.choices = _unit_choices(include_root=True)
     if request.method == "GET" and request.args.get("parent"):
         form.parent_id.data = request.args["parent"]
-    created: list[Unit] = []
-    if form.validate_on_submit() and _attempt(lambda: created.append(orgtree.create_unit(
-            form.name.data, _parent_from_form(form.parent_id.data), form.kind.data, form.sort_order.data or 0))):
-        flash(_("已添加单位“%(name)s”", name=created[0].name), "success")
-        return redirect(url_for(".unit_edit", unit_id=created[0].id))
+    if form.validate_on_submit():
+        done = attempt(lambda: orgtree.create_unit(form.name.data, _parent_from_form(form.parent_id.data),
+                                                   form.kind.data, form.sort_order.data or 0))
+        if done.ok:
+            flash(_("已添加单位“%(name)s”", name=done.value.name), "success")
+            return redirect(url_for(".unit_edit", unit_id=done.value.id))
     return render_template("admin/unit_form.html", form=form, unit=None)
 
 
@@ -115,7 +105,7 @@ def unit_edit(unit_id: int):
         orgtree.update_unit(unit, name=form.name.data, kind=form.kind.data, sort_order=form.sort_order.data or 0,
                             parent=parent)
 
-    if form.validate_on_submit() and _attempt(save):
+    if form.validate_on_submit() and attempt(save).ok:
         flash(_("已保存"), "success")
         return redirect(url_for(".unit_edit", unit_id=unit.id))
     people = db.session.execute(
@@ -135,7 +125,7 @@ def unit_delete(unit_id: int):
     if g.access.unit_path == unit.path:
         abort(403)
     parent_id = unit.parent_id
-    if not _attempt(lambda: orgtree.delete_unit(unit)):
+    if not attempt(lambda: orgtree.delete_unit(unit)).ok:
         return redirect(url_for(".unit_edit", unit_id=unit_id))
     flash(_("已删除"), "success")
     return redirect(url_for(".unit_edit", unit_id=parent_id) if parent_id else url_for(".units"))
@@ -156,11 +146,12 @@ def person_new():
     form.unit_id.choices = _unit_choices(include_root=False)
     if request.method == "GET" and request.args.get("unit"):
         form.unit_id.data = request.args["unit"]
-    created: list[Person] = []
-    if form.validate_on_submit() and _attempt(lambda: created.append(orgtree.create_person(
-            form.name.data, unit_or_404(form.unit_id.data), form.position.data, form.is_party_member.data))):
-        flash(_("已添加“%(name)s”", name=created[0].name), "success")
-        return redirect(url_for(".unit_edit", unit_id=created[0].unit_id))
+    if form.validate_on_submit():
+        done = attempt(lambda: orgtree.create_person(form.name.data, unit_or_404(form.unit_id.data),
+                                                     form.position.data, form.is_party_member.data))
+        if done.ok:
+            flash(_("已添加“%(name)s”", name=done.value.name), "success")
+            return redirect(url_for(".unit_edit", unit_id=done.value.unit_id))
     return render_template("admin/person_form.html", form=form, person=None)
 
 
@@ -172,9 +163,9 @@ def person_edit(person_id: int):
     form.unit_id.choices = _unit_choices(include_root=False)
     if request.method == "GET":
         form.unit_id.data = str(person.unit_id)
-    if form.validate_on_submit() and _attempt(lambda: orgtree.update_person(
+    if form.validate_on_submit() and attempt(lambda: orgtree.update_person(
             person, name=form.name.data, unit=unit_or_404(form.unit_id.data), position=form.position.data,
-            is_party_member=form.is_party_member.data)):
+            is_party_member=form.is_party_member.data)).ok:
         flash(_("已保存"), "success")
         return redirect(url_for(".person_edit", person_id=person.id))
     return render_template("admin/person_form.html", form=form, person=person)
@@ -185,9 +176,8 @@ def person_edit(person_id: int):
 def person_delete(person_id: int):
     person = person_or_404(person_id)
     unit_id = person.unit_id
-    orgtree.delete_person(person)
-    db.session.commit()
-    flash(_("已删除"), "success")
+    if attempt(lambda: orgtree.delete_person(person)).ok:
+        flash(_("已删除"), "success")
     return redirect(url_for(".unit_edit", unit_id=unit_id))
 
 
@@ -226,21 +216,11 @@ def members():
     form.unit_id.choices = [("", "—")] + _unit_choices(include_root=False)
     created_password = None
     if form.validate_on_submit():
-        try:
-            user = accounts.user_by_email(form.email.data)
-            if user is None:
-                from pingyi.security import random_password
-
-                created_password = random_password()
-                user = accounts.create_user(form.email.data, created_password)
-            unit = unit_or_404(form.unit_id.data) if form.unit_id.data else None
-            accounts.grant(g.tenant, user, form.role.data, unit)
-            db.session.commit()
+        done = attempt(lambda: accounts.grant_by_email(
+            g.tenant, form.email.data, form.role.data, unit_or_404(form.unit_id.data) if form.unit_id.data else None))
+        if done.ok:
+            user, created_password = done.value
             flash(_("已授权 %(email)s 为 %(role)s", email=user.email, role=form.role.data), "success")
-        except DomainError as exc:
-            db.session.rollback()
-            created_password = None
-            flash(exc.message, "error")
     rows = db.session.execute(
         select(Membership, User).join(User, User.id == Membership.user_id).order_by(User.email)
     ).all()
@@ -250,9 +230,9 @@ def members():
 @bp.route("/members/<int:membership_id>/remove", methods=["POST"])
 @require_role("admin")
 def member_remove(membership_id: int):
-    db.session.delete(membership_or_404(membership_id))
-    db.session.commit()
-    flash(_("已移除"), "success")
+    membership = membership_or_404(membership_id)
+    if attempt(lambda: db.session.delete(membership)).ok:
+        flash(_("已移除"), "success")
     return redirect(url_for(".members"))
 
 
@@ -260,7 +240,7 @@ def member_remove(membership_id: int):
 @require_role("admin")
 def settings():
     form = RenameForm(obj=g.tenant)
-    if form.validate_on_submit() and _attempt(lambda: accounts.rename_tenant(g.tenant, form.name.data)):
+    if form.validate_on_submit() and attempt(lambda: accounts.rename_tenant(g.tenant, form.name.data)).ok:
         flash(_("已保存"), "success")
         return redirect(url_for(".settings"))
     return render_template("admin/settings.html", form=form)

@@ -10,6 +10,7 @@ from pingyi import jobs
 from pingyi.campaigns import lifecycle as cp
 from pingyi.campaigns import questionnaire as q
 from pingyi.campaigns import rules as rl
+from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
 from pingyi.models import (
@@ -26,17 +27,21 @@ from pingyi.models import (
 from pingyi.results.tally import after_transition
 from pingyi.tenancy import get_scoped
 from pingyi.voting import issuing, tokens
-from pingyi.web.access import campaign_or_404, unit_or_404
+from pingyi.web.access import campaign_or_404, unit_or_404, writes_need
+from pingyi.web.actions import attempt, submitted
+from pingyi.web.forms import (
+    CampaignForm,
+    CampaignPageForm,
+    CategoriesForm,
+    LinksForm,
+    RulesForm,
+    SubjectsForm,
+)
 from pingyi.web.paging import paginate
 
-from . import _attempt, _unit_choices, bp
+from . import _unit_choices, bp
 
 PAGE = 100
-
-
-def _need_admin() -> None:
-    if not g.access.is_admin:
-        abort(403)
 
 
 def _local_input(dt, tz) -> str:
@@ -44,16 +49,16 @@ def _local_input(dt, tz) -> str:
 
 
 @bp.route("/campaigns", methods=["GET", "POST"])
+@writes_need("admin")
 def campaigns():
-    if request.method == "POST":
-        _need_admin()
-        f = request.form
-        created: list[Campaign] = []
-        if _attempt(lambda: created.append(cp.create_campaign(
-                f.get("name", ""), f.get("opens_at", ""), f.get("closes_at", ""), f.get("description", ""),
-                weighting=bool(f.get("weighting")), publication_scope=f.get("publication_scope", "tenant")))):
-            flash(_("已创建评议活动“%(name)s”", name=created[0].name), "success")
-            return redirect(url_for(".campaign", campaign_id=created[0].id))
+    form = CampaignForm()
+    if submitted(form):
+        done = attempt(lambda: cp.create_campaign(
+            form.name.data, form.opens_at.data, form.closes_at.data, form.description.data,
+            weighting=form.weighting.data, publication_scope=form.publication_scope.data or "tenant"))
+        if done.ok:
+            flash(_("已创建评议活动“%(name)s”", name=done.value.name), "success")
+            return redirect(url_for(".campaign", campaign_id=done.value.id))
     rows = db.session.execute(select(Campaign).order_by(Campaign.id.desc())).scalars().all()
     counts = dict(db.session.execute(select(Subject.campaign_id, func.count()).group_by(Subject.campaign_id)).all())
     return render_template("admin/campaigns.html", rows=rows, counts=counts, scopes=PUBLICATION_SCOPES,
@@ -61,24 +66,24 @@ def campaigns():
 
 
 @bp.route("/campaigns/<int:campaign_id>", methods=["GET", "POST"])
+@writes_need("admin")
 def campaign(campaign_id: int):
     c = campaign_or_404(campaign_id)
-    if request.method == "POST":
-        _need_admin()
-        f = request.form
-        action = f.get("action")
+    form = CampaignPageForm()
+    if submitted(form):
+        action = form.action.data
         if action:
-            if _attempt(lambda: cp.transition(c, action)):
+            if attempt(lambda: cp.transition(c, action)).ok:
                 flash(_("评议活动已%(action)s", action=_(cp.ACTION_LABELS[action])), "success")
                 after_transition(c, current_user.id)
-        elif f.get("op") == "publication":
-            if _attempt(lambda: cp.set_publication(c, f.get("publication_scope", ""), f.get("publish_until") or None,
-                                                   bool(f.get("publish_opinions")))):
+        elif form.op.data == "publication":
+            if attempt(lambda: cp.set_publication(c, form.publication_scope.data, form.publish_until.data or None,
+                                                  form.publish_opinions.data)).ok:
                 flash(_("已保存公示设置"), "success")
-        elif _attempt(lambda: cp.update_campaign(
-                c, name=f.get("name"), description=f.get("description"), opens_at=f.get("opens_at") or None,
-                closes_at=f.get("closes_at") or None, weighting=bool(f.get("weighting")),
-                publication_scope=f.get("publication_scope"))):
+        elif attempt(lambda: cp.update_campaign(
+                c, name=form.name.data, description=form.description.data, opens_at=form.opens_at.data or None,
+                closes_at=form.closes_at.data or None, weighting=form.weighting.data,
+                publication_scope=form.publication_scope.data or None)).ok:
             flash(_("已保存"), "success")
         return redirect(url_for(".campaign", campaign_id=c.id))
     links = {k: n.issued for (k,), n in tokens.link_counts(c.id, ("category",)).items()}
@@ -94,29 +99,23 @@ def campaign(campaign_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/subjects", methods=["GET", "POST"])
+@writes_need("admin")
 def campaign_subjects(campaign_id: int):
     c = campaign_or_404(campaign_id)
-    forms = q.latest_forms()
-    if request.method == "POST":
-        _need_admin()
-        f = request.form
-        op = f.get("op")
+    form = SubjectsForm()
+    if submitted(form):
+        op = form.op.data
         if op == "bulk":
-            form = get_scoped(Form, f.get("form_id"))
-            root = unit_or_404(f.get("root_unit_id"))
-            added: list[int] = []
-            if form is None:
-                flash(_("请选择测评表"), "error")
-            elif _attempt(lambda: added.append(cp.add_subjects_bulk(
-                    c, f.get("kind", "unit"), root, form, f.getlist("unit_kinds"),
-                    party_members_only=bool(f.get("party_members_only"))))):
-                flash(_("已添加 %(n)d 个评议对象", n=added[0]), "success")
+            done = attempt(lambda: cp.add_subjects_bulk(
+                c, form.kind.data or "unit", unit_or_404(form.root_unit_id.data), _form_or_refuse(form.form_id.data),
+                form.unit_kinds.data, party_members_only=form.party_members_only.data))
+            if done.ok:
+                flash(_("已添加 %(n)d 个评议对象", n=done.value), "success")
         elif op == "remove":
-            ids = [int(i) for i in f.getlist("subject_id") if i.isdigit()]
-            if _attempt(lambda: cp.remove_subjects(c, ids)):
+            if attempt(lambda: cp.remove_subjects(c, form.subject_ids)).ok:
                 flash(_("已移除"), "success")
         elif op == "clear":
-            if _attempt(lambda: cp.remove_subjects(c)):
+            if attempt(lambda: cp.remove_subjects(c)).ok:
                 flash(_("已清空评议对象"), "success")
         else:
             abort(400)
@@ -124,24 +123,26 @@ def campaign_subjects(campaign_id: int):
     kind = request.args.get("kind") or None
     form_names = {f.id: f"{f.name}（v{f.version}）" for f in db.session.execute(select(Form)).scalars()}
     return render_template("admin/campaign_subjects.html", c=c, p=paginate(cp.subjects(c, kind, g.access.unit_path), PAGE),
-                           kind=kind, kinds=SUBJECT_KINDS, forms=forms, form_names=form_names,
+                           kind=kind, kinds=SUBJECT_KINDS, forms=q.latest_forms(), form_names=form_names,
                            counts=cp.subject_counts(c, g.access.unit_path), unit_kinds=UNIT_KINDS,
                            units=_unit_choices(include_root=False))
 
 
+def _form_or_refuse(form_id) -> Form:
+    form = get_scoped(Form, form_id)
+    if form is None:
+        raise DomainError(_("请选择测评表"), "form_id")
+    return form
+
+
 @bp.route("/campaigns/<int:campaign_id>/categories", methods=["GET", "POST"])
+@writes_need("admin")
 def campaign_categories(campaign_id: int):
     c = campaign_or_404(campaign_id)
-    if request.method == "POST":
-        _need_admin()
-        f = request.form
-        if f.get("op") == "defaults":
-            rows = cp.DEFAULT_CATEGORIES
-        else:
-            rows = [{"id": f.getlist("id")[i] or None, "name": name, "weight": f.getlist("weight")[i],
-                     "scope": f.getlist("scope")[i], "group_unit_id": f.getlist("group_unit_id")[i] or None}
-                    for i, name in enumerate(f.getlist("name")) if name.strip()]
-        if _attempt(lambda: cp.set_categories(c, rows)):
+    form = CategoriesForm()
+    if submitted(form):
+        rows = cp.DEFAULT_CATEGORIES if form.op.data == "defaults" else form.rows()
+        if attempt(lambda: cp.set_categories(c, rows)).ok:
             flash(_("已保存参评人员类别"), "success")
             return redirect(url_for(".campaign_categories", campaign_id=c.id))
     cats = cp.categories(c)
@@ -150,20 +151,13 @@ def campaign_categories(campaign_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/rules", methods=["GET", "POST"])
+@writes_need("admin")
 def campaign_rules(campaign_id: int):
     c = campaign_or_404(campaign_id)
-    if request.method == "POST":
-        _need_admin()
-        f = request.form
-        if f.get("preset"):
-            ok = _attempt(lambda: cp.add_preset(c, f["preset"]))
-        else:
-            fields = ("metric", "op", "threshold", "outcome", "applies_to", "group", "severity", "source")
-            cols = {k: f.getlist(k) for k in fields}
-            rows = [{k: cols[k][i] if i < len(cols[k]) else "" for k in fields}
-                    for i, outcome in enumerate(cols["outcome"]) if outcome.strip() or cols["threshold"][i].strip()]
-            ok = _attempt(lambda: cp.set_rules(c, rows))
-        if ok:
+    form = RulesForm()
+    if submitted(form):
+        preset = form.preset.data
+        if attempt(lambda: cp.add_preset(c, preset) if preset else cp.set_rules(c, form.rows())).ok:
             flash(_("已保存规则"), "success")
         return redirect(url_for(".campaign_rules", campaign_id=c.id))
     return render_template("admin/campaign_rules.html", c=c, rules=cp.rule_specs(c), presets=rl.PRESETS,
@@ -171,33 +165,35 @@ def campaign_rules(campaign_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/links", methods=["GET", "POST"])
+@writes_need("admin")
 def campaign_links(campaign_id: int):
     """Issue links in bulk (a job with a progress bar and download-once files) and revoke them."""
     c = campaign_or_404(campaign_id)
-    if request.method == "POST":
-        _need_admin()
-        f = request.form
-        if f.get("op") == "revoke":
-            unit = unit_or_404(f["unit_id"]) if f.get("unit_id") else None
-            category = get_scoped(EvaluatorCategory, f.get("category_id")) if f.get("category_id") else None
-            serial = int(f["serial"]) if (f.get("serial") or "").isdigit() else None
-            counted: list[int] = []
-            if _attempt(lambda: counted.append(tokens.revoke(c, unit=unit, serial=serial, category=category,
-                                                             short_code=f.get("short_code") or None))):
-                flash(_("已作废 %(n)d 个测评码", n=counted[0]), "success")
+    form = LinksForm()
+    if submitted(form):
+        if form.op.data == "revoke":
+            done = attempt(lambda: tokens.revoke(
+                c, unit=unit_or_404(form.unit_id.data) if form.unit_id.data else None, serial=form.serial.data,
+                category=_category_or_refuse(c, form.category_id.data) if form.category_id.data else None,
+                short_code=form.short_code.data or None))
+            if done.ok:
+                flash(_("已作废 %(n)d 个测评码", n=done.value), "success")
             return redirect(url_for(".campaign_links", campaign_id=c.id))
-        category = get_scoped(EvaluatorCategory, f.get("category_id"))
-        root = unit_or_404(f.get("unit_id"))
-        per_unit = int(f["count"]) if (f.get("count") or "").isdigit() else 0
-        submitted: list = []
-        if category is None or category.campaign_id != c.id:
-            flash(_("请选择参评人员类别"), "error")
-        elif _attempt(lambda: submitted.append(issuing.submit_issue(
-                c, category, root, f.getlist("unit_kinds"), per_unit, _base_url(), current_user.id))):
-            return redirect(url_for(".job", job_id=submitted[0].id))
+        done = attempt(lambda: issuing.submit_issue(
+            c, _category_or_refuse(c, form.category_id.data), unit_or_404(form.unit_id.data), form.unit_kinds.data,
+            form.count.data or 0, _base_url(), current_user.id))
+        if done.ok:
+            return redirect(url_for(".job", job_id=done.value.id))
     return render_template("admin/campaign_links.html", c=c, cats=cp.categories(c), per_unit=issuing.issued_table(c),
                            units=_unit_choices(include_root=False), unit_kinds=UNIT_KINDS,
                            jobs=jobs.recent("issue_links", c.id))
+
+
+def _category_or_refuse(c: Campaign, category_id) -> EvaluatorCategory:
+    category = get_scoped(EvaluatorCategory, category_id)
+    if category is None or category.campaign_id != c.id:
+        raise DomainError(_("请选择参评人员类别"), "category_id")
+    return category
 
 
 def _base_url() -> str:

@@ -9,7 +9,7 @@ from pingyi import jobs
 from pingyi.extensions import db
 from pingyi.i18n import _
 from pingyi.models import Job, JobFile
-from pingyi.web.access import scoped_or_404
+from pingyi.web.access import require_role, scoped_or_404
 
 from . import bp
 
@@ -22,10 +22,9 @@ def job(job_id: int):
 
 
 @bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
+@require_role("admin")
 def job_retry(job_id: int):
     j = scoped_or_404(Job, job_id)
-    if not g.access.is_admin:
-        abort(403)
     if j.state != "failed":
         flash(_("只有失败的任务可以重试"), "error")
     else:

@@ -10,10 +10,11 @@ from pingyi.org.orgtree import unit_label
 from pingyi.results import turnout as to
 from pingyi.tenancy import get_scoped
 from pingyi.voting import sampling
-from pingyi.web.access import campaign_or_404
+from pingyi.web.access import campaign_or_404, writes_need
+from pingyi.web.actions import attempt, submitted
+from pingyi.web.forms import SampleForm
 
-from . import _attempt, bp
-from .campaign_views import _need_admin
+from . import bp
 
 REFRESH_SECONDS = 15
 
@@ -39,16 +40,15 @@ def campaign_turnout(campaign_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/sample", methods=["GET", "POST"])
+@writes_need("admin")
 def campaign_sample(campaign_id: int):
     """Draw (admins) and look up interview samples; shown by unit with slip serials."""
     c = campaign_or_404(campaign_id)
-    if request.method == "POST":
-        _need_admin()
-        f = request.form
-        created: list[InterviewSample] = []
-        if _attempt(lambda: created.append(sampling.create_sample(
-                c, per_unit=f.get("per_unit", ""), seed=f.get("seed") or None))):
-            s = created[0]
+    form = SampleForm()
+    if submitted(form):
+        done = attempt(lambda: sampling.create_sample(c, per_unit=form.per_unit.data, seed=form.seed.data or None))
+        if done.ok:
+            s = done.value
             flash(_("已抽取 %(n)d 人（随机种子 %(seed)d）", n=len(s.entries), seed=s.seed), "success")
             return redirect(url_for(".campaign_sample", campaign_id=c.id, sample=s.id))
     stored = sampling.samples(c)

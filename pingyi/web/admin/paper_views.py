@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, render_template, request
+from flask import flash, render_template, request
 from flask_login import current_user
 
 from pingyi.errors import DomainError
 from pingyi.i18n import _
 from pingyi.voting import ballots, paper, tokens
-from pingyi.web.access import campaign_or_404, unit_or_404
+from pingyi.web.access import campaign_or_404, require_role, unit_or_404
 
 from . import bp
 
 
 @bp.route("/campaigns/<int:campaign_id>/paper", methods=["GET", "POST"])
+@require_role("unit_admin")
 def campaign_paper(campaign_id: int):
+    """The ballot's fields are the ballot's own document, read by ``ballots.parse`` (as on the
+    ballot page), not by a page form."""
     c = campaign_or_404(campaign_id)
-    if not g.access.can_write:
-        abort(403)
     code = (request.values.get("code") or "").strip()
     context = {"c": c, "code": code, "result": None, "subjects": [], "forms": {}, "errors": {}, "values": {}}
     if code:

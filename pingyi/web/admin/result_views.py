@@ -6,20 +6,21 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from flask import abort, g, redirect, render_template, request, url_for
+from flask import g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from pingyi.i18n import _
-from pingyi.models import Campaign, Subject
+from pingyi.models import Campaign
 from pingyi.reports import charts
 from pingyi.reports import registry as reports
 from pingyi.results import dashboard as rs
 from pingyi.results import tally as tl
-from pingyi.web.access import campaign_or_404, scoped_or_404
+from pingyi.web.access import campaign_or_404, require_role, subject_or_404
+from pingyi.web.actions import attempt, submitted
+from pingyi.web.forms import ReportForm
 from pingyi.web.paging import paginate_list
 
-from . import _attempt, bp
-from .campaign_views import _need_admin
+from . import bp
 
 PAGE_SIZE = 50
 _CHARTS: OrderedDict = OrderedDict()  # (tenant, campaign, tally version, time) → SVGs; the tenant is in the key
@@ -70,27 +71,26 @@ def result_subjects(campaign_id: int):
 @bp.route("/campaigns/<int:campaign_id>/results/subjects/<int:subject_id>")
 def result_subject(campaign_id: int, subject_id: int):
     c = campaign_or_404(campaign_id)
-    s = scoped_or_404(Subject, subject_id)
-    if s.campaign_id != c.id:
-        abort(404)
+    s = subject_or_404(subject_id, c)
     return render_template("admin/result_subject.html", c=c, d=rs.subject_detail(c, s))
 
 
 @bp.route("/campaigns/<int:campaign_id>/reports", methods=["POST"])
+@require_role("admin")
 def campaign_report(campaign_id: int):
     """Start a report job (统计表, 意见汇总表, summary, roll-up); its page offers the file when done."""
     c = campaign_or_404(campaign_id)
-    _need_admin()
-    created = []
-    if _attempt(lambda: created.append(reports.submit(c, request.form.get("kind", ""), request.form.get(
-            "format", ""), current_user.id))):
-        return redirect(url_for(".job", job_id=created[0].id))
+    form = ReportForm()
+    if submitted(form):
+        done = attempt(lambda: reports.submit(c, form.kind.data, form.format.data, current_user.id))
+        if done.ok:
+            return redirect(url_for(".job", job_id=done.value.id))
     return redirect(url_for(".campaign_results", campaign_id=c.id))
 
 
 @bp.route("/campaigns/<int:campaign_id>/tally", methods=["POST"])
+@require_role("admin")
 def campaign_tally(campaign_id: int):
     c = campaign_or_404(campaign_id)
-    _need_admin()
     job = tl.submit(c.id, current_user.id)
     return redirect(url_for(".job", job_id=job.id))

@@ -10,7 +10,14 @@ from pingyi.extensions import db
 from pingyi.models import Person, Unit
 from pingyi.org import orgtree
 from pingyi.org.imports import ImportRefused, import_people, import_units
-from pingyi.web.access import bind_tenant_from_url, person_or_404, unit_or_404, visible_units
+from pingyi.web.access import (
+    bind_tenant_from_url,
+    person_or_404,
+    require_role,
+    unit_or_404,
+    visible_units,
+    writes_need,
+)
 from pingyi.web.paging import window
 
 from .openapi import spec
@@ -50,11 +57,6 @@ def _body() -> dict:
     return data
 
 
-def _check_write(minimum: str = "unit_admin") -> None:
-    if not g.access.can_write or (minimum == "admin" and not g.access.is_admin):
-        abort(403)
-
-
 def _refused(exc: DomainError):
     db.session.rollback()
     payload = {"error": exc.message, "field": exc.field, "status": 422}
@@ -78,11 +80,11 @@ def me():
 
 
 @bp.route("/t/<slug>/units", methods=["GET", "POST"])
+@writes_need("unit_admin")
 def units():
     if request.method == "GET":
         rows = db.session.execute(visible_units().order_by(Unit.path)).scalars().all()
         return jsonify([_unit_json(u) for u in rows])
-    _check_write()
     data = _body()
     try:
         parent = unit_or_404(data["parent_id"]) if data.get("parent_id") else None
@@ -97,11 +99,11 @@ def units():
 
 
 @bp.route("/t/<slug>/units/<int:unit_id>", methods=["GET", "PATCH", "DELETE"])
+@writes_need("unit_admin")
 def unit(unit_id: int):
     u = unit_or_404(unit_id)
     if request.method == "GET":
         return jsonify(_unit_json(u))
-    _check_write()
     try:
         if request.method == "DELETE":
             orgtree.delete_unit(u)
@@ -120,13 +122,13 @@ def unit(unit_id: int):
 
 
 @bp.route("/t/<slug>/people", methods=["GET", "POST"])
+@writes_need("unit_admin")
 def people():
     if request.method == "GET":
         within = unit_or_404(request.args["unit_id"]).path if request.args.get("unit_id") else g.access.unit_path
         limit, offset = window()
         rows = db.session.execute(orgtree.people(within).limit(limit).offset(offset)).scalars().all()
         return jsonify([_person_json(p) for p in rows])
-    _check_write()
     data = _body()
     try:
         person = orgtree.create_person(data.get("name", ""), unit_or_404(data.get("unit_id")),
@@ -138,11 +140,11 @@ def people():
 
 
 @bp.route("/t/<slug>/people/<int:person_id>", methods=["GET", "PATCH", "DELETE"])
+@writes_need("unit_admin")
 def person(person_id: int):
     p = person_or_404(person_id)
     if request.method == "GET":
         return jsonify(_person_json(p))
-    _check_write()
     if request.method == "DELETE":
         orgtree.delete_person(p)
         db.session.commit()
@@ -159,10 +161,10 @@ def person(person_id: int):
 
 
 @bp.post("/t/<slug>/import/<what>")
+@require_role("admin")
 def import_file(what: str):
     if what not in ("units", "people"):
         abort(404)
-    _check_write("admin")
     upload = request.files.get("file")
     if upload is None:
         abort(400, description="multipart field 'file' is required")

@@ -25,10 +25,16 @@ from pingyi.models import Campaign, EvaluatorCategory, Form, Person, Rule, Subje
 from pingyi.results.tally import after_transition
 from pingyi.tenancy import get_scoped
 from pingyi.voting import tokens
-from pingyi.web.access import campaign_or_404, form_or_404, scoped_or_404, unit_or_404
+from pingyi.web.access import (
+    campaign_or_404,
+    form_or_404,
+    require_role,
+    subject_or_404,
+    writes_need,
+)
 from pingyi.web.paging import window
 
-from . import _body, _check_write, _refused, bp
+from . import _body, _refused, bp
 
 T = "/t/<slug>"
 
@@ -65,14 +71,6 @@ def _int(value, field: str) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise DomainError(_("“%(v)s”不是整数", v=value), field) from None
-
-
-def _subject_or_404(c: Campaign, subject_id: int) -> Subject:
-    s = scoped_or_404(Subject, subject_id)
-    if s.campaign_id != c.id:
-        abort(404)
-    unit_or_404(s.unit_id)  # a unit admin sees only subjects in their subtree
-    return s
 
 
 # ---- JSON shapes -------------------------------------------------------------------------------
@@ -126,10 +124,10 @@ def form_templates():
 
 
 @bp.route(f"{T}/forms", methods=["GET", "POST"])
+@writes_need("admin")
 def forms():
     if request.method == "GET":
         return jsonify([_form_summary(f) for f in q.latest_forms()])
-    _check_write("admin")
     data = _body()
     try:
         form = q.copy_template(str(data["template"])) if "template" in data else q.create_form(data)
@@ -140,11 +138,11 @@ def forms():
 
 
 @bp.route(f"{T}/forms/<int:form_id>", methods=["GET", "PUT", "DELETE"])
+@writes_need("admin")
 def form(form_id: int):
     f = form_or_404(form_id)
     if request.method == "GET":
         return jsonify(q.form_document(f))
-    _check_write("admin")
     try:
         if request.method == "DELETE":
             q.delete_form(f)
@@ -158,9 +156,9 @@ def form(form_id: int):
 
 
 @bp.post(f"{T}/forms/<int:form_id>/versions")
+@require_role("admin")
 def form_versions(form_id: int):
     f = form_or_404(form_id)
-    _check_write("admin")
     latest = q.latest_version(f.family_id).id
     new = q.new_version(f)
     db.session.commit()
@@ -171,11 +169,11 @@ def form_versions(form_id: int):
 # ---- campaigns ---------------------------------------------------------------------------------
 
 @bp.route(f"{T}/campaigns", methods=["GET", "POST"])
+@writes_need("admin")
 def campaigns():
     if request.method == "GET":
         rows = db.session.execute(select(Campaign).order_by(Campaign.id.desc())).scalars().all()
         return jsonify([_campaign_json(c) for c in rows])
-    _check_write("admin")
     data = _body()
     try:
         c = cp.create_campaign(str(data.get("name") or ""), data.get("opens_at"), data.get("closes_at"),
@@ -189,11 +187,11 @@ def campaigns():
 
 
 @bp.route(f"{T}/campaigns/<int:campaign_id>", methods=["GET", "PATCH"])
+@writes_need("admin")
 def campaign(campaign_id: int):
     c = campaign_or_404(campaign_id)
     if request.method == "GET":
         return jsonify(_campaign_detail(c))
-    _check_write("admin")
     data = _body()
     text = lambda k: str(data[k]) if data.get(k) is not None else None  # noqa: E731
     try:
@@ -208,9 +206,9 @@ def campaign(campaign_id: int):
 
 
 @bp.post(f"{T}/campaigns/<int:campaign_id>/transitions")
+@require_role("admin")
 def campaign_transition(campaign_id: int):
     c = campaign_or_404(campaign_id)
-    _check_write("admin")
     try:
         cp.transition(c, str(_body().get("action") or ""))
     except DomainError as exc:
@@ -221,13 +219,13 @@ def campaign_transition(campaign_id: int):
 
 
 @bp.route(f"{T}/campaigns/<int:campaign_id>/subjects", methods=["GET", "POST"])
+@writes_need("admin")
 def subjects(campaign_id: int):
     c = campaign_or_404(campaign_id)
     if request.method == "GET":
         limit, offset = window()
         stmt = cp.subjects(c, request.args.get("kind") or None, g.access.unit_path).limit(limit).offset(offset)
         return jsonify([_subject_json(s) for s in db.session.execute(stmt).scalars()])
-    _check_write("admin")
     data = _body()
     bulk = data.get("bulk")
     if "bulk" in data and not isinstance(bulk, dict):
@@ -252,10 +250,10 @@ def subjects(campaign_id: int):
 
 
 @bp.delete(f"{T}/campaigns/<int:campaign_id>/subjects/<int:subject_id>")
+@writes_need("admin")
 def subject(campaign_id: int, subject_id: int):
     c = campaign_or_404(campaign_id)
-    s = _subject_or_404(c, subject_id)
-    _check_write("admin")
+    s = subject_or_404(subject_id, c)
     try:
         cp.remove_subjects(c, [s.id])
     except DomainError as exc:
@@ -265,11 +263,11 @@ def subject(campaign_id: int, subject_id: int):
 
 
 @bp.route(f"{T}/campaigns/<int:campaign_id>/categories", methods=["GET", "PUT"])
+@writes_need("admin")
 def categories(campaign_id: int):
     c = campaign_or_404(campaign_id)
     if request.method == "GET":
         return jsonify([_category_json(k) for k in cp.categories(c)])
-    _check_write("admin")
     rows = _rows()
     try:
         for r in rows:
@@ -288,11 +286,11 @@ def categories(campaign_id: int):
 
 
 @bp.route(f"{T}/campaigns/<int:campaign_id>/rules", methods=["GET", "PUT"])
+@writes_need("admin")
 def campaign_rules(campaign_id: int):
     c = campaign_or_404(campaign_id)
     if request.method == "GET":
         return jsonify([_rule_json(r) for r in cp.campaign_rules(c)])
-    _check_write("admin")
     rows = _rows()
     try:
         saved = cp.set_rules(c, rows)
@@ -303,9 +301,9 @@ def campaign_rules(campaign_id: int):
 
 
 @bp.post(f"{T}/campaigns/<int:campaign_id>/rules/presets")
+@require_role("admin")
 def campaign_rule_preset(campaign_id: int):
     c = campaign_or_404(campaign_id)
-    _check_write("admin")
     try:
         saved = cp.add_preset(c, str(_body().get("preset") or ""))
     except DomainError as exc:
@@ -321,9 +319,9 @@ def rule_presets():
 
 
 @bp.post(f"{T}/campaigns/<int:campaign_id>/links")
+@require_role("admin")
 def links(campaign_id: int):
     c = campaign_or_404(campaign_id)
-    _check_write("admin")
     data = _body()
     try:
         category = _find(EvaluatorCategory, data.get("category_id"), _("找不到参评人员类别"), "category_id")

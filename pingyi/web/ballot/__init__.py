@@ -18,6 +18,7 @@ from pingyi.models import Tenant
 from pingyi.tenancy import get_scoped
 from pingyi.voting import ballots, tokens
 from pingyi.web.access import public_campaign_or_404
+from pingyi.web.forms import CodeForm
 
 bp = Blueprint("ballot", __name__)
 
@@ -85,9 +86,9 @@ def _unit_name(unit_id: int) -> str:
 @limiter.limit(LINK_LIMIT, deduct_when=_failed)
 def enter_code():
     """For printed slips typed by hand: the short code opens the same ballot."""
-    error = None
-    if request.method == "POST":
-        code = tokens.normalize_code(request.form.get("code", ""))
+    error, form = None, CodeForm()
+    if form.is_submitted():
+        code = tokens.normalize_code(form.code.data or "")
         if code:
             return redirect(url_for(".vote", link=code))
         error = _("短码应为 12 位字母和数字，如 ABCD-EFGH-JKMN")
@@ -99,8 +100,8 @@ def enter_code():
 def receipt_check(slug: str, campaign_id: int):
     """Anyone may check that a receipt was counted; the answer reveals no choices."""
     tenant, campaign = public_campaign_or_404(slug, campaign_id)
-    result = None
-    if request.method == "POST":
-        result = ballots.check_receipt(campaign, request.form.get("code", ""))
+    result, form = None, CodeForm()
+    if form.is_submitted():
+        result = ballots.check_receipt(campaign, form.code.data or "")
     return render_template("ballot/receipt_check.html", campaign=campaign, tenant=tenant, result=result,
-                           code=request.form.get("code", ""))
+                           code=form.code.data or "")

@@ -11,10 +11,9 @@ unit of their own tenant); starting a report job needs the admin role.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.models import Campaign, Tenant
 from pingyi.oversight import subordinates
@@ -23,6 +22,8 @@ from pingyi.results import dashboard as rs
 from pingyi.results import publication
 from pingyi.tenancy import get_scoped, tenant_context
 from pingyi.web.access import bind_for_page, inject_slug, require_role
+from pingyi.web.actions import attempt, submitted
+from pingyi.web.forms import ReportForm
 
 bp = Blueprint("oversight", __name__, url_prefix="/t/<slug>/oversight")
 
@@ -90,13 +91,12 @@ def campaign(sub: str, campaign_id: int):
 
 def _submit(source: dict | None, back: str):
     """Queue the cross-tenant roll-up (a job of the oversight tenant) and show its job page."""
-    try:
-        job = reports.submit(None, "rollup", request.form.get("format", ""), current_user.id, source=source)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(back)
-    return redirect(url_for("admin.job", job_id=job.id))
+    form = ReportForm()
+    if submitted(form):
+        done = attempt(lambda: reports.submit(None, "rollup", form.format.data, current_user.id, source=source))
+        if done.ok:
+            return redirect(url_for("admin.job", job_id=done.value.id))
+    return redirect(back)
 
 
 @bp.route("/reports", methods=["POST"])

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
 from pingyi.models import Tenant
 from pingyi.org import accounts
-from pingyi.security import random_password
-from pingyi.web.forms import TenantForm
+from pingyi.web.actions import attempt, submitted
+from pingyi.web.forms import TenantEditForm, TenantForm
 
 bp = Blueprint("platform", __name__, url_prefix="/platform")
 
@@ -35,20 +34,15 @@ def tenants():
     form = TenantForm()
     password = None
     if form.validate_on_submit():
-        try:
+        def create():
             tenant = accounts.create_tenant(form.slug.data, form.name.data, form.parent.data or None)
-            if form.admin_email.data:
-                user = accounts.user_by_email(form.admin_email.data)
-                if user is None:
-                    password = random_password()
-                    user = accounts.create_user(form.admin_email.data, password)
-                accounts.grant(tenant, user, "admin")
-            db.session.commit()
+            admin = accounts.grant_by_email(tenant, form.admin_email.data, "admin") if form.admin_email.data else None
+            return tenant, admin[1] if admin else None
+
+        done = attempt(create)
+        if done.ok:
+            tenant, password = done.value
             flash(_("已创建租户“%(name)s”", name=tenant.name), "success")
-        except DomainError as exc:
-            db.session.rollback()
-            password = None
-            flash(exc.message, "error")
     rows = db.session.execute(select(Tenant).order_by(Tenant.slug)).scalars().all()
     return render_template("platform/tenants.html", form=form, rows=rows, password=password)
 
@@ -57,14 +51,14 @@ def tenants():
 @superuser_only
 def tenant_update(tenant_id: int):
     tenant = db.session.get(Tenant, tenant_id) or abort(404)
-    try:
-        if "name" in request.form:
-            accounts.rename_tenant(tenant, request.form["name"])
-        if "active" in request.form:
-            accounts.set_tenant_active(tenant, request.form["active"] == "1")
-        db.session.commit()
+    form = TenantEditForm()
+
+    def save() -> None:
+        if form.name.data:
+            accounts.rename_tenant(tenant, form.name.data)
+        if form.active.data:
+            accounts.set_tenant_active(tenant, form.active.data == "1")
+
+    if submitted(form) and attempt(save).ok:
         flash(_("已保存"), "success")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
     return redirect(url_for(".tenants"))
