@@ -113,10 +113,10 @@ def record_bulk(action: str, object_type: str, count: int, detail: dict | None =
     """Audit a Core bulk statement (insert of thousands of rows, bulk delete), which the
     flush hook cannot see. Callers doing bulk writes must call this."""
     from pingyi.extensions import db
-    from pingyi.tenancy import TENANT_KEY
+    from pingyi.tenancy import current_tenant_id
 
     s = session or db.session()
     actor_id, actor = s.info.get(ACTOR_KEY) or (None, "system")
     s.execute(insert(AuditEvent.__table__).values(
-        tenant_id=s.info.get(TENANT_KEY), actor_id=actor_id, actor=actor, action=action, object_type=object_type,
+        tenant_id=current_tenant_id(s), actor_id=actor_id, actor=actor, action=action, object_type=object_type,
         object_id=None, count=count, detail=detail or {}, created_at=utcnow()))

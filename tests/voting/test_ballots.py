@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from pingyi.campaigns import lifecycle as cp
 from pingyi.extensions import db
 from pingyi.models import Answer, Ballot, BallotToken, Comment, utcnow
-from pingyi.tenancy import tenant_context, unscoped
+from pingyi.tenancy import current_tenant_id, set_tenant, tenant_context, unscoped
 from pingyi.voting import ballots, tokens
 from tests import clock
 from tests.ballot_world import build, full_answers
@@ -125,9 +125,9 @@ def test_fifty_concurrent_submits_make_exactly_one_ballot(app, world):
                 subs = ballots.subjects_for(state.token, state.category)
                 fs = ballots.forms_of(subs)
                 sub = ballots.parse(payload, subs, fs)
-                tenant = db.session.info["pingyi.tenant_id"]
+                tenant = current_tenant_id()
                 db.session.close()  # give the pooled connection back: all 50 must reach the barrier
-                db.session.info["pingyi.tenant_id"] = tenant
+                set_tenant(tenant)
                 barrier.wait(30)
                 results.append(ballots.cast(link, sub))
             except ballots.AlreadyUsed:
