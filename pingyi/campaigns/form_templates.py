@@ -1,5 +1,5 @@
 """Built-in scales and forms, in the users' own words (seeds 001–004). Plain data in the
-document format of ``pingyi.questionnaire``; tenants copy them, never edit them in place."""
+document format of ``campaigns.questionnaire``; tenants copy them, never edit them in place."""
 
 from __future__ import annotations
 

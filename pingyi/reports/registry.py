@@ -4,8 +4,8 @@ job file, and only once complete, so nothing half-written is offered.
 
 Kinds: 统计表 ``tally`` (here: one sheet per form with a row per subject and, per item, the
 count of each choice and the satisfaction rate; a summary sheet per unit subtree), 意见汇总表
-``opinions`` (``pingyi/opinions.py``), the summary report ``summary`` (``pingyi/summary.py``)
-and the roll-up ``rollup`` (``pingyi/rollup_report.py``): of one campaign through its unit
+``opinions`` (``reports/opinions.py``), the summary report ``summary`` (``reports/summary.py``)
+and the roll-up ``rollup`` (``reports/rollup_report.py``): of one campaign through its unit
 tree, or — with no campaign — of the subordinate tenants' published campaigns, for an
 oversight committee."""
 

@@ -7,7 +7,7 @@ the campaign's tenant, ``oversight`` logged-in members of an ancestor tenant (th
 above it); platform superusers pass the two login scopes. The tenant's own admins may always
 preview the page (before publishing, after the window), and the page says it is a preview.
 
-Figures come from the stored tally through ``pingyi.results`` (never from ballots); opinions
+Figures come from the stored tally through ``results.dashboard`` (never from ballots); opinions
 (``comments``) appear only when the admin chose to publish them, and a comment's evaluator
 category only where at least k ballots of that category spoke about that subject (small-cell
 suppression, applied by ``results.opinion_rows``).

@@ -1,4 +1,4 @@
-"""WTForms used by the admin pages (labels are msgids: Chinese first)."""
+"""WTForms for every page form (labels are msgids: Chinese first)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""JSON API for forms (测评表) and campaigns (评议活动): thin views over ``pingyi.questionnaire``,
-``pingyi.campaigns`` and ``pingyi.tokens``.
+"""JSON API for forms (测评表) and campaigns (评议活动): thin views over ``pingyi.campaigns``
+(questionnaire, lifecycle) and ``pingyi.voting.tokens``.
 
 Ids in the URL are resolved (and 404ed) by ``bind_tenant_from_url``; ids in a JSON body are
 looked up in the current tenant here and a missing one is refused with a 422.

@@ -1,6 +1,6 @@
 """The publication page (公示) of a campaign: ``/p/<slug>/<campaign_id>``.
 
-Who sees it and when is ``pingyi.publication``'s decision; every refusal — unknown tenant,
+Who sees it and when is ``pingyi.results.publication``'s decision; every refusal — unknown tenant,
 unknown or foreign campaign, not yet published, outside the window, wrong scope — is the same
 404, so the page reveals nothing about campaigns one may not see. The tenant comes from the
 slug and scopes the session exactly as the receipt check does.
