@@ -22,6 +22,8 @@ from pingyi.tenancy import tenant_context
 from tests.ballot_world import build, vote
 from tests.factories import login
 
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
+
 
 def _text(page: str) -> str:
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))

@@ -23,6 +23,8 @@ from pingyi.voting import ballots
 from tests import servers
 from tests.ballot_world import build, full_answers, vote
 
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
+
 
 def _snapshot(campaign_id: int):
     run = db.session.execute(select(TallyRun).where(TallyRun.campaign_id == campaign_id)).scalar_one()

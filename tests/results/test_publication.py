@@ -20,8 +20,11 @@ from pingyi.results import publication
 from pingyi.results.rollup import Figures
 from pingyi.results.tally import percent, stored_result
 from pingyi.tenancy import scoped, tenant_context
+from tests import clock
 from tests.ballot_world import build, cast, published_campaign
 from tests.factories import login
+
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 
 def _text(html: str) -> str:
@@ -192,7 +195,7 @@ def test_settings_form_validates_and_shows_the_public_url(app, pub):
 
     before = state()
     # not yet published: the end must lie in the future
-    r = admin.post(page, data={"op": "publication", "publication_scope": "public", "publish_until": "2001-01-01T09:00",
+    r = admin.post(page, data={"op": "publication", "publication_scope": "public", "publish_until": clock.wall(-1, sep="T"),
                                "publish_opinions": "1"}, follow_redirects=True)
     assert "公示截止时间必须晚于当前时间" in r.text and state() == before
     r = admin.post(page, data={"op": "publication", "publication_scope": "everyone", "publish_until": ""},

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from fractions import Fraction as F
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -25,6 +26,8 @@ from pingyi.results.tally import (
 from pingyi.tenancy import tenant_context, unscoped
 from pingyi.voting import ballots
 from tests.ballot_world import build, full_answers, vote
+
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 # one four-level scale: 1 满意, 2 比较满意 (both satisfied), 3 不太满意, 4 不满意 (the lowest)
 CHOICES = {1: ChoiceInfo(True, False), 2: ChoiceInfo(True, False), 3: ChoiceInfo(False, False),
