@@ -18,14 +18,14 @@ from pingyi.models import Campaign, Comment, Form, FormItem, FormSection, Subjec
 from pingyi.org.orgtree import unit_label
 from pingyi.results import suppression as sup
 
+from .tally_table import sheet_name
+
 BATCH = 2000
 COLUMNS = ("序号", "评议对象", "所在单位", "评议内容", "意见建议", "参评人员类别")
 
 
 def workbook(c: Campaign) -> bytes:
     """The workbook's bytes: 按对象统计, then one sheet per form with every opinion."""
-    from .registry import sheet_name
-
     ballots = sup.ballots_by_subject_category(c.id)
     names = {k.id: k.name for k in categories(c)}
     units = {u.id: u for u in db.session.execute(select(Unit)).scalars()}
