@@ -2,10 +2,10 @@
 on the ``reports`` queue) or by ``pingyi report``; the bytes are stored on the job like any
 job file, and only once complete, so nothing half-written is offered.
 
-Kinds: 统计表 ``tally`` (``reports/tally_table.py``), 意见汇总表 ``opinions`` (``reports/opinions.py``), the summary report ``summary`` (``reports/summary.py``)
-and the roll-up ``rollup`` (``reports/rollup_report.py``): of one campaign through its unit
-tree, or — with no campaign — of the subordinate tenants' published campaigns, for an
-oversight committee."""
+Kinds: 统计表 ``tally`` (``tally_table``), 意见汇总表 ``opinions`` (``opinions``), the summary
+report ``summary`` (``summary``) and the roll-up ``rollup`` (``rollup_report``): of one campaign
+through its unit tree, or — with no campaign — of the subordinate tenants' published campaigns,
+for an oversight committee."""
 
 from __future__ import annotations
 
