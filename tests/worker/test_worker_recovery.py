@@ -26,7 +26,7 @@ from pingyi import jobs
 from pingyi.extensions import db
 from pingyi.models import BallotToken, Campaign, Job, JobFile, Unit, utcnow
 from pingyi.tenancy import tenant_context
-from tests import servers
+from tests import clock, servers
 from tests.factories import login
 
 FAST = {"PINGYI_WORKER_MAINTENANCE_INTERVAL": "1", "PINGYI_WORKER_JOB_MONITORING_INTERVAL": "1",
@@ -111,7 +111,7 @@ def test_a_failed_attempt_is_retried_with_backoff_and_shown(rq_app, world, worke
     first = wait_for(lambda: (j := row(app, tid, job_id)).state == "queued" and j.attempts == 1 and j.error and j,
                      30, w)
     with app.app_context(), tenant_context(tid):
-        c = cp.create_campaign("稍后创建", "2026-12-01 09:00", "2026-12-20 18:00")
+        c = cp.create_campaign("稍后创建", clock.wall(-1), clock.wall(18, 18))
         c.id = missing
         db.session.commit()
     client = app.test_client()
@@ -136,7 +136,7 @@ def _slow_issue(app, world) -> tuple[int, int, set]:
         root = db.session.get(Unit, world.a.root)
         for i in range(3):
             orgtree.create_unit(f"恢复测试支部{i}", root, "branch")
-        c = cp.create_campaign("中断恢复", "2026-12-01 09:00", "2026-12-20 18:00")
+        c = cp.create_campaign("中断恢复", clock.wall(-1), clock.wall(18, 18))
         k = cp.set_categories(c, [{"name": "群众"}])[0]
         db.session.commit()
         earlier = issuing.submit_issue(c, k, root, ["branch"], 2, "http://h", run_here=True)

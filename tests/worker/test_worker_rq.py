@@ -12,7 +12,7 @@ from sqlalchemy import select
 from pingyi.extensions import db
 from pingyi.models import BallotToken, Job, JobFile, TallyRun, Unit
 from pingyi.tenancy import tenant_context
-from tests import servers
+from tests import clock, servers
 
 
 def _burst(app, database, queue: str) -> None:
@@ -31,7 +31,7 @@ def test_issue_job_runs_on_a_real_rq_worker(rq_app, world, database):
     servers.require("font")
     app = rq_app
     with app.app_context(), tenant_context(world.a.id):
-        c = cp.create_campaign("队列测试", "2026-12-01 09:00", "2026-12-20 18:00")
+        c = cp.create_campaign("队列测试", clock.wall(-1), clock.wall(18, 18))
         k = cp.set_categories(c, [{"name": "群众"}])[0]
         db.session.commit()
         job = issuing.submit_issue(c, k, db.session.get(Unit, world.a.root), ["branch"], 6, "http://h")
@@ -53,7 +53,7 @@ def test_wait_runs_here_even_with_redis_configured(rq_app, world):
     from pingyi.cli import main
 
     with rq_app.app_context(), tenant_context(world.a.id):
-        c = cp.create_campaign("等待", "2026-12-01 09:00", "2026-12-20 18:00")
+        c = cp.create_campaign("等待", clock.wall(-1), clock.wall(18, 18))
         db.session.commit()
         cid = c.id
     r = rq_app.test_cli_runner().invoke(main, ["tally", "--tenant", "alpha", "--campaign", str(cid), "--wait"])
