@@ -26,6 +26,8 @@ from pingyi.tenancy import tenant_context
 from tests.ballot_world import build, cast, published_campaign, vote
 from tests.factories import PASSWORD, build_tenant, login
 
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
+
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 
 

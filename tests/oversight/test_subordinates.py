@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import pytest
 from sqlalchemy import select
 
 from pingyi.campaigns import lifecycle as cp
@@ -14,6 +15,8 @@ from pingyi.oversight.subordinates import published_campaign, sub_campaigns, sub
 from pingyi.results import tally
 from pingyi.tenancy import tenant_context, unscoped
 from tests.ballot_world import build, vote
+
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 
 def test_oversight_reads_published_totals_of_subordinates_only(app, world):

@@ -7,6 +7,7 @@ import io
 from fractions import Fraction as F
 
 import openpyxl
+import pytest
 from sqlalchemy import select
 
 from pingyi.cli import main
@@ -16,6 +17,8 @@ from pingyi.results import tally
 from pingyi.tenancy import tenant_context
 from tests.ballot_world import build, vote
 from tests.factories import login
+
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 
 def _workbook(client, job_id: int) -> openpyxl.Workbook:

@@ -24,6 +24,8 @@ from pingyi.tenancy import tenant_context
 from tests.ballot_world import build, vote
 from tests.factories import login
 
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
+
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 EDITED = "本单位将认真梳理群众意见，对满意率偏低的支部逐一约谈，限期整改到位。"
 

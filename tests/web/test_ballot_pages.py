@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from pingyi.extensions import db
@@ -12,6 +13,8 @@ from pingyi.models import Answer, Ballot
 from pingyi.tenancy import unscoped
 from pingyi.voting import tokens
 from tests.ballot_world import build, full_answers
+
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 
 def _ballots() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from pingyi.campaigns import lifecycle as cp
@@ -13,6 +14,8 @@ from pingyi.models import Campaign, Job, TallyRun
 from pingyi.tenancy import tenant_context
 from tests.ballot_world import build, vote
 from tests.factories import login
+
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 
 def _text(html: str) -> str:
