@@ -126,7 +126,15 @@ class SubjectsForm(FlaskForm):
         return _ids(self.subject_id.data)
 
 
+def _table(form: FlaskForm, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    """A table posted as parallel ``Values`` columns, one dict per row ("" where a row is short)."""
+    cols = {k: getattr(form, k).data for k in columns}
+    n = max((len(v) for v in cols.values()), default=0)
+    return [{k: cols[k][i] if i < len(cols[k]) else "" for k in columns} for i in range(n)]
+
+
 class CategoriesForm(FlaskForm):
+    COLUMNS = ("id", "name", "weight", "scope", "group_unit_id")
     op = StringField()
     id = Values()
     name = Values()
@@ -136,10 +144,8 @@ class CategoriesForm(FlaskForm):
 
     def rows(self) -> list[dict]:
         """One dict per named row (blank rows are the page's spare lines)."""
-        cols = (self.id.data, self.name.data, self.weight.data, self.scope.data, self.group_unit_id.data)
-        get = lambda col, i: col[i] if i < len(col) else ""  # noqa: E731
-        return [{"id": get(cols[0], i) or None, "name": name, "weight": get(cols[2], i), "scope": get(cols[3], i),
-                 "group_unit_id": get(cols[4], i) or None} for i, name in enumerate(cols[1]) if name.strip()]
+        return [{**r, "id": r["id"] or None, "group_unit_id": r["group_unit_id"] or None}
+                for r in _table(self, self.COLUMNS) if r["name"].strip()]
 
 
 class RulesForm(FlaskForm):
@@ -156,10 +162,7 @@ class RulesForm(FlaskForm):
 
     def rows(self) -> list[dict]:
         """One dict per row that has an outcome or a threshold."""
-        cols = {k: getattr(self, k).data for k in self.COLUMNS}
-        n = max(len(v) for v in cols.values())
-        rows = [{k: cols[k][i] if i < len(cols[k]) else "" for k in self.COLUMNS} for i in range(n)]
-        return [r for r in rows if r["outcome"].strip() or r["threshold"].strip()]
+        return [r for r in _table(self, self.COLUMNS) if r["outcome"].strip() or r["threshold"].strip()]
 
 
 class LinksForm(FlaskForm):
