@@ -1,4 +1,5 @@
-"""Enqueue a job on RQ when ``REDIS_URL`` is set, else run it right here, in-process.
+"""RQ access for the app: the Redis connection, the named queues, enqueueing, and the RQ ids
+derived from job rows (``pingyi.jobs`` decides whether a job goes to RQ or runs in-process).
 
 Jobs take ids (never ORM objects or token secrets) and use RQ's JSON serializer.
 """
@@ -40,15 +41,11 @@ def get_queue(name: str, connection=None):
 
 def enqueue(queue: str, func: str, *args: Any, timeout: int = 600, job_id: str | None = None,
             retry: Retry | None = None, **kwargs: Any):
-    """``func`` is a dotted path (``worker.jobs.tally``); returns an RQ job or the in-process result.
+    """Queue ``func`` (the dotted path of an RQ entry point, ``worker.jobs.run``, imported by the
+    worker, never here) on a named queue; returns the RQ job.
 
     With a ``job_id`` an RQ job of that id that is still waiting or running is kept (queueing it
     twice would run it twice); a finished or failed one is replaced. ``retry`` is an RQ ``Retry``."""
-    if not current_app.config.get("REDIS_URL"):
-        import importlib
-
-        module, _, name = func.rpartition(".")
-        return getattr(importlib.import_module(module), name)(*args, **kwargs)
     q = get_queue(queue)
     if job_id is not None:
         existing = fetch_rq_job(job_id, q.connection)
