@@ -14,11 +14,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
+from rq import Retry
 
 from pingyi.extensions import db
+from pingyi.queue import get_queue, redis_connection
 from pingyi.tenancy import require_tenant_id, tenant_context
 from pingyi.voting.ballots import ballot_stored
 
+from . import tally
+
+RQ_ENTRY = "worker.jobs.live_tally"  # a stable path: scheduled jobs survive a deploy
 KEY_TTL = 600  # a lost job (Redis flushed) blocks live updates for at most this long
 
 
@@ -41,29 +46,21 @@ def ballot_cast(_sender, campaign_id: int) -> None:
 
 
 def _schedule(tenant_id: int, campaign_id: int) -> None:
-    from pingyi.queue import get_queue, redis_connection
-
     conn = redis_connection()
     if conn.set(pending_key(tenant_id, campaign_id), "1", nx=True, ex=KEY_TTL):
-        from rq import Retry
-
         get_queue("tally", conn).enqueue_in(
-            timedelta(seconds=current_app.config["LIVE_TALLY_DELAY"]), "worker.jobs.live_tally",
+            timedelta(seconds=current_app.config["LIVE_TALLY_DELAY"]), RQ_ENTRY,
             tenant_id, campaign_id, job_timeout=600, retry=Retry(max=2, interval=[5, 30]))
 
 
 def update_now(tenant_id: int, campaign_id: int) -> None:
     """One incremental tally, committed (the worker's job body, and the no-Redis path)."""
-    from .tally import update
-
     with tenant_context(tenant_id):
-        update(campaign_id)
+        tally.update(campaign_id)
         db.session.commit()
 
 
 def run_job(tenant_id: int, campaign_id: int) -> None:
     """The RQ job: clear the pending key first, so ballots cast during this run are not missed."""
-    from pingyi.queue import redis_connection
-
     redis_connection().delete(pending_key(tenant_id, campaign_id))
     update_now(tenant_id, campaign_id)
