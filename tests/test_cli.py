@@ -65,6 +65,7 @@ def test_units_and_people_import_commands(app, world, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.dates
 def test_demo_is_seed_scale_and_idempotent(app):
     r = run(app, "demo")
     assert r.exit_code == 0, r.output
@@ -86,6 +87,9 @@ def test_demo_is_seed_scale_and_idempotent(app):
     listed = json.loads(run(app, "campaigns", "list", "--tenant", "pingzhuang", "--json").output)
     assert [(c["state"], c["subjects_by_kind"]) for c in listed] == [("open", {"unit": 349, "person": 4720}),
                                                                      ("published", {"unit": 349, "person": 4720})]
+    # the names carry the year each campaign opens (Beijing time): yesterday's and last year's
+    assert [c["name"] for c in listed] == [f"{c['opens_at'][:4]}年创先争优活动群众评议" for c in listed]
+    assert [c["opens_at"][:10] for c in listed] == [clock.day(-1).date().isoformat(), clock.day(-367).date().isoformat()]
     with app.app_context(), tenant_context(_tenant_id(app, "pingzhuang")):
         from pingyi.models import Ballot, BallotToken
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import secrets
 from collections import defaultdict
+from datetime import datetime
 from fractions import Fraction
 
 from sqlalchemy import select, update
@@ -52,12 +53,13 @@ def satisfied_count(total: int, target: Fraction) -> int:
 
 
 def generate(campaign: Campaign, targets: dict[int, Fraction], rng_seed: int = 2024,
-             opinion_rate: float = 0.0) -> dict:
+             opinion_rate: float = 0.0, hour: datetime | None = None) -> dict:
     """Cast one ballot for every unused link of ``campaign``; ``targets`` maps form item ids to
     satisfaction rates (items without a target get 95%); each free-text item of each rated
-    subject gets an opinion with probability ``opinion_rate``. Returns counts."""
+    subject gets an opinion with probability ``opinion_rate``. The ballots are stamped ``hour``
+    (default: now), which should lie in the campaign's window. Returns counts."""
     rng = random.Random(rng_seed)
-    tenant_id, hour = require_tenant_id(), utcnow().replace(minute=0, second=0, microsecond=0)
+    tenant_id, hour = require_tenant_id(), (hour or utcnow()).replace(minute=0, second=0, microsecond=0)
     links = db.session.execute(select(BallotToken).where(
         BallotToken.campaign_id == campaign.id, BallotToken.used_at.is_(None), BallotToken.revoked_at.is_(None))
         .order_by(BallotToken.id)).scalars().all()

@@ -160,7 +160,8 @@ def load_demo(password: str = "pingyi-demo") -> list[str]:
 
 # ---- the open seed-002 campaign ------------------------------------------------------------------
 
-DEMO_CAMPAIGN = "2024年创先争优活动群众评议"
+TITLE = "创先争优活动群众评议"  # seed 002's campaign; the demo's names add the year: "2026年创先争优活动群众评议"
+DEMO_DESCRIPTION = "按照平煤政工[%s]23号文件要求开展群众评议（种子 002）"
 DEMO_CATEGORIES = [{"name": "员工群众", "weight": "1", "scope": "own_unit"},
                    {"name": "党员", "weight": "1", "scope": "own_unit"},
                    {"name": "先进典型代表", "weight": "1", "scope": "own_unit"}]
@@ -185,6 +186,24 @@ def demo_code(secret: str) -> str:
 
     digest = hashlib.sha256(("code:" + secret).encode()).digest()
     return "".join(CROCKFORD[b % 32] for b in digest[:SHORT_LEN])
+
+
+def campaign_name(opens_at) -> str:
+    """A demo campaign's name: the year it opens (Beijing time, the campaigns' zone) and seed 002's title,
+    so the name always agrees with the dates, whatever the day the demo is loaded."""
+    from pingyi.campaigns import lifecycle as cp
+
+    return f"{cp.local(opens_at, cp.DEFAULT_TZ).year}年{TITLE}"
+
+
+def _find_demo_campaign(description: str, newest: bool = False) -> Campaign | None:
+    """The (first or newest) demo campaign with that description (a LIKE pattern), whatever year its
+    name carries, so a rerun in a later year finds it instead of adding another."""
+    from sqlalchemy import select
+
+    return db.session.execute(select(Campaign).where(Campaign.name.like(f"%年{TITLE}"),
+                                                     Campaign.description.like(description))
+                              .order_by(Campaign.id.desc() if newest else Campaign.id)).scalars().first()
 
 
 def _seed_002_forms() -> dict:
@@ -255,16 +274,21 @@ def load_demo_campaign(tenant: Tenant) -> tuple[Campaign, str]:
         return make
 
     with tenant_context(tenant.id):
-        c = db.session.execute(select(Campaign).where(Campaign.name == DEMO_CAMPAIGN)).scalar_one_or_none()
+        c = _find_demo_campaign(DEMO_DESCRIPTION % "%", newest=True)
+        now = utcnow().replace(minute=0, second=0, microsecond=0)
+        if c is not None and c.state == "open" and c.closes_at <= now:
+            if now + timedelta(days=30) - c.opens_at <= timedelta(days=366):
+                cp.extend_window(c, now + timedelta(days=30))
+            else:  # a window lasts a year at most: close that one, open this year's
+                cp.transition(c, "close")
+                c = None
         if c is None:
-            now = utcnow().replace(minute=0, second=0, microsecond=0)
-            c = _seed_002_campaign(DEMO_CAMPAIGN, "按照平煤政工[2024]23号文件要求开展群众评议（种子 002）",
-                                   now - timedelta(days=1), now + timedelta(days=30))
+            start = now - timedelta(days=1)
+            c = _seed_002_campaign(campaign_name(start), DEMO_DESCRIPTION % cp.local(start, cp.DEFAULT_TZ).year,
+                                   start, now + timedelta(days=30))
         if c.state == "draft":
             _issue_seed_002_links(c, secret(c.id))
             cp.transition(c, "open")
-        elif c.state == "open" and c.closes_at <= utcnow():
-            cp.extend_window(c, utcnow() + timedelta(days=30))
         first = db.session.execute(select(Unit).where(Unit.kind == "branch").order_by(Unit.path).limit(1)).scalar_one()
         sample = demo_secret(c.id, first.id, "员工群众", 0)
         for i in range(9):  # the first unused demo link of that branch
@@ -278,7 +302,7 @@ def load_demo_campaign(tenant: Tenant) -> tuple[Campaign, str]:
 
 # ---- the closed, tallied seed-002 campaign -------------------------------------------------------
 
-CLOSED_CAMPAIGN = "2023年创先争优活动群众评议"
+CLOSED_DESCRIPTION = "按种子 002 的满意率生成的演示选票"
 SEED_002_RATES = {  # seed 002 §四, as printed
     "seed002-org": ["98.7", "97.5", "96.4", "98.4", "98.9"],
     "seed002-member": ["98.7", "96.1", "97.8"],
@@ -300,11 +324,14 @@ def load_closed_campaign(tenant: Tenant) -> Campaign:
     from .generate import generate
 
     with tenant_context(tenant.id):
-        c = db.session.execute(select(Campaign).where(Campaign.name == CLOSED_CAMPAIGN)).scalar_one_or_none()
+        c = _find_demo_campaign(CLOSED_DESCRIPTION)
         if c is not None:
             return c
         now = utcnow().replace(minute=0, second=0, microsecond=0)
-        c = _seed_002_campaign(CLOSED_CAMPAIGN, "按种子 002 的满意率生成的演示选票", now - timedelta(days=2),
+        # Historical data: last year's campaign, so this year's shows trends against it. It is
+        # built open now (opening checks the window), then moved back to these dates.
+        opens_at, closes_at = now - timedelta(days=367), now - timedelta(days=360)
+        c = _seed_002_campaign(campaign_name(opens_at), CLOSED_DESCRIPTION, now - timedelta(days=2),
                                now + timedelta(days=1))
         _issue_seed_002_links(c)
         cp.transition(c, "open")
@@ -315,10 +342,9 @@ def load_closed_campaign(tenant: Tenant) -> Campaign:
                                                                  FormItem.kind == "rating")
                                        .order_by(FormItem.section_id, FormItem.position)).scalars().all()
             targets.update({i: Fraction(r) / 100 for i, r in zip(items, rates, strict=True)})
-        generate(c, targets, opinion_rate=0.01)
+        generate(c, targets, opinion_rate=0.01, hour=opens_at + timedelta(days=1))
         cp.transition(c, "close")
-        # Historical data: last year's campaign, so this year's shows trends against it.
-        c.opens_at, c.closes_at = now - timedelta(days=367), now - timedelta(days=360)
+        c.opens_at, c.closes_at = opens_at, closes_at
         c.opened_at, c.closed_at = c.opens_at, c.closes_at
         tally.recount(c.id)
         # Published (公示) to everyone for a month: the county reads its roll-up, anyone its page.

@@ -10,12 +10,14 @@ import pytest
 from werkzeug.serving import make_server
 
 from pingyi.extensions import db
-from tests import servers
+from tests import clock, servers
 from tests.conftest import FAST_HASH, _migrate
 
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 _apps: list = []
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.dates]
+# The demo's campaigns, named after the year they open (Beijing time): yesterday and 367 days ago.
+OPEN, PUBLISHED = (f"{clock.day(-days).year}年创先争优活动群众评议" for days in (1, 367))
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +96,9 @@ def test_county_oversight_page(live_server, browser, tmp_path):
     page.goto(f"{live_server}/t/county/oversight/")
     text = page.inner_text("main")
     assert "平庄煤业" in text and "349" in text
-    published = page.locator("tr", has_text="2023年创先争优活动群众评议")
+    published = page.locator("tr", has_text=PUBLISHED)
     assert "97.6%" in published.inner_text() and "4378/4378" in published.inner_text()
-    assert "0/4378" in page.locator("tr", has_text="2024年创先争优活动群众评议").inner_text()  # live turnout
+    assert "0/4378" in page.locator("tr", has_text=OPEN).inner_text()  # live turnout
     page.screenshot(path=str(ARTIFACTS / "oversight.png"), full_page=True)
     published.locator("a", has_text="按组织汇总").click()
     page.wait_for_load_state()
@@ -113,7 +115,7 @@ def test_county_oversight_page(live_server, browser, tmp_path):
 def test_public_results_page_on_a_phone(live_server, browser):
     page = browser.new_page(viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True)
     page.goto(f"{live_server}/p/pingzhuang/2")
-    assert "2023年创先争优活动群众评议" in page.inner_text("main") and "97.6%" in page.inner_text("main")
+    assert PUBLISHED in page.inner_text("main") and "97.6%" in page.inner_text("main")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     page.screenshot(path=str(ARTIFACTS / "public-phone.png"), full_page=False)
     page.close()
@@ -126,7 +128,7 @@ def test_campaign_and_form_designer_pages(live_server, browser):
     page.fill("input[name=password]", "pingyi-demo")
     page.click("button.primary")
     page.goto(f"{live_server}/t/pingzhuang/campaigns")
-    page.click("text=2024年创先争优活动群众评议")
+    page.click(f"text={OPEN}")
     assert "进行中" in page.inner_text("h1")
     stats = page.inner_text(".stats")
     assert "349" in stats and "4720" in stats and "4378" in stats
@@ -151,7 +153,7 @@ def test_demo_sample_link_on_a_phone(live_server, browser):
     page = browser.new_page(viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True,
                             has_touch=True)
     page.goto(link)
-    assert "2024年创先争优活动群众评议" in page.inner_text("h1")
+    assert OPEN in page.inner_text("h1")
     subjects = page.locator("section.subject")
     assert subjects.count() >= 10  # the branch and its members
     assert "党支部" in subjects.first.inner_text()
