@@ -89,7 +89,12 @@ def pytest_collection_modifyitems(config, items):
                                                     "chromium": servers.CHROMIUM, "font": "fontconfig"}[what])
 
 
-def pytest_terminal_summary(terminalreporter):
+def pytest_terminal_summary(terminalreporter, config):
+    if config.getoption("clock_shift"):
+        from datetime import UTC, datetime
+
+        terminalreporter.write_line(f"clock shifted {config.getoption('clock_shift'):+d} days: "
+                                    f"these tests ran at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     for line in sorted(_notices):
         terminalreporter.write_line(f"NOTICE: skipped tests — {line}")
 
