@@ -20,9 +20,10 @@ _notices: set[str] = set()
 
 
 def pytest_addoption(parser):
-    parser.addoption("--clock-shift", type=int, default=0, metavar="DAYS",
+    parser.addoption("--clock-shift", type=float, default=0, metavar="DAYS",
                      help="move this process's clock DAYS days ahead (negative: back) for the whole session, "
-                          "ticking; `make test` runs `-m dates` with 365 and 730 to prove no test date is fixed")
+                          "ticking (fractions allowed: 0.5 is 12 hours); `make test` runs `-m dates` with 365 and 730 "
+                          "to prove no test date is fixed")
 
 
 _clock_shift = pytest.StashKey()
@@ -70,7 +71,7 @@ def pytest_report_header(config):
     if days:
         from datetime import UTC, datetime
 
-        return f"clock shifted {days:+d} days: now is {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        return f"clock shifted {days:+g} days: now is {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     return None
 
 
@@ -93,7 +94,7 @@ def pytest_terminal_summary(terminalreporter, config):
     if config.getoption("clock_shift"):
         from datetime import UTC, datetime
 
-        terminalreporter.write_line(f"clock shifted {config.getoption('clock_shift'):+d} days: "
+        terminalreporter.write_line(f"clock shifted {config.getoption('clock_shift'):+g} days: "
                                     f"these tests ran at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     for line in sorted(_notices):
         terminalreporter.write_line(f"NOTICE: skipped tests — {line}")
