@@ -10,12 +10,13 @@ from __future__ import annotations
 import resource
 import secrets
 import time
+from datetime import timedelta
 
 from sqlalchemy import delete, select
 
 from pingyi.campaigns import lifecycle as campaigns
 from pingyi.extensions import db
-from pingyi.models import BallotToken, JobFile, Tenant
+from pingyi.models import BallotToken, JobFile, Tenant, utcnow
 from pingyi.org import accounts, orgtree
 from pingyi.tenancy import tenant_context
 from pingyi.voting import issuing
@@ -31,7 +32,8 @@ def run(count: int, per_unit: int = 20, keep: bool = False) -> dict:
             units = -(-count // per_unit)
             for i in range(units):
                 orgtree.create_unit(f"第{i + 1}党支部", root, "branch")
-            c = campaigns.create_campaign("基准评议", "2026-01-01 09:00", "2026-12-31 18:00")
+            now = utcnow()
+            c = campaigns.create_campaign("基准评议", now, now + timedelta(days=30))
             k = campaigns.set_categories(c, [{"name": "群众"}])[0]
             db.session.commit()
             start = time.perf_counter()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 import secrets
 import time
+from datetime import timedelta
 from fractions import Fraction
 from itertools import cycle
 
@@ -109,7 +110,7 @@ def load(answers: int | None, rng_seed: int = 2024) -> tuple[int, int, dict]:
                                          "sort_order", "created_at"],
                       ((p, tid, b, f"党员{p}", "党员", True, 0, now) for b in brs for p in members_of[b]))
         org_form, member_form = q.copy_template("seed002-org"), q.copy_template("seed002-member")
-        c = cp.create_campaign("基准评议", "2024-01-01 09:00", "2024-12-31 18:00")
+        c = cp.create_campaign("基准评议", now, now + timedelta(days=30))
         k = cp.set_categories(c, [{"name": "群众"}])[0]
         db.session.flush()
         subject_ids = reserve_ids(Subject.__table__, len(brs) + len(people))

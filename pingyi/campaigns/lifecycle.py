@@ -66,7 +66,7 @@ def zone(name: str) -> ZoneInfo:
 
 
 def parse_local(value: str | datetime, tz: str = DEFAULT_TZ, field: str = "opens_at") -> datetime:
-    """A wall-clock time in the campaign's zone (``2026-12-01T09:00`` or ``… 09:00``) → aware UTC.
+    """A wall-clock time in the campaign's zone (``YYYY-MM-DDTHH:MM`` or ``YYYY-MM-DD HH:MM``) → aware UTC.
     Aware datetimes and ISO strings with an offset are taken as they are."""
     if isinstance(value, datetime):
         dt = value
@@ -75,7 +75,9 @@ def parse_local(value: str | datetime, tz: str = DEFAULT_TZ, field: str = "opens
         try:
             dt = datetime.fromisoformat(text)
         except ValueError:
-            raise DomainError(_("时间“%(v)s”格式不正确，请写成 2026-12-01 09:00", v=value), field) from None
+            example = local(utcnow(), tz).strftime("%Y-%m-%d 09:00")  # today: an example that never ages
+            raise DomainError(_("时间“%(v)s”格式不正确，请写成“年-月-日 时:分”，如 %(e)s", v=value, e=example),
+                              field) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=zone(tz))
     return dt.astimezone(ZoneInfo("UTC"))

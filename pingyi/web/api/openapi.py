@@ -48,7 +48,7 @@ CAMPAIGN = _obj({"id": INT, "name": STR, "description": STR,
                  "live_links": INT})
 CAMPAIGN_IN = _obj({"name": STR, "description": STR, "timezone": STR, "weighting": BOOL,
                     "publication_scope": STR,
-                    "opens_at": {"type": "string", "description": "local wall-clock time, e.g. 2026-12-01 09:00"},
+                    "opens_at": {"type": "string", "description": "local wall-clock time, YYYY-MM-DD HH:MM"},
                     "closes_at": STR})
 SUBJECT = _obj({"id": INT, "kind": KIND, "unit_id": INT, "person_id": NINT, "form_id": INT, "label": STR,
                 "position": INT})
