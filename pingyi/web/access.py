@@ -14,6 +14,7 @@ from flask import abort, g, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.models import (
     Campaign,
@@ -175,6 +176,17 @@ def scoped_or_404(model, ident):
     obj = get_scoped(model, ident)
     if obj is None:
         abort(404)
+    return obj
+
+
+def posted_or_refuse(model, ident, message: str, field: str, campaign: Campaign | None = None):
+    """A row named by id in a posted form or JSON body, in the current tenant (of ``campaign``
+    when given; a unit in the access's subtree), else a ``DomainError`` saying ``message``
+    about ``field``: a bad choice in a form is a refused input, not a missing page."""
+    obj = get_scoped(model, ident)
+    if (obj is None or (campaign is not None and obj.campaign_id != campaign.id)
+            or (model is Unit and g.access.unit_path and not obj.path.startswith(g.access.unit_path))):
+        raise DomainError(message, field)
     return obj
 
 

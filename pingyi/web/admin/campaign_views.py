@@ -10,7 +10,6 @@ from pingyi import jobs
 from pingyi.campaigns import lifecycle as cp
 from pingyi.campaigns import questionnaire as q
 from pingyi.campaigns import rules as rl
-from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
 from pingyi.models import (
@@ -25,9 +24,8 @@ from pingyi.models import (
     Subject,
 )
 from pingyi.results.tally import after_transition
-from pingyi.tenancy import get_scoped
 from pingyi.voting import issuing, tokens
-from pingyi.web.access import campaign_or_404, unit_or_404, writes_need
+from pingyi.web.access import campaign_or_404, posted_or_refuse, unit_or_404, writes_need
 from pingyi.web.actions import attempt, submitted
 from pingyi.web.forms import (
     CampaignForm,
@@ -107,7 +105,8 @@ def campaign_subjects(campaign_id: int):
         op = form.op.data
         if op == "bulk":
             done = attempt(lambda: cp.add_subjects_bulk(
-                c, form.kind.data or "unit", unit_or_404(form.root_unit_id.data), _form_or_refuse(form.form_id.data),
+                c, form.kind.data or "unit", unit_or_404(form.root_unit_id.data),
+                posted_or_refuse(Form, form.form_id.data, _("请选择测评表"), "form_id"),
                 form.unit_kinds.data, party_members_only=form.party_members_only.data))
             if done.ok:
                 flash(_("已添加 %(n)d 个评议对象", n=done.value), "success")
@@ -126,13 +125,6 @@ def campaign_subjects(campaign_id: int):
                            kind=kind, kinds=SUBJECT_KINDS, forms=q.latest_forms(), form_names=form_names,
                            counts=cp.subject_counts(c, g.access.unit_path), unit_kinds=UNIT_KINDS,
                            units=_unit_choices(include_root=False))
-
-
-def _form_or_refuse(form_id) -> Form:
-    form = get_scoped(Form, form_id)
-    if form is None:
-        raise DomainError(_("请选择测评表"), "form_id")
-    return form
 
 
 @bp.route("/campaigns/<int:campaign_id>/categories", methods=["GET", "POST"])
@@ -174,13 +166,13 @@ def campaign_links(campaign_id: int):
         if form.op.data == "revoke":
             done = attempt(lambda: tokens.revoke(
                 c, unit=unit_or_404(form.unit_id.data) if form.unit_id.data else None, serial=form.serial.data,
-                category=_category_or_refuse(c, form.category_id.data) if form.category_id.data else None,
+                category=_category(c, form.category_id.data) if form.category_id.data else None,
                 short_code=form.short_code.data or None))
             if done.ok:
                 flash(_("已作废 %(n)d 个测评码", n=done.value), "success")
             return redirect(url_for(".campaign_links", campaign_id=c.id))
         done = attempt(lambda: issuing.submit_issue(
-            c, _category_or_refuse(c, form.category_id.data), unit_or_404(form.unit_id.data), form.unit_kinds.data,
+            c, _category(c, form.category_id.data), unit_or_404(form.unit_id.data), form.unit_kinds.data,
             form.count.data or 0, _base_url(), current_user.id))
         if done.ok:
             return redirect(url_for(".job", job_id=done.value.id))
@@ -189,11 +181,8 @@ def campaign_links(campaign_id: int):
                            jobs=jobs.recent("issue_links", c.id))
 
 
-def _category_or_refuse(c: Campaign, category_id) -> EvaluatorCategory:
-    category = get_scoped(EvaluatorCategory, category_id)
-    if category is None or category.campaign_id != c.id:
-        raise DomainError(_("请选择参评人员类别"), "category_id")
-    return category
+def _category(c: Campaign, category_id) -> EvaluatorCategory:
+    return posted_or_refuse(EvaluatorCategory, category_id, _("请选择参评人员类别"), "category_id", c)
 
 
 def _base_url() -> str:

@@ -23,11 +23,11 @@ from pingyi.extensions import db
 from pingyi.i18n import _
 from pingyi.models import Campaign, EvaluatorCategory, Form, Person, Rule, Subject, Unit
 from pingyi.results.tally import after_transition
-from pingyi.tenancy import get_scoped
 from pingyi.voting import tokens
 from pingyi.web.access import (
     campaign_or_404,
     form_or_404,
+    posted_or_refuse,
     require_role,
     subject_or_404,
     writes_need,
@@ -48,20 +48,12 @@ def _rows() -> list[dict]:
     return data
 
 
-def _find(model, ident, message: str, field: str):
-    """A row named by id in a JSON body, in the current tenant (and a unit admin's subtree)."""
-    obj = get_scoped(model, ident)
-    if obj is None or (model is Unit and g.access.unit_path and not obj.path.startswith(g.access.unit_path)):
-        raise DomainError(message, field)
-    return obj
-
-
 def _unit(ident, field: str = "unit_id") -> Unit:
-    return _find(Unit, ident, _("找不到单位"), field)
+    return posted_or_refuse(Unit, ident, _("找不到单位"), field)
 
 
 def _form(ident) -> Form:
-    return _find(Form, ident, _("找不到测评表"), "form_id")
+    return posted_or_refuse(Form, ident, _("找不到测评表"), "form_id")
 
 
 def _int(value, field: str) -> int:
@@ -239,7 +231,7 @@ def subjects(campaign_id: int):
                                          _unit(bulk.get("root_unit_id"), "root_unit_id"), _form(bulk.get("form_id")),
                                          [str(k) for k in kinds], bool(bulk.get("party_members_only", True)))
         else:
-            person = (_find(Person, data["person_id"], _("找不到人员"), "person_id")
+            person = (posted_or_refuse(Person, data["person_id"], _("找不到人员"), "person_id")
                       if data.get("person_id") is not None else None)
             s = cp.add_subject(c, str(data.get("kind") or ""), _unit(data.get("unit_id")),
                                _form(data.get("form_id")), person)
@@ -272,12 +264,12 @@ def categories(campaign_id: int):
     try:
         for r in rows:
             if r.get("id") is not None:
-                k = _find(EvaluatorCategory, r["id"], _("找不到参评人员类别"), "id")
+                k = posted_or_refuse(EvaluatorCategory, r["id"], _("找不到参评人员类别"), "id")
                 if k.campaign_id != c.id:
                     raise DomainError(_("找不到参评人员类别"), "id")
                 r["id"] = k.id
             if r.get("group_unit_id"):
-                r["group_unit_id"] = _find(Unit, r["group_unit_id"], _("找不到评议组单位"), "group_unit_id").id
+                r["group_unit_id"] = posted_or_refuse(Unit, r["group_unit_id"], _("找不到评议组单位"), "group_unit_id").id
         cats = cp.set_categories(c, rows)
     except DomainError as exc:
         return _refused(exc)
@@ -324,7 +316,7 @@ def links(campaign_id: int):
     c = campaign_or_404(campaign_id)
     data = _body()
     try:
-        category = _find(EvaluatorCategory, data.get("category_id"), _("找不到参评人员类别"), "category_id")
+        category = posted_or_refuse(EvaluatorCategory, data.get("category_id"), _("找不到参评人员类别"), "category_id")
         unit, count = _unit(data.get("unit_id")), _int(data.get("count"), "count")
         issued = tokens.issue_links(c, category, unit, count)
     except DomainError as exc:
