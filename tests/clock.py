@@ -7,14 +7,11 @@ start failing one day fails today instead.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-TZ = "Asia/Shanghai"  # the campaigns' default zone
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
+from pingyi.campaigns.lifecycle import DEFAULT_TZ as TZ  # the campaigns' default zone
+from pingyi.models import utcnow as now
 
 
 def day(offset: int = 0, hour: int = 9, minute: int = 0, tz: str = TZ) -> datetime:
