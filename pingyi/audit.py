@@ -3,6 +3,11 @@ into ``AuditEvent`` rows in the same transaction, so no view can forget to log.
 
 A flush that creates 4 720 people writes one event (action ``create``, count 4720), not
 4 720; a single-row update records which fields changed (secrets redacted).
+
+What an event may say about a table is decided in one place, ``POLICY``: the audit trail is
+readable by every admin and kept for years, so it must never become a copy of the ballots
+(a paper entry's token and answers, which would tie a slip to its votes) nor of the tallies
+(a live tally every few seconds, its totals moving ballot by ballot, would time each vote).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, insert, inspect
@@ -20,6 +26,43 @@ from pingyi.models import AuditEvent, Tenant, utcnow
 ACTOR_KEY = "pingyi.actor"  # (user_id | None, label)
 _REDACT = ("hash", "secret", "password")
 _MAX_IDS = 50
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What an audit event about one table may carry."""
+
+    audited: bool = True
+    fields: frozenset[str] | None = None  # columns whose values an event may show; None: all (secrets masked)
+    masked: frozenset[str] = frozenset()  # columns whose later change is noted ("***"), never their values
+    context: tuple[str, ...] = ()  # columns always named, changed or not: what the row belongs to
+    ids: bool = True  # whether the rows' ids are recorded
+
+
+_NEVER = Policy(audited=False)
+_DEFAULT = Policy()
+
+POLICY: dict[str, Policy] = {
+    # Ballot contents never enter the trail; their writes are Core statements anyway, and any
+    # event would stamp a vote with its exact second.
+    **dict.fromkeys(("ballots", "answers", "comments", "ballot_box"), _NEVER),
+    # Tallies are derived and written by the system on every live tally: their totals moving
+    # run by run would say how each new ballot voted. An admin's recount shows as its job.
+    **dict.fromkeys(("tally_runs", "tally_units", "tally_counts", "tally_inbox"), _NEVER),
+    # "a paper entry for campaign C by user U": no token (→ unit and serial), no answers, no
+    # comments, no entry id (while pending, it leads to the token).
+    "paper_entries": Policy(fields=frozenset(), masked=frozenset({"payload"}), context=("campaign_id",), ids=False),
+    # Links are created and revoked in bulk (``record_bulk``); should an ORM write happen, it
+    # names neither the link nor whether (or when) it was used.
+    "ballot_tokens": Policy(fields=frozenset({"campaign_id", "category_id", "unit_id", "revoked_at"}), ids=False),
+    # A job is audited as the request (kind and parameters, e.g. a recount of campaign C) and
+    # its state; never its result, progress or error text, which hold figures (a tally's ballots).
+    "jobs": Policy(fields=frozenset({"kind", "params", "state"})),
+}
+
+
+def policy(table: str) -> Policy:
+    return POLICY.get(table, _DEFAULT)
 
 
 def set_actor(user_id: int | None, label: str, session: Session | None = None) -> None:
@@ -50,16 +93,19 @@ def _jsonable(value: Any) -> Any:
     return text if len(text) <= 500 else text[:500] + "…"
 
 
-def _changes(obj: Any, ignore: tuple[str, ...] = ()) -> dict[str, list]:
+def _changes(obj: Any, created: bool = False) -> dict[str, list]:
     out = {}
     state = inspect(obj)
+    rule, ignore = policy(obj.__table__.name), getattr(obj, "__audit_ignore__", ())
     for attr in state.mapper.column_attrs:
-        if attr.key in ignore:
+        if attr.key in ignore or (rule.fields is not None and attr.key not in rule.fields | rule.masked):
             continue
         hist = state.attrs[attr.key].history
         if not hist.has_changes():
             continue
-        if any(word in attr.key for word in _REDACT):
+        if attr.key in rule.masked and created:
+            continue
+        if attr.key in rule.masked or any(word in attr.key for word in _REDACT):
             out[attr.key] = ["***", "***"]
             continue
         old = hist.deleted[0] if hist.deleted else None
@@ -81,7 +127,9 @@ def _record(session: Session, flush_context) -> None:
         for obj in objs:
             if isinstance(obj, AuditEvent) or not hasattr(obj, "__table__"):
                 continue
-            if action == "update" and not _changes(obj, getattr(obj, "__audit_ignore__", ())):
+            if not policy(obj.__table__.name).audited:
+                continue
+            if action == "update" and not _changes(obj):
                 continue
             groups[(action, obj.__table__.name, _tenant_of(obj))].append(obj)
     if not groups:
@@ -90,19 +138,24 @@ def _record(session: Session, flush_context) -> None:
     now = utcnow()
     rows = []
     for (action, table, tenant_id), objs in groups.items():
-        ids = [inspect(o).identity[0] if inspect(o).identity else None for o in objs]
+        rule = policy(table)
+        ids = [inspect(o).identity[0] if inspect(o).identity else None for o in objs] if rule.ids else []
         detail: dict[str, Any] = {}
+        for key in rule.context:
+            values = {getattr(o, key) for o in objs}
+            if len(values) == 1:
+                detail[key] = _jsonable(values.pop())
         if len(objs) == 1:
             if action != "delete":
-                detail["changes"] = _changes(objs[0], getattr(objs[0], "__audit_ignore__", ()))
+                detail["changes"] = _changes(objs[0], created=action == "create")
             name = getattr(objs[0], "name", None) or getattr(objs[0], "email", None)
-            if name:
+            if name and (rule.fields is None or "name" in rule.fields or "email" in rule.fields):
                 detail["name"] = _jsonable(name)
-        else:
+        elif ids:
             detail["ids"] = ids[:_MAX_IDS]
         rows.append({
             "tenant_id": tenant_id, "actor_id": actor_id, "actor": actor, "action": action,
-            "object_type": table, "object_id": ids[0] if len(objs) == 1 else None,
+            "object_type": table, "object_id": ids[0] if len(objs) == 1 and ids else None,
             "count": len(objs), "detail": detail, "created_at": now,
         })
     session.connection().execute(insert(AuditEvent.__table__), rows)
@@ -111,10 +164,13 @@ def _record(session: Session, flush_context) -> None:
 def record_bulk(action: str, object_type: str, count: int, detail: dict | None = None,
                 session: Session | None = None) -> None:
     """Audit a Core bulk statement (insert of thousands of rows, bulk delete), which the
-    flush hook cannot see. Callers doing bulk writes must call this."""
+    flush hook cannot see. Callers doing bulk writes must call this, with a ``detail`` that
+    keeps to ``POLICY`` (no token ids, ballot contents or figures)."""
     from pingyi.extensions import db
     from pingyi.tenancy import current_tenant_id
 
+    if not policy(object_type).audited:
+        return
     s = session or db.session()
     actor_id, actor = s.info.get(ACTOR_KEY) or (None, "system")
     s.execute(insert(AuditEvent.__table__).values(
