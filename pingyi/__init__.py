@@ -8,11 +8,13 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from pingyi import logsafe
 from pingyi.config import load_config
 
 
 def create_app(config: dict | None = None) -> Flask:
     """App factory. Never touches the schema: migrations are a deploy step (``pingyi db upgrade``)."""
+    logsafe.install()  # no log line may hold a ballot link or code (the worker and CLI come through here too)
     app = Flask(__name__, instance_path=os.environ.get("PINGYI_INSTANCE", None) or None,
                 instance_relative_config=True, template_folder="web/templates", static_folder="web/static")
     app.config.update(load_config(app.instance_path, config))

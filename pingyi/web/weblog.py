@@ -1,24 +1,15 @@
-"""Access logging that never records a ballot link's secret (``/b/<token>`` paths)."""
+"""gunicorn's logger for pingyi (``logger_class`` in deploy/gunicorn.conf.py): before gunicorn
+sets up its error and access logs it installs ``pingyi.logsafe``, so no ballot link or code
+reaches them, from the master's first line to a worker's "Error handling request /b/…"."""
 
 from __future__ import annotations
 
-import re
-
 from gunicorn.glogging import Logger
 
-_TOKEN_PATH = re.compile(r"/b/[^/?\s\"]+")
-
-
-def redact(text: str) -> str:
-    return _TOKEN_PATH.sub("/b/<token>", text or "")
+from pingyi import logsafe
 
 
 class RedactingLogger(Logger):
-    """gunicorn logger whose request line, path and referrer atoms have tokens blanked."""
-
-    def atoms(self, resp, req, environ, request_time):
-        atoms = super().atoms(resp, req, environ, request_time)
-        for key in ("r", "U", "f"):
-            if key in atoms:
-                atoms[key] = redact(atoms[key])
-        return atoms
+    def setup(self, cfg) -> None:
+        logsafe.install()
+        super().setup(cfg)
