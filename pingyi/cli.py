@@ -350,7 +350,7 @@ def links_issue(slug, campaign_id, category, unit, count, unit_kinds, out, pdf, 
 @with_appcontext
 def tally_cmd(slug, campaign_id, wait) -> None:
     """Queue (or with --wait run) a full tally of a campaign."""
-    from pingyi.results.tally import percent, stored_result, submit
+    from pingyi.results.tally import percent, subject_facts, submit
 
     tenant = _tenant(slug)
     set_actor(None, "cli")
@@ -362,13 +362,17 @@ def tally_cmd(slug, campaign_id, wait) -> None:
             return
         if job.state != "done":
             _fail(f"统计失败：{job.error}")
-        result, _kinds = stored_result(c.id)
         from pingyi.models import FormItem
+        from pingyi.results import live_view
 
         texts = dict(db.session.execute(select(FormItem.id, FormItem.text)).all())
-        click.echo(f"{c.name}：第 {job.result['version']} 次统计，{job.result['ballots']} 张票，"
-                   f"{job.result['answers']} 个回答")
-        for item_id, fig in sorted(result.by_item.items()):
+        view = live_view.view_of(c)  # an open campaign: the live snapshot, or turnout only
+        click.echo(f"{c.name}：第 {job.result['version']} 次统计，{job.result['ballots']} 张票"
+                   + (f"，{job.result['answers']} 个回答" if view.mode == live_view.FULL else ""))
+        if not view.figures:
+            click.echo("  评议进行中，未开启实时结果：评议结束后显示结果。")
+        _kinds, infos = subject_facts(c.id)
+        for item_id, fig in sorted(live_view.figures(c.id, "item", infos, view).items()):
             click.echo(f"  {texts.get(item_id, item_id)}满意率 {percent(fig.satisfied_share)}（{fig.total} 个回答）")
 
 

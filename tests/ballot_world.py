@@ -117,3 +117,15 @@ def published_campaign(t, name: str, choices=(0, 1, 3), scope: str = "tenant") -
         cp.transition(c, "publish")
         db.session.commit()
     return cid
+
+
+def close_and_count(world, bw: BallotWorld) -> None:
+    """Close the campaign as the pages do (the closing recount runs in-process here): an open
+    campaign's results show turnout only (``results.live_view``), a closed one's everything."""
+    from pingyi.results import tally
+
+    with tenant_context(world.a.id):
+        c = db.session.get(Campaign, bw.campaign_id)
+        cp.transition(c, "close")
+        db.session.commit()
+        tally.after_transition(c)

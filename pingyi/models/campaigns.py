@@ -42,6 +42,9 @@ class Campaign(TenantMixin, Timestamped, db.Model):
     # The summary report's narrative paragraphs as the admin edited them (key → text); a key
     # missing here is generated from the figures when the report is made.
     narrative: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    # While open, results show turnout only unless the admin turns this on; then figures come
+    # from the live snapshot, which moves in steps of k ballots (``results.live_view``).
+    live_results: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     @property
     def state_label(self) -> str:

@@ -82,3 +82,31 @@ class TallyUnit(TenantMixin, db.Model):
     satisfied: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     lowest: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     by_choice: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)  # {choice_id: count}
+
+
+class LiveItem(TenantMixin, db.Model):
+    """Live results (``results.live_view``): how many answers the shown snapshot of one subject
+    × item rests on, and the tally run that last took it. Written by tally runs only."""
+
+    __tablename__ = "live_items"
+    __table_args__ = (tenant_fk("campaign_id", "campaigns", "CASCADE"),)
+
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shown: Mapped[int] = mapped_column(Integer, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class LiveCount(TenantMixin, db.Model):
+    """The shown snapshot's counts per subject × item × choice (no category: an open campaign
+    shows no breakdown by category)."""
+
+    __tablename__ = "live_counts"
+    __table_args__ = (tenant_fk("campaign_id", "campaigns", "CASCADE"),)
+
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    choice_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)

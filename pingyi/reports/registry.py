@@ -13,6 +13,7 @@ from pingyi import jobs
 from pingyi.errors import DomainError
 from pingyi.i18n import _
 from pingyi.models import Campaign
+from pingyi.results.live_view import refuse_open
 from pingyi.results.tally import stored_run
 from pingyi.tenancy import get_scoped
 
@@ -32,6 +33,7 @@ def check(c: Campaign | None, kind: str, fmt: str) -> None:
         if kind in NEEDS_CAMPAIGN:
             raise DomainError(_("该报表需要指定评议活动"), "campaign")
         return
+    refuse_open(c)  # every kind holds figures the open campaign may not show yet
     if stored_run(c.id) is None:
         raise DomainError(_("该评议活动尚未统计，请先统计"), "tally")
 

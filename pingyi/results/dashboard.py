@@ -27,6 +27,7 @@ from pingyi.models import (
 from pingyi.org.orgtree import unit_label
 
 from . import comparison as cmp
+from . import live_view as lv
 from . import rollup
 from . import suppression as sup
 from . import tally as tl
@@ -77,6 +78,8 @@ class Results:
     previous: Campaign | None = None
     distribution: list[tuple[str, int]] = field(default_factory=list)  # all answers, by choice label
     lowest_subjects: list[SubjectRow] = field(default_factory=list)  # the ranking's bottom
+    view: str = lv.FULL  # full, live (the snapshot) or turnout (no figures): ``live_view``
+    ballots: int = 0  # 收回评议票 (a unit admin: links used in their subtree)
 
 
 def item_rates(by_item: dict[int, tl.Figures]) -> list[ItemRate]:
@@ -138,14 +141,17 @@ def distribution(by_choice: dict[int, int], labels: dict[int, tuple[int, str]]) 
     return [(label, n) for label, (_pos, n) in sorted(merged.items(), key=lambda kv: (kv[1][0], kv[0]))]
 
 
-def unit_rows(campaign_id: int, max_depth: int | None = None) -> list[UnitRow]:
-    """The stored subtree roll-ups, in tree order, down to ``max_depth`` (root = 0)."""
-    subtrees = rollup.stored_subtrees(campaign_id)
+def unit_rows(campaign_id: int, max_depth: int | None = None,
+              subtrees: dict[int, rollup.Figures] | None = None) -> list[UnitRow]:
+    """Subtree roll-ups (the stored ones, or ``subtrees`` as ``live_view.unit_figures`` gives
+    them), in tree order, down to ``max_depth`` below the top unit shown (depth 0)."""
+    subtrees = rollup.stored_subtrees(campaign_id) if subtrees is None else subtrees
     if not subtrees:
         return []
     units = {u.id: u for u in db.session.execute(select(Unit).where(Unit.id.in_(list(subtrees)))).scalars()}
     labels = choice_labels(campaign_id)
-    shown = [u for u in units.values() if max_depth is None or u.depth <= max_depth]
+    top = min((u.depth for u in units.values()), default=0)
+    shown = [u for u in units.values() if max_depth is None or u.depth - top <= max_depth]
     shown.sort(key=lambda u: [(units[int(x)].sort_order, units[int(x)].name, int(x)) if int(x) in units else (0, "", 0)
                               for x in u.path.strip("/").split("/")])
     return [UnitRow(u, unit_label(u, units), subtrees[u.id], distribution(subtrees[u.id].by_choice, labels))
@@ -160,10 +166,11 @@ def lowest_subjects(by_subject: dict[int, tl.Figures], n: int = 10) -> list[Subj
     return [SubjectRow(s, *facts.get(s, (str(s), "")), by_subject[s], None) for _r, s in worst]
 
 
-def _add_trends(c: Campaign, prev: Campaign, items: list[ItemRate], units: list[UnitRow]) -> None:
-    """Item trends (same form item) and unit trends (same unit) against ``prev``."""
+def _add_trends(c: Campaign, prev: Campaign, items: list[ItemRate], units: list[UnitRow],
+                within: str | None = None) -> None:
+    """Item trends (same form item, over the same subtree) and unit trends (same unit) against ``prev``."""
     _kinds, infos = tl.subject_facts(prev.id)
-    before = tl.stored_figures(prev.id, "item", infos)
+    before = lv.figures(prev.id, "item", infos, lv.View(lv.FULL, within))
     for it in items:
         if it.id in before:
             it.trend = cmp.trend(it.figures.satisfied_share, before[it.id].satisfied_share)
@@ -173,23 +180,40 @@ def _add_trends(c: Campaign, prev: Campaign, items: list[ItemRate], units: list[
             u.trend = cmp.trend(u.figures.satisfied_share, subtrees[u.unit.id].satisfied_share)
 
 
-def campaign_results(c: Campaign, max_depth: int | None = 1) -> Results:
-    """The dashboard's data, every part summed in SQL from the stored cells."""
+def campaign_results(c: Campaign, max_depth: int | None = 1, within: str | None = None) -> Results:
+    """The dashboard's data as ``live_view`` lets it be seen: the stored cells once voting is
+    over, the live snapshot or turnout only while open; ``within`` a unit admin's subtree
+    (its subjects, units and figures summed over them, no campaign-wide categories)."""
     run = tl.stored_run(c.id)
     if run is None:
         return Results(None, [], [], [], None)
-    result, kinds = tl.stored_summary(c.id, subject_categories=c.weighting)
-    items, units = item_rates(result.by_item), unit_rows(c.id, max_depth)
-    prev = cmp.previous_campaign(c)
+    view = lv.view_of(c, within)
+    subtrees, total = lv.unit_figures(c.id, view, run)
+    units = unit_rows(c.id, max_depth, subtrees)
+    ballots = lv.ballots_received(run, view, total)
+    if not view.figures:
+        return Results(run, [], [], units, total, view=view.mode, ballots=ballots)
+    kinds, infos = tl.subject_facts(c.id)
+    if view.within:
+        inside = set(db.session.execute(select(Subject.id).where(
+            Subject.campaign_id == c.id, Subject.unit_id.in_(lv.units_within(view.within)))).scalars())
+        kinds = {s: k for s, k in kinds.items() if s in inside}
+    by_subject, by_item = (lv.figures(c.id, by, infos, view) for by in ("subject", "item"))
+    pairs = tl.stored_figures(c.id, "subject_category", infos) if c.weighting and view.mode == lv.FULL else {}
+    by_category = tl.stored_figures(c.id, "category", infos) if view.breakdowns else {}
+    result = tl.TallyResult({}, by_subject, pairs, by_item, by_category)
+    items = item_rates(by_item)
+    prev = lv.comparable(cmp.previous_campaign(c))
     if prev is not None:
-        _add_trends(c, prev, items, units)
+        _add_trends(c, prev, items, units, view.within)
     answers = tl.Figures()
-    for f in result.by_item.values():
+    for f in by_item.values():
         for choice, n in f.by_choice.items():
             answers.by_choice[choice] = answers.by_choice.get(choice, 0) + n
-    return Results(run, items, by_verdict(c, result, kinds), units, rollup.Figures.of(run),
-                   category_rows(c, result.by_category), prev, distribution(answers.by_choice, choice_labels(c.id)),
-                   lowest_subjects(result.by_subject))
+    return Results(run, items, by_verdict(c, result, kinds), units, total,
+                   category_rows(c, by_category) if view.breakdowns else [], prev,
+                   distribution(answers.by_choice, choice_labels(c.id)), lowest_subjects(by_subject),
+                   view=view.mode, ballots=ballots)
 
 
 # ---- the subject table and a subject's page ------------------------------------------------------
@@ -222,16 +246,21 @@ def campaign_forms(campaign_id: int) -> list[tuple[int, str]]:
         select(Subject.form_id).where(Subject.campaign_id == campaign_id))).order_by(Form.id)).all()]
 
 
-def subject_lines(c: Campaign, q: str = "", form_id: int | None = None, sort: str = "rate") -> list[SubjectLine]:
-    """Every subject (or those whose name or unit contains ``q``, of one form) with its
-    figures and trend, sorted: rate, -rate, answers, -answers, lowest (不满意 share) or label."""
+def subject_lines(c: Campaign, q: str = "", form_id: int | None = None, sort: str = "rate",
+                  within: str | None = None) -> list[SubjectLine]:
+    """Every subject (or those whose name or unit contains ``q``, of one form, ``within`` a
+    unit admin's subtree) with its figures as ``live_view`` allows (none while open with live
+    results off) and trend, sorted: rate, -rate, answers, -answers, lowest (不满意 share) or label."""
+    view = lv.view_of(c, within)
     _kinds, infos = tl.subject_facts(c.id)
-    figures = tl.stored_figures(c.id, "subject", infos)
+    figures = lv.figures(c.id, "subject", infos, view)
     units = {u.id: u for u in db.session.execute(select(Unit)).scalars()}
     forms = dict(campaign_forms(c.id))
     query = select(Subject).where(Subject.campaign_id == c.id)
     if form_id is not None:
         query = query.where(Subject.form_id == form_id)
+    if view.within:
+        query = query.where(Subject.unit_id.in_(lv.units_within(view.within)))
     needle = q.strip()
     lines = []
     for s in db.session.execute(query).scalars():
@@ -241,7 +270,7 @@ def subject_lines(c: Campaign, q: str = "", form_id: int | None = None, sort: st
             continue
         lines.append(SubjectLine(s.id, s.label, s.kind, forms.get(s.form_id, ""), label,
                                  figures.get(s.id, tl.Figures())))
-    prev = cmp.previous_campaign(c)
+    prev = lv.comparable(cmp.previous_campaign(c)) if view.figures else None
     if prev is not None and lines:
         same = cmp.matching_subjects(c, prev)
         _k, prev_infos = tl.subject_facts(prev.id)
@@ -301,15 +330,15 @@ def opinion_rows(c: Campaign, subject_id: int | None = None,
     return out
 
 
-def subject_detail(c: Campaign, s: Subject) -> SubjectDetail:
-    """One subject's page: per item (with choices), per category (suppressed below k), its
-    opinions, and its trend against the same subject in the previous campaign."""
+def _subject_figures(c: Campaign, s: Subject, view: lv.View) -> tuple[tl.Figures, list[ItemDetail],
+                                                                       cmp.Trend | None, Campaign | None]:
+    """A subject's total and items (with choices) as ``view`` may see them, and its trends
+    against the same subject in the previous campaign."""
     _kinds, infos = tl.subject_facts(c.id)
     labels = choice_labels(c.id)
-    by_item = tl.stored_figures(c.id, "subject_item", infos, subject_id=s.id)
-    by_cat = tl.stored_figures(c.id, "subject_category", infos, subject_id=s.id)
-    total = tl.stored_figures(c.id, "subject", infos, subject_id=s.id).get(s.id, tl.Figures())
-    prev = cmp.previous_campaign(c)
+    by_item = lv.figures(c.id, "subject_item", infos, view, subject_id=s.id)
+    total = lv.figures(c.id, "subject", infos, view, subject_id=s.id).get(s.id, tl.Figures())
+    prev = lv.comparable(cmp.previous_campaign(c)) if view.figures else None
     before_items: dict = {}
     trend = None
     if prev is not None and (match := cmp.matching_subjects(c, prev).get(s.id)) is not None:
@@ -327,6 +356,21 @@ def subject_detail(c: Campaign, s: Subject) -> SubjectDetail:
         prior = before_items.get(it.id)
         items.append(ItemDetail(it.text, f, distribution(f.by_choice, labels),
                                 cmp.trend(f.satisfied_share, prior.satisfied_share) if prior else None))
+    return total, items, trend, prev
+
+
+def subject_detail(c: Campaign, s: Subject) -> SubjectDetail:
+    """One subject's page: per item (with choices), per category (suppressed below k), its
+    opinions, and its trend against the same subject in the previous campaign. While the
+    campaign is open: the live snapshot's figures (or none), no categories, no opinions."""
+    view = lv.view_of(c)
+    total, items, trend, prev = _subject_figures(c, s, view)
+    if view.mode != lv.FULL:
+        units = {u.id: u for u in db.session.execute(select(Unit)).scalars()}
+        unit = units.get(s.unit_id)
+        return SubjectDetail(s, unit_label(unit, units) if unit else "", total, items, [], [], trend, prev)
+    _kinds, infos = tl.subject_facts(c.id)
+    by_cat = tl.stored_figures(c.id, "subject_category", infos, subject_id=s.id)
     ballots = sup.ballots_by_subject_category(c.id, s.id)
     cats = [CategoryRow(k.name, ballots.get((s.id, k.id), 0),
                         None if sup.hidden(ballots.get((s.id, k.id), 0)) else by_cat.get((s.id, k.id), tl.Figures()))

@@ -25,6 +25,7 @@ from pingyi.models import PUBLISHED_STATES, Campaign, Membership, Subject, Tenan
 from pingyi.tenancy import tenant_context
 
 from . import dashboard as rs
+from . import live_view as lv
 
 LIVE, PREVIEW = "live", "preview"
 
@@ -120,9 +121,10 @@ class Publication:
 def publication_data(c: Campaign) -> Publication:
     """What the publication page shows, within the campaign's tenant scope: overall figures,
     item rates, every subject's answers and rate, the verdict lists, and (if chosen) opinions."""
-    res = rs.campaign_results(c, 1)
+    res = rs.campaign_results(c, 1)  # an open campaign (a preview) as ``live_view`` allows
     subjects = rs.subject_lines(c, sort="label") if res.run is not None else []
-    return Publication(res, subjects, opinion_groups(c) if c.publish_opinions else None)
+    opinions = c.publish_opinions and res.view == lv.FULL  # never while open
+    return Publication(res, subjects, opinion_groups(c) if opinions else None)
 
 
 def opinion_groups(c: Campaign) -> list[OpinionGroup]:

@@ -231,6 +231,9 @@ def _finish(campaign_id: int, run: TallyRun, full: bool, started: float) -> Tall
     counted = time.perf_counter()
     store_rollup(campaign_id, run)
     db.session.flush()
+    from .live_view import refresh
+
+    refresh(campaign_id, run.version)  # what an open campaign may show moves in steps of k
     run.timings = {"count_s": counted - started, "rollup_s": time.perf_counter() - counted}
     return run
 

@@ -112,6 +112,12 @@ class CampaignPageForm(CampaignForm):
     publish_opinions = BooleanField(_l("公示意见"))
 
 
+class LiveResultsForm(FlaskForm):
+    """The campaign page's switch for live results while the campaign is open."""
+
+    live_results = BooleanField(_l("评议进行中显示实时结果"))
+
+
 class SubjectsForm(FlaskForm):
     op = StringField()
     form_id = StringField(_l("测评表"))

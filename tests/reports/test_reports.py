@@ -15,7 +15,7 @@ from pingyi.extensions import db
 from pingyi.models import Job, JobFile, Subject, TallyRun
 from pingyi.results import tally
 from pingyi.tenancy import tenant_context
-from tests.ballot_world import build, vote
+from tests.ballot_world import build, close_and_count, vote
 from tests.factories import login
 
 pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
@@ -38,6 +38,7 @@ def test_tally_workbook_matches_the_stored_tally(app, world, client):
         bw = build(world)
         vote(world, bw, bw.own[:3], (0, 1, 3))
         vote(world, bw, bw.group[:1], (2,))
+        close_and_count(world, bw)  # result reports are refused while open (tests/web/test_live_results_pages.py)
     login(client, world.a.admin)
     r = client.post(f"/t/alpha/campaigns/{bw.campaign_id}/reports", data={"kind": "tally", "format": "xlsx"})
     assert r.status_code == 302 and "/jobs/" in r.location
@@ -96,6 +97,7 @@ def test_report_command(app, world, tmp_path):
     with app.app_context():
         bw = build(world)
         vote(world, bw, bw.own[:2], (0, 3))
+        close_and_count(world, bw)
     out = tmp_path / "统计表.xlsx"
     r = app.test_cli_runner().invoke(main, ["report", "--tenant", "alpha", "--campaign", str(bw.campaign_id),
                                             "--kind", "tally", "--format", "xlsx", "--out", str(out)])

@@ -19,7 +19,7 @@ from pingyi.extensions import db
 from pingyi.models import Campaign, EvaluatorCategory, JobFile, Subject, Unit
 from pingyi.results import tally
 from pingyi.tenancy import tenant_context
-from tests.ballot_world import build, vote
+from tests.ballot_world import build, close_and_count, vote
 from tests.factories import login
 
 pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
@@ -45,6 +45,7 @@ def test_categories_are_suppressed_below_k_and_shown_from_k(app, world, client):
         bw = build(world)
         vote(world, bw, bw.own[:3], (0, 1, 3))  # 群众: 3 ballots
         vote(world, bw, bw.group[:2], (0, 2))  # 全评: 2 ballots
+        close_and_count(world, bw)  # figures of an open campaign: tests/results/test_live_view.py
     login(client, world.a.admin)
     url = f"/t/alpha/campaigns/{bw.campaign_id}/results"
     page = _text(client.get(url).text)
@@ -64,6 +65,7 @@ def test_dashboard_draws_charts_in_chinese(app, world, client):
     with app.app_context():
         bw = build(world)
         vote(world, bw, bw.own[:2], (0, 3))
+        close_and_count(world, bw)
     login(client, world.a.admin)
     page = client.get(f"/t/alpha/campaigns/{bw.campaign_id}/results").text
     charts = page.split('data-testid="charts"')[1].split("</section>")[0]
@@ -78,6 +80,7 @@ def test_subject_table_searches_sorts_and_pages(app, world, client):
         bw = build(world)
         vote(world, bw, bw.own[:3], (0, 0, 3))
         vote(world, bw, bw.other_branch[:2], (0, 1))
+        close_and_count(world, bw)
     ids = _ids(app, world, bw)
     login(client, world.a.admin)
     base = f"/t/alpha/campaigns/{bw.campaign_id}/results/subjects"
@@ -124,6 +127,7 @@ def test_subject_page_items_categories_and_opinions(app, world, client):
         bw = build(world)
         vote(world, bw, bw.own[:3], (0, 1, 3), comment="食堂饭菜要改进")
         vote(world, bw, bw.group[:1], (0,), comment="道路要修")
+        close_and_count(world, bw)
     ids = _ids(app, world, bw)
     login(client, world.a.admin)
     url = f"/t/alpha/campaigns/{bw.campaign_id}/results/subjects/{ids['unit_subject']}"
@@ -145,10 +149,13 @@ def test_trends_against_the_previous_campaign_on_the_same_forms(app, world, clie
     with app.app_context():
         first = build(world, name="上一轮评议")
         vote(world, first, first.own[:3], (0, 0, 3))  # 66.7%
+        close_and_count(world, first)  # an open campaign is never compared with
         second = build(world, like=first, name="本轮评议")
         vote(world, second, second.own[:3], (0, 0, 0))  # 100.0%
+        close_and_count(world, second)
         other = build(world, name="另一套表")  # new forms: nothing to compare with
         vote(world, other, other.own[:1], (0,))
+        close_and_count(world, other)
     ids = _ids(app, world, second)
     login(client, world.a.admin)
     page = _text(client.get(f"/t/alpha/campaigns/{second.campaign_id}/results").text)
@@ -180,6 +187,7 @@ def test_opinions_workbook_groups_by_subject_and_suppresses_categories(app, worl
         bw = build(world)
         vote(world, bw, bw.own[:3], (0, 1, 3), comment="希望多开展培训")
         vote(world, bw, bw.group[:1], (0,), comment="班中餐要改进")
+        close_and_count(world, bw)  # result reports are refused while open
     ids = _ids(app, world, bw)
     login(client, world.a.admin)
     wb = _opinions_workbook(app, world, client, bw.campaign_id)
@@ -202,9 +210,7 @@ def test_opinions_report_from_the_command_line(app, world, tmp_path):
     with app.app_context():
         bw = build(world)
         vote(world, bw, bw.own[:1], (0,), comment="好")
-        with tenant_context(world.a.id):
-            tally.recount(bw.campaign_id)
-            db.session.commit()
+        close_and_count(world, bw)
     out = tmp_path / "意见汇总表.xlsx"
     r = app.test_cli_runner().invoke(main, ["report", "--tenant", "alpha", "--campaign", str(bw.campaign_id),
                                             "--kind", "opinions", "--format", "xlsx", "--out", str(out)])

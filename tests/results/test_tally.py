@@ -25,7 +25,7 @@ from pingyi.results.tally import (
 )
 from pingyi.tenancy import tenant_context, unscoped
 from pingyi.voting import ballots
-from tests.ballot_world import build, full_answers, vote
+from tests.ballot_world import build, close_and_count, full_answers, vote
 
 pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
@@ -188,6 +188,11 @@ def test_tally_command(app, world):
     r = app.test_cli_runner().invoke(main, ["tally", "--tenant", "alpha", "--campaign", str(bw.campaign_id),
                                             "--wait"])
     assert r.exit_code == 0, r.output
+    assert "评议进行中，未开启实时结果" in r.output and "满意率" not in r.output  # open: turnout only
+    with app.app_context():
+        close_and_count(world, bw)
+    r = app.test_cli_runner().invoke(main, ["tally", "--tenant", "alpha", "--campaign", str(bw.campaign_id),
+                                            "--wait"])
     assert re.search(r"第 \d+ 次统计，4 张票", r.output), r.output
     assert "兑现创先争优公开承诺情况满意率 75.0%（4 个回答）" in r.output
     r = app.test_cli_runner().invoke(main, ["tally", "--tenant", "beta", "--campaign", str(bw.campaign_id)])

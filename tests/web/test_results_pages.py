@@ -12,7 +12,7 @@ from pingyi.campaigns import lifecycle as cp
 from pingyi.extensions import db
 from pingyi.models import Campaign, Job, TallyRun
 from pingyi.tenancy import tenant_context
-from tests.ballot_world import build, vote
+from tests.ballot_world import build, close_and_count, vote
 from tests.factories import login
 
 pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
@@ -30,6 +30,7 @@ def test_results_list_verdicts_and_roll_ups(app, world, client):
             db.session.commit()
         vote(world, bw, bw.own[:3], (3, 3, 0))  # 采煤一队: 不满意 2/3
         vote(world, bw, bw.other_branch[:1], (0,))
+        close_and_count(world, bw)  # while open the page shows turnout only (tests/web/test_live_results_pages.py)
     login(client, world.a.admin)
     page = _text(client.get(f"/t/alpha/campaigns/{bw.campaign_id}/results").text)
     assert "4 收回评议票" in page

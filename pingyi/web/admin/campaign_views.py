@@ -23,15 +23,17 @@ from pingyi.models import (
     Form,
     Subject,
 )
+from pingyi.results import live_view
 from pingyi.results.tally import after_transition
 from pingyi.voting import issuing, tokens
-from pingyi.web.access import campaign_or_404, posted_or_refuse, unit_or_404, writes_need
+from pingyi.web.access import campaign_or_404, posted_or_refuse, require_role, unit_or_404, writes_need
 from pingyi.web.actions import attempt, submitted
 from pingyi.web.forms import (
     CampaignForm,
     CampaignPageForm,
     CategoriesForm,
     LinksForm,
+    LiveResultsForm,
     RulesForm,
     SubjectsForm,
 )
@@ -94,6 +96,18 @@ def campaign(campaign_id: int):
         metrics=rl.METRICS, ops=rl.OPS, states=STATE_LABELS, units=_unit_choices(include_root=False),
         publish_until=_local_input(c.publish_until, c.timezone) if c.publish_until else "",
         public_url=_base_url() + url_for("public.results", campaign_id=c.id, slug=g.tenant.slug))
+
+
+@bp.route("/campaigns/<int:campaign_id>/live-results", methods=["POST"])
+@require_role("admin")
+def campaign_live_results(campaign_id: int):
+    """Turn live results on or off: while open, figures that move only in steps of k ballots,
+    or turnout only (``results.live_view``)."""
+    c = campaign_or_404(campaign_id)
+    form = LiveResultsForm()
+    if submitted(form) and attempt(lambda: live_view.set_live_results(c, form.live_results.data)).ok:
+        flash(_("已开启实时结果") if c.live_results else _("已关闭实时结果"), "success")
+    return redirect(url_for(".campaign", campaign_id=c.id))
 
 
 @bp.route("/campaigns/<int:campaign_id>/subjects", methods=["GET", "POST"])

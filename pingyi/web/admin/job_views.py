@@ -41,8 +41,8 @@ def job_file(job_id: int, file_id: int):
     f = scoped_or_404(JobFile, file_id)
     if f.job_id != j.id:
         abort(404)
-    if f.once and not g.access.is_admin:
-        abort(403)
+    if (f.once or j.kind == "report" and g.access.unit_path) and not g.access.is_admin:
+        abort(403)  # a report holds the whole campaign: not a unit admin's subtree
     data = jobs.take_file(f)
     if data is None:
         flash(_("该文件已下载过，为保密不再保留；如需要请作废后重新发放"), "error")

@@ -1,6 +1,8 @@
 """Results of a campaign from its stored tally: the dashboard (item rates, categories,
 verdict lists, subtree roll-ups, charts, trends), the subject table and a subject's page;
-starting a full recount or a report (worker jobs)."""
+starting a full recount or a report (worker jobs). What each reader may see — turnout only,
+the live snapshot or everything; a unit admin only their subtree — is ``results.live_view``'s
+decision, made in the domain functions these views call."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pingyi.models import Campaign
 from pingyi.reports import charts
 from pingyi.reports import registry as reports
 from pingyi.results import dashboard as rs
+from pingyi.results import live_view as lv
 from pingyi.results import tally as tl
 from pingyi.web.access import campaign_or_404, require_role, subject_or_404
 from pingyi.web.actions import attempt, submitted
@@ -28,15 +31,16 @@ _CHARTS: OrderedDict = OrderedDict()  # (tenant, campaign, tally version, time) 
 
 def dashboard_charts(c: Campaign, r: rs.Results) -> dict[str, str]:
     """The dashboard's four charts as inline SVG, drawn once per tally version."""
-    key = (g.tenant.id, c.id, r.run.version, r.run.computed_at, r.run.full)
+    key = (g.tenant.id, c.id, r.run.version, r.run.computed_at, r.run.full, r.view, g.access.unit_path)
     if key not in _CHARTS:
-        top = [u for u in r.units if u.unit.depth == 1] or r.units
-        drawn = {
+        top_depth = min((u.unit.depth for u in r.units), default=0) + 1
+        top = [u for u in r.units if u.unit.depth == top_depth] or r.units
+        turnout = charts.rate_bars([u.unit.name for u in top], [u.figures.turnout for u in top], _("各单位参评率"))
+        drawn = {"turnout": turnout} if r.view == lv.TURNOUT else {
             "items": charts.rate_bars([i.text for i in r.items], [i.figures.satisfied_share for i in r.items],
                                       _("各评议内容满意率")),
             "distribution": charts.distribution(r.distribution, _("全部回答的选项分布")),
-            "turnout": charts.rate_bars([u.unit.name for u in top], [u.figures.turnout for u in top],
-                                        _("各单位参评率")),
+            "turnout": turnout,
             "ranking": charts.rate_bars([s.label for s in r.lowest_subjects],
                                         [s.figures.satisfied_share for s in r.lowest_subjects],
                                         _("满意率最低的评议对象"), threshold=0.6),
@@ -51,9 +55,9 @@ def dashboard_charts(c: Campaign, r: rs.Results) -> dict[str, str]:
 def campaign_results(campaign_id: int):
     c = campaign_or_404(campaign_id)
     depth = None if request.args.get("depth") == "all" else 1
-    r = rs.campaign_results(c, depth)
+    r = rs.campaign_results(c, depth, g.access.unit_path)
     return render_template("admin/campaign_results.html", c=c, r=r, all_units=depth is None,
-                           charts=dashboard_charts(c, r) if r.run and r.items else {},
+                           charts=dashboard_charts(c, r) if r.run and (r.items or r.view == lv.TURNOUT) else {},
                            refresh=15 if c.state == "open" else None)
 
 
@@ -63,16 +67,16 @@ def result_subjects(campaign_id: int):
     c = campaign_or_404(campaign_id)
     q, sort = request.args.get("q", ""), request.args.get("sort", "rate")
     form_id = request.args.get("form", type=int)
-    p = paginate_list(rs.subject_lines(c, q, form_id, sort), PAGE_SIZE)
+    p = paginate_list(rs.subject_lines(c, q, form_id, sort, g.access.unit_path), PAGE_SIZE)
     return render_template("admin/result_subjects.html", c=c, p=p, q=q, sort=sort, form_id=form_id,
-                           forms=rs.campaign_forms(c.id))
+                           forms=rs.campaign_forms(c.id), view=lv.mode(c))
 
 
 @bp.route("/campaigns/<int:campaign_id>/results/subjects/<int:subject_id>")
 def result_subject(campaign_id: int, subject_id: int):
     c = campaign_or_404(campaign_id)
     s = subject_or_404(subject_id, c)
-    return render_template("admin/result_subject.html", c=c, d=rs.subject_detail(c, s))
+    return render_template("admin/result_subject.html", c=c, d=rs.subject_detail(c, s), view=lv.mode(c))
 
 
 @bp.route("/campaigns/<int:campaign_id>/reports", methods=["POST"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 
 from pingyi.i18n import _
 from pingyi.reports import summary
@@ -17,6 +17,8 @@ from . import bp
 @writes_need("admin")
 def campaign_summary(campaign_id: int):
     c = campaign_or_404(campaign_id)
+    if g.access.unit_path:  # the whole campaign's figures: a unit admin reads their subtree's results page
+        abort(403)
     form = NarrativeForm()
     submitted_text: dict[str, str] = {}
     if submitted(form):

@@ -22,6 +22,7 @@ from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
 from pingyi.models import Campaign, EvaluatorCategory, Form, Person, Rule, Subject, Unit
+from pingyi.results import live_view
 from pingyi.results.tally import after_transition
 from pingyi.voting import tokens
 from pingyi.web.access import (
@@ -79,6 +80,7 @@ def _form_summary(f: Form) -> dict:
 def _campaign_json(c: Campaign) -> dict:
     return {"id": c.id, "name": c.name, "description": c.description, "state": c.state,
             "state_label": c.state_label, "weighting": c.weighting, "publication_scope": c.publication_scope,
+            "live_results": c.live_results,
             "window": {"timezone": c.timezone, "opens_at": _iso(c.opens_at), "closes_at": _iso(c.closes_at),
                        "opens_at_local": cp.local(c.opens_at, c.timezone).isoformat(),
                        "closes_at_local": cp.local(c.closes_at, c.timezone).isoformat()}}
@@ -191,6 +193,8 @@ def campaign(campaign_id: int):
                            closes_at=text("closes_at"),
                            weighting=bool(data["weighting"]) if data.get("weighting") is not None else None,
                            publication_scope=text("publication_scope"))
+        if data.get("live_results") is not None:
+            live_view.set_live_results(c, bool(data["live_results"]))
     except DomainError as exc:
         return _refused(exc)
     db.session.commit()

@@ -41,12 +41,13 @@ WINDOW = _obj({"timezone": STR, "opens_at": {"type": "string", "format": "date-t
 CAMPAIGN = _obj({"id": INT, "name": STR, "description": STR,
                  "state": {"type": "string", "enum": ["draft", "open", "closed", "published", "archived"]},
                  "state_label": STR, "weighting": BOOL,
+                 "live_results": {**BOOL, "description": "while open: figures in steps of k ballots, else turnout only"},
                  "publication_scope": {"type": "string", "enum": ["public", "tenant", "oversight"]},
                  "window": WINDOW, "opened_at": NSTR, "closed_at": NSTR, "published_at": NSTR, "archived_at": NSTR,
                  "subject_counts": {"type": "object", "additionalProperties": INT},
                  "readiness": {"type": "array", "items": STR, "description": "what stops it from opening now"},
                  "live_links": INT})
-CAMPAIGN_IN = _obj({"name": STR, "description": STR, "timezone": STR, "weighting": BOOL,
+CAMPAIGN_IN = _obj({"name": STR, "description": STR, "timezone": STR, "weighting": BOOL, "live_results": BOOL,
                     "publication_scope": STR,
                     "opens_at": {"type": "string", "description": "local wall-clock time, YYYY-MM-DD HH:MM"},
                     "closes_at": STR})
