@@ -78,15 +78,21 @@ def units_with_ancestors(unit_ids: set[int]) -> dict[int, Unit]:
     return units
 
 
-def turnout(campaign: Campaign) -> dict:
+def turnout(campaign: Campaign, within: str | None = None) -> dict:
     """``{"units": [Row…], "categories": [Row…], "total": Row, "threshold": Fraction, "op": str}``.
 
     Units are those that were issued links (a unit whose links were all revoked shows 0 issued
     and no rate), ordered by path label; every category of the campaign is listed in its order.
-    Each unit row's ``name`` is its full path label (``公司党委/一矿党委/…``)."""
+    Each unit row's ``name`` is its full path label (``公司党委/一矿党委/…``). ``within``: only
+    the links of units in that subtree (a unit admin's), categories and total included."""
     per_unit: dict[int, list[int]] = {}
     per_category: dict[int, list[int]] = {}
-    for (unit_id, category_id), n in link_counts(campaign.id, ("unit", "category")).items():
+    counts = link_counts(campaign.id, ("unit", "category"))
+    if within:
+        inside = set(db.session.execute(select(Unit.id).where(Unit.path.startswith(within, autoescape=True)))
+                     .scalars())
+        counts = {key: n for key, n in counts.items() if key[0] in inside}
+    for (unit_id, category_id), n in counts.items():
         for bucket, key in ((per_unit, unit_id), (per_category, category_id)):
             acc = bucket.setdefault(key, [0, 0])
             acc[0] += n.issued

@@ -155,3 +155,17 @@ def test_a_unit_admin_reads_only_their_subtree(app, world, client):
     with app.app_context(), tenant_context(world.a.id):
         file_id = db.session.execute(select(JobFile.id).where(JobFile.job_id == job_id)).scalar_one()
     assert client.get(f"/t/alpha/jobs/{job_id}/files/{file_id}").status_code == 403
+
+
+def test_a_unit_admin_watches_their_subtree_s_turnout(app, world, client):
+    with app.app_context():
+        bw = build(world, links=6)
+        vote(world, bw, bw.own[:3] + bw.group[:1] + bw.other_branch[:2], (0,) * 6)
+    login(client, world.a.unit_admin)
+    page = client.get(f"/t/alpha/campaigns/{bw.campaign_id}/turnout").text
+    assert set(re.findall(r'data-unit="(\d+)"', page)) == {str(world.a.branch)}  # not 机关党支部, nor the root's 全评 links
+    assert re.search(r'data-testid="total-issued">6<', page) and re.search(r'data-testid="total-used">3<', page)
+    client.post("/logout")
+    login(client, world.a.admin)
+    page = client.get(f"/t/alpha/campaigns/{bw.campaign_id}/turnout").text
+    assert re.search(r'data-testid="total-issued">10<', page) and re.search(r'data-testid="total-used">6<', page)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from pingyi.i18n import _
 from pingyi.models import InterviewSample
@@ -21,9 +21,10 @@ REFRESH_SECONDS = 15
 
 @bp.route("/campaigns/<int:campaign_id>/turnout")
 def campaign_turnout(campaign_id: int):
-    """Any member may watch turnout; the page reloads itself while the campaign is open."""
+    """Any member may watch turnout (a unit admin: their subtree's); the page reloads itself
+    while the campaign is open."""
     c = campaign_or_404(campaign_id)
-    data = to.turnout(c)
+    data = to.turnout(c, g.access.unit_path)
     limit, op = data["threshold"], data["op"]
     sort = "name" if request.args.get("sort") == "name" else "rate"
     units = data["units"] if sort == "name" else to.lowest_first(data["units"])
