@@ -1,6 +1,7 @@
 """意见汇总表 (seed 003): the free-text opinions of a campaign, a sheet per form ("基层党组织…
 意见汇总表", "党员…意见汇总表"), grouped by subject and item, each naming the evaluator
-category only where small-cell suppression allows; plus a count per subject and category.
+category only where the subject's breakdown shows it (``results.suppression``); plus a count per
+subject and category, hidden for the same categories.
 
 Streamed: comments are read in batches and written row by row (xlsxwriter's constant-memory
 mode), never held whole — exports of large response sets run out of memory elsewhere."""
@@ -26,7 +27,7 @@ COLUMNS = ("序号", "评议对象", "所在单位", "评议内容", "意见建�
 
 def workbook(c: Campaign) -> bytes:
     """The workbook's bytes: 按对象统计, then one sheet per form with every opinion."""
-    ballots = sup.ballots_by_subject_category(c.id)
+    splits = sup.subject_breakdowns(c.id)
     names = {k.id: k.name for k in categories(c)}
     units = {u.id: u for u in db.session.execute(select(Unit)).scalars()}
     forms = db.session.execute(select(Form).where(Form.id.in_(
@@ -41,7 +42,7 @@ def workbook(c: Campaign) -> bytes:
     sheets = [(f, wb.add_worksheet(sheet_name(f"{f.name}意见汇总表", used))) for f in forms]
 
     counts = _subject_counts(c.id)
-    _counts_sheet(counts_ws, c, counts, names, ballots, units, head, title)
+    _counts_sheet(counts_ws, c, counts, names, splits, units, head, title)
     for form, ws in sheets:
         ws.write(0, 0, f"《{form.name}》群众评议意见汇总表（{c.name}）", title)
         for col, text in enumerate(COLUMNS):
@@ -64,7 +65,7 @@ def workbook(c: Campaign) -> bytes:
             ws.write_string(row, 2, unit_label(unit, units) if unit else "")
             ws.write_string(row, 3, item)
             ws.write_string(row, 4, text, wrap)
-            ws.write_string(row, 5, sup.category_name(names.get(category, ""), ballots.get((subject_id, category), 0)))
+            ws.write_string(row, 5, splits.get(subject_id, sup.Breakdown()).name(category, names.get(category, "")))
             row += 1
         if row == 3:
             ws.write_string(3, 0, "（没有意见建议）")
@@ -83,9 +84,11 @@ def _subject_counts(campaign_id: int) -> dict[int, dict[int, int]]:
     return out
 
 
-def _counts_sheet(ws, c: Campaign, counts, names, ballots, units, head, title) -> None:
-    """One row per subject with opinions: the total and, per category, the count or "<k"."""
+def _counts_sheet(ws, c: Campaign, counts, names, splits, units, head, title) -> None:
+    """One row per subject with opinions: the total and, per category, the count or "<k"
+    where the subject's breakdown hides that category."""
     ws.write(0, 0, f"{c.name} 意见建议条数（按评议对象）", title)
+    ws.write(1, 0, f"“{sup.label()}”：该类参评人员不足 {sup.min_cell()} 人，或可由合计推算出这样的类别，不单独列出。")
     cats = list(names)
     for col, text in enumerate(["评议对象", "所在单位", "意见建议（条）", *names.values()]):
         ws.write(2, col, text, head)
@@ -101,7 +104,7 @@ def _counts_sheet(ws, c: Campaign, counts, names, ballots, units, head, title) -
         ws.write_string(r, 1, unit_label(unit, units) if unit else "")
         ws.write_number(r, 2, sum(counts[subject_id].values()))
         for col, k in enumerate(cats, start=3):
-            if sup.hidden(ballots.get((subject_id, k), 0)):
+            if not splits.get(subject_id, sup.Breakdown()).shown(k):
                 ws.write_string(r, col, sup.label())
             else:
                 ws.write_number(r, col, counts[subject_id].get(k, 0))

@@ -46,7 +46,8 @@ class ItemRate:
 class CategoryRow:
     name: str
     ballots: int
-    figures: tl.Figures | None  # None: fewer ballots than k, not shown
+    figures: tl.Figures | None  # None: not shown (``suppression.hide``)
+    small: bool = False  # not shown for resting on fewer than k ballots itself
 
 
 @dataclass
@@ -92,12 +93,16 @@ def item_rates(by_item: dict[int, tl.Figures]) -> list[ItemRate]:
     return [ItemRate(form, text, by_item[item_id], item_id) for item_id, text, form in rows]
 
 
-def category_rows(c: Campaign, by_category: dict[int, tl.Figures]) -> list[CategoryRow]:
-    """Figures per evaluator category; a category with fewer than k ballots shows none."""
-    ballots = sup.ballots_by_category(c.id)
-    return [CategoryRow(k.name, ballots.get(k.id, 0),
-                        None if sup.hidden(ballots.get(k.id, 0)) else by_category.get(k.id, tl.Figures()))
+def _category_rows(c: Campaign, split: sup.Breakdown, figures: dict[int, tl.Figures]) -> list[CategoryRow]:
+    return [CategoryRow(k.name, split.ballots.get(k.id, 0),
+                        figures.get(k.id, tl.Figures()) if split.shown(k.id) else None, split.small(k.id))
             for k in categories(c)]
+
+
+def category_rows(c: Campaign, by_category: dict[int, tl.Figures]) -> list[CategoryRow]:
+    """Figures per evaluator category, those ``suppression`` hides left out (with the
+    subjects' own breakdowns in view: this table sums their cells)."""
+    return _category_rows(c, sup.campaign_breakdown(c.id), by_category)
 
 
 def by_verdict(c: Campaign, result: tl.TallyResult, kinds: dict[int, str]) -> list[tuple[str, str, list[SubjectRow]]]:
@@ -107,6 +112,9 @@ def by_verdict(c: Campaign, result: tl.TallyResult, kinds: dict[int, str]) -> li
     if not hits:
         return []
     weights = {k.id: Fraction(k.weight) for k in categories(c)} if c.weighting else {}
+    # a weighted rate mixes the categories unevenly: beside the subject's hidden group's plain
+    # rate it would tell its parts apart, so only a subject that hides no category shows one
+    splits = sup.subject_breakdowns(c.id) if weights else {}
     labels = dict(db.session.execute(select(Subject.id, Subject.label).where(Subject.id.in_(list(hits)))).all())
     groups: dict[str, list[SubjectRow]] = {}
     severity: dict[str, str] = {}
@@ -116,7 +124,8 @@ def by_verdict(c: Campaign, result: tl.TallyResult, kinds: dict[int, str]) -> li
     for subject_id, rules in hits.items():
         row = SubjectRow(subject_id, labels.get(subject_id, str(subject_id)), kinds[subject_id],
                          result.by_subject.get(subject_id, tl.Figures()),
-                         tl.weighted_satisfaction(result, subject_id, weights) if weights else None)
+                         tl.weighted_satisfaction(result, subject_id, weights)
+                         if weights and not splits.get(subject_id, sup.Breakdown()).hidden else None)
         for spec in rules:
             groups[spec.outcome].append(row)
     return [(outcome, severity[outcome], sorted(rows, key=lambda r: (r.figures.satisfied_share or 0, r.label)))
@@ -294,7 +303,7 @@ class ItemDetail:
 class OpinionRow:
     item: str
     text: str
-    category: str  # the evaluator category, or "<5" where it rests on fewer than k ballots
+    category: str  # the evaluator category, or "<5" where the subject's breakdown hides it
 
 
 @dataclass
@@ -310,12 +319,12 @@ class SubjectDetail:
 
 
 def opinion_rows(c: Campaign, subject_id: int | None = None,
-                 ballots: dict[tuple[int, int], int] | None = None) -> dict[int, list[OpinionRow]]:
+                 splits: dict[int, sup.Breakdown] | None = None) -> dict[int, list[OpinionRow]]:
     """Free-text opinions per subject (or of one), by item then text (never in voting order);
-    each names its category only where that subject's ballots of the category are at least k
-    (``ballots``: those counts, if the caller has them already)."""
-    if ballots is None:
-        ballots = sup.ballots_by_subject_category(c.id, subject_id)
+    each names its category only where that subject's breakdown by category shows it
+    (``splits``: the subjects' breakdowns, if the caller has them already)."""
+    if splits is None:
+        splits = sup.subject_breakdowns(c.id, subject_id)
     names = {k.id: k.name for k in categories(c)}
     query = (select(Comment.subject_id, FormItem.text, Comment.text, Comment.category_id)
              .join(FormItem, FormItem.id == Comment.item_id).join(FormSection, FormSection.id == FormItem.section_id)
@@ -325,8 +334,8 @@ def opinion_rows(c: Campaign, subject_id: int | None = None,
         query = query.where(Comment.subject_id == subject_id)
     out: dict[int, list[OpinionRow]] = {}
     for subject_id, item, text, category in db.session.execute(query).all():
-        out.setdefault(subject_id, []).append(OpinionRow(item, text, sup.category_name(
-            names.get(category, ""), ballots.get((subject_id, category), 0))))
+        out.setdefault(subject_id, []).append(OpinionRow(item, text, splits.get(
+            subject_id, sup.Breakdown()).name(category, names.get(category, ""))))
     return out
 
 
@@ -371,11 +380,9 @@ def subject_detail(c: Campaign, s: Subject) -> SubjectDetail:
         return SubjectDetail(s, unit_label(unit, units) if unit else "", total, items, [], [], trend, prev)
     _kinds, infos = tl.subject_facts(c.id)
     by_cat = tl.stored_figures(c.id, "subject_category", infos, subject_id=s.id)
-    ballots = sup.ballots_by_subject_category(c.id, s.id)
-    cats = [CategoryRow(k.name, ballots.get((s.id, k.id), 0),
-                        None if sup.hidden(ballots.get((s.id, k.id), 0)) else by_cat.get((s.id, k.id), tl.Figures()))
-            for k in categories(c)]
+    splits = sup.subject_breakdowns(c.id, s.id)
+    cats = _category_rows(c, splits.get(s.id, sup.Breakdown()), {k: f for (_s, k), f in by_cat.items()})
     units = {u.id: u for u in db.session.execute(select(Unit)).scalars()}
     unit = units.get(s.unit_id)
     return SubjectDetail(s, unit_label(unit, units) if unit else "", total, items, cats,
-                         opinion_rows(c, s.id, ballots).get(s.id, []), trend, prev)
+                         opinion_rows(c, s.id, splits).get(s.id, []), trend, prev)

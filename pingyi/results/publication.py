@@ -9,8 +9,8 @@ preview the page (before publishing, after the window), and the page says it is 
 
 Figures come from the stored tally through ``results.dashboard`` (never from ballots); opinions
 (``comments``) appear only when the admin chose to publish them, and a comment's evaluator
-category only where at least k ballots of that category spoke about that subject (small-cell
-suppression, applied by ``results.opinion_rows``).
+category only where the subject's breakdown by category shows it (small-cell and complementary
+suppression, ``results.suppression``, applied by ``results.opinion_rows``).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def mode(c: Campaign, user, now: datetime | None = None) -> str | None:
 
 @dataclass
 class Opinion:
-    category: str  # the category's name, or "<5" where its ballots on this subject are too few
+    category: str  # the category's name, or "<5" where the subject's breakdown hides it
     text: str
 
 
@@ -129,8 +129,8 @@ def publication_data(c: Campaign) -> Publication:
 
 def opinion_groups(c: Campaign) -> list[OpinionGroup]:
     """Comments grouped by subject (campaign order) and item (form order), sorted by text within
-    an item — never in voting order; a category is named only where k ballots stand behind it
-    (``results.opinion_rows`` applies the suppression)."""
+    an item — never in voting order; a category is named only where the subject's breakdown
+    shows it (``results.opinion_rows`` applies the suppression)."""
     rows = rs.opinion_rows(c)
     if not rows:
         return []

@@ -51,14 +51,18 @@ def test_categories_are_suppressed_below_k_and_shown_from_k(app, world, client):
     page = _text(client.get(url).text)
     assert page.count("不足 5 张票，不单独显示") == 2 and "群众 <5" in page and "全评 <5" in page
 
-    app.config["MIN_CELL"] = 3
+    app.config["MIN_CELL"] = 3  # 3 群众 ballots would do, but the total minus them is the 2 全评 ballots
+    page = _text(client.get(url).text)
+    assert "群众 3 可由合计推算出不足 3 张票的类别，不单独显示" in page and "全评 <3" in page
+
+    app.config["MIN_CELL"] = 2
     page = _text(client.get(url).text)
     with app.app_context(), tenant_context(world.a.id):
         result, _kinds = tally.stored_result(bw.campaign_id)
-        k = _ids(app, world, bw)["cats"]["群众"]
-        crowd = result.by_category[k]
-    assert f"群众 3 {crowd.total} {tally.percent(crowd.satisfied_share)} {tally.percent(crowd.lowest_share)}" in page
-    assert "全评 <3" in page  # 2 ballots stay hidden under k = 3
+        cats = _ids(app, world, bw)["cats"]
+    for name, n in (("群众", 3), ("全评", 2)):
+        f = result.by_category[cats[name]]
+        assert f"{name} {n} {f.total} {tally.percent(f.satisfied_share)} {tally.percent(f.lowest_share)}" in page
 
 
 def test_dashboard_draws_charts_in_chinese(app, world, client):
@@ -140,8 +144,12 @@ def test_subject_page_items_categories_and_opinions(app, world, client):
         if subject == ids["unit_subject"]:
             assert f" {f.total} {tally.percent(f.satisfied_share)} " in page
     assert page.count("食堂饭菜要改进") == 3 and page.count("道路要修") == 1
-    assert "意见建议 · 群众" in page  # 3 群众 ballots ≥ k = 2: the category is named
-    assert "意见建议 · <2" in page  # the one 全评 ballot is not
+    # 3 群众 ballots ≥ k = 2, but naming them would leave the one 全评 voter as the total minus them
+    assert page.count("意见建议 · <2") == 4 and "意见建议 · 群众" not in page
+    assert "群众 3 可由合计推算出不足 2 张票的类别，不单独显示" in page and "全评 <2" in page
+    app.config["MIN_CELL"] = 1  # nothing suppressed
+    page = _text(client.get(url).text)
+    assert page.count("意见建议 · 群众") == 3 and page.count("意见建议 · 全评") == 1
     assert client.get(f"/t/alpha/campaigns/{bw.campaign_id}/results/subjects/999999").status_code == 404
 
 
@@ -180,7 +188,7 @@ def _opinions_workbook(app, world, client, campaign_id: int) -> openpyxl.Workboo
     return openpyxl.load_workbook(io.BytesIO(client.get(f"/t/alpha/jobs/{job_id}/files/{file_id}").data))
 
 
-@pytest.mark.parametrize("k", [5, 3])
+@pytest.mark.parametrize("k", [5, 3, 1])
 def test_opinions_workbook_groups_by_subject_and_suppresses_categories(app, world, client, k):
     app.config["MIN_CELL"] = k
     with app.app_context():
@@ -198,12 +206,13 @@ def test_opinions_workbook_groups_by_subject_and_suppresses_categories(app, worl
     branch_subject = labels[ids["unit_subject"]]
     mine = [r for r in rows if r[1] == branch_subject]
     assert sorted(r[4] for r in mine) == sorted(["班中餐要改进"] + ["希望多开展培训"] * 3)
-    crowd = {r[5] for r in mine if r[4] == "希望多开展培训"}
-    assert crowd == ({"<5"} if k == 5 else {"群众"})  # 3 群众 ballots: shown only when k ≤ 3
-    assert {r[5] for r in mine if r[4] == "班中餐要改进"} == {f"<{k}"}  # 1 全评 ballot: never
+    # 3 群众 ballots: named only when nothing is suppressed, else the total minus them would be
+    # the one 全评 voter's opinion
+    assert {r[5] for r in mine if r[4] == "希望多开展培训"} == ({"群众"} if k == 1 else {f"<{k}"})
+    assert {r[5] for r in mine if r[4] == "班中餐要改进"} == ({"全评"} if k == 1 else {f"<{k}"})
     counts = {r[0]: r for r in wb["按对象统计"].iter_rows(min_row=4, values_only=True)}
     assert counts[branch_subject][2] == 4
-    assert counts[branch_subject][3] == ("<5" if k == 5 else 3)
+    assert counts[branch_subject][3:5] == ((3, 1) if k == 1 else (f"<{k}", f"<{k}"))
 
 
 def test_opinions_report_from_the_command_line(app, world, tmp_path):

@@ -1,7 +1,7 @@
 """公示: the publication page ``/p/<slug>/<campaign_id>`` is shown only in its window and only to
 its scope — every refusal the same 404 — with the stored tally's figures, opinions only when
-chosen (categories suppressed below k), a preview for the tenant's admins, and the 公示设置 form
-that refuses a bad end time clearly and changes nothing."""
+chosen (a category named only where no subtraction reaches fewer than k ballots), a preview for
+the tenant's admins, and the 公示设置 form that refuses a bad end time clearly and changes nothing."""
 
 from __future__ import annotations
 
@@ -168,13 +168,17 @@ def test_opinions_only_when_chosen_and_categories_suppressed_below_k(app, pub):
     assert _opinions(clients["anonymous"].get(url).text) == []
     with app.app_context():
         _set(world.a.id, bw.campaign_id, publish_opinions=True)
-    app.config["MIN_CELL"] = 3  # 3 群众 ballots on 采煤一队 (shown), 1 全评 ballot (not)
+    app.config["MIN_CELL"] = 1  # nothing suppressed: every opinion names its category
     shown = _opinions(clients["anonymous"].get(url).text)
-    assert ("群众", "希望多开展主题党日") in shown
-    assert ("&lt;3", "全评人员的意见") in shown
-    assert not any(cat == "全评" for cat, _t in shown)  # the lone all-round evaluator is never named
-    assert {cat for cat, text in shown if text == "全评人员的意见"} == {"&lt;3"}
-    app.config["MIN_CELL"] = 4  # now 3 群众 ballots are too few as well
+    assert ("群众", "希望多开展主题党日") in shown and ("全评", "全评人员的意见") in shown
+    # 3 群众 ballots on 采煤一队 are enough for k = 3, but naming them would name the lone
+    # all-round evaluator too (every opinion not marked 群众 would be theirs): neither is named
+    app.config["MIN_CELL"] = 3
+    shown = _opinions(clients["anonymous"].get(url).text)
+    assert ("&lt;3", "希望多开展主题党日") in shown and ("&lt;3", "全评人员的意见") in shown
+    assert {cat for cat, _t in shown} == {"&lt;3"}
+    assert "或由合计可推算出这样的类别时" in clients["anonymous"].get(url).text
+    app.config["MIN_CELL"] = 4
     shown = _opinions(clients["anonymous"].get(url).text)
     assert {cat for cat, _t in shown} == {"&lt;4"}
     app.config["MIN_CELL"] = 5
