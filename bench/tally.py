@@ -91,7 +91,6 @@ def load(answers: int | None, rng_seed: int = 2024) -> tuple[int, int, dict]:
     branches = shape(answers)
     with tenant_context(tenant.id):
         tid, now = tenant.id, utcnow()
-        hour = now.replace(minute=0, second=0, microsecond=0)
         n_comm = -(-len(branches) // PER_COMMITTEE)
         unit_ids = reserve_ids(Unit.__table__, 1 + n_comm + len(branches))
         root, comms, brs = unit_ids[0], unit_ids[1:1 + n_comm], unit_ids[1 + n_comm:]
@@ -125,13 +124,13 @@ def load(answers: int | None, rng_seed: int = 2024) -> tuple[int, int, dict]:
         org_items, member_items = _items(org_form.id), _items(member_form.id)
         ballots = [(b, secrets.token_hex(16)) for b, (_m, n) in zip(brs, branches, strict=True) for _ in range(n)]
         insert_tuples(BallotToken.__table__, ["tenant_id", "campaign_id", "category_id", "unit_id", "secret_hash",
-                                              "serial", "issued_at", "used_at"],
-                      ((tid, c.id, k.id, b, secrets.token_hex(32), i, now, hour) for i, (b, _id) in enumerate(ballots)))
+                                              "serial", "issued_at", "used"],
+                      ((tid, c.id, k.id, b, secrets.token_hex(32), i, now, True) for i, (b, _id) in enumerate(ballots)))
         shuffled = ballots[:]
         rng.shuffle(shuffled)
-        insert_tuples(Ballot.__table__, ["id", "tenant_id", "campaign_id", "category_id", "unit_id", "submitted_hour",
+        insert_tuples(Ballot.__table__, ["id", "tenant_id", "campaign_id", "category_id", "unit_id",
                                          "receipt_hash", "paper"],
-                      ((bid, tid, c.id, k.id, b, hour, secrets.token_hex(32), False) for b, bid in shuffled))
+                      ((bid, tid, c.id, k.id, b, secrets.token_hex(32), False) for b, bid in shuffled))
 
         def pick(sat: list[int], other: list[int]) -> int:
             r = rng.random()

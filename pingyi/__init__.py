@@ -46,9 +46,11 @@ def create_app(config: dict | None = None) -> Flask:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    """SQLite enforces foreign keys (our composite tenant keys) only when asked."""
+    """SQLite enforces foreign keys (our composite tenant keys) only when asked, and overwrites
+    deleted rows (the mixer's ballot box) only with ``secure_delete``."""
     if type(dbapi_conn).__module__.startswith("sqlite3"):
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA secure_delete=ON")
         cur.execute("PRAGMA busy_timeout=10000")
         cur.close()

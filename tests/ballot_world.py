@@ -97,7 +97,6 @@ def cast(links, choices, comment: str = "") -> None:
 def published_campaign(t, name: str, choices=(0, 1, 3), scope: str = "tenant") -> int:
     """A campaign in tenant ``t`` (TenantData): both branches rated by their own members,
     ballots cast with ``choices`` in ``t.branch``, closed, counted and published."""
-    from pingyi.results import tally
 
     with tenant_context(t.id):
         now = utcnow()
@@ -110,22 +109,26 @@ def published_campaign(t, name: str, choices=(0, 1, 3), scope: str = "tenant") -
         db.session.commit()
         cid = c.id
     cast(links[:len(choices)], choices)
-    with tenant_context(t.id):
-        c = db.session.get(Campaign, cid)
-        cp.transition(c, "close")
-        tally.recount(cid)
-        cp.transition(c, "publish")
-        db.session.commit()
+    close(t.id, cid, publish=True)
     return cid
 
 
 def close_and_count(world, bw: BallotWorld) -> None:
-    """Close the campaign as the pages do (the closing recount runs in-process here): an open
-    campaign's results show turnout only (``results.live_view``), a closed one's everything."""
+    """Close the campaign as the pages do (the closing job runs in-process here: the box
+    emptied, the ballots reshuffled, a full recount): an open campaign's results show turnout
+    only (``results.live_view``), a closed one's everything."""
+    close(world.a.id, bw.campaign_id)
+
+
+def close(tenant_id: int, campaign_id: int, publish: bool = False) -> None:
+    """``close_and_count`` for any campaign; then publish it, if asked."""
     from pingyi.results import tally
 
-    with tenant_context(world.a.id):
-        c = db.session.get(Campaign, bw.campaign_id)
+    with tenant_context(tenant_id):
+        c = db.session.get(Campaign, campaign_id)
         cp.transition(c, "close")
         db.session.commit()
         tally.after_transition(c)
+        if publish:
+            cp.transition(db.session.get(Campaign, campaign_id), "publish")
+            db.session.commit()

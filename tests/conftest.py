@@ -189,6 +189,15 @@ def rq_app(database):
 
 
 @pytest.fixture
+def unbatched(app):
+    """k = 1 for the mixer: every ballot leaves the sealed box on its own, as soon as it is cast
+    (tests of tally mechanics, where batching is beside the point; tests/voting/test_mixing.py
+    tests the batches). Also lowers suppression and live results to k = 1."""
+    app.config["MIN_CELL"] = 1
+    return app
+
+
+@pytest.fixture
 def ctx(app):
     """An app context with a clean session (for domain-level tests)."""
     with app.app_context():

@@ -35,7 +35,7 @@ from pingyi.models import (
 )
 from pingyi.org.orgtree import subtree_filter
 from pingyi.tenancy import require_tenant_id
-from pingyi.voting import tokens
+from pingyi.voting import mixer, tokens
 
 from . import questionnaire, rules
 
@@ -225,6 +225,9 @@ def transition(c: Campaign, action: str, now: datetime | None = None) -> Campaig
     elif action == "close":
         c.closed_at = now
     elif action == "publish":
+        boxed = mixer.waiting(c.id)
+        if boxed:
+            raise DomainError(_("还有 %(n)d 张评议票在密封票箱中，结束评议后的计票完成后才能公布", n=boxed), "state")
         c.published_at = now
     elif action == "archive":
         c.archived_at = now

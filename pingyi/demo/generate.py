@@ -61,7 +61,7 @@ def generate(campaign: Campaign, targets: dict[int, Fraction], rng_seed: int = 2
     rng = random.Random(rng_seed)
     tenant_id, hour = require_tenant_id(), (hour or utcnow()).replace(minute=0, second=0, microsecond=0)
     links = db.session.execute(select(BallotToken).where(
-        BallotToken.campaign_id == campaign.id, BallotToken.used_at.is_(None), BallotToken.revoked_at.is_(None))
+        BallotToken.campaign_id == campaign.id, BallotToken.used.is_(False), BallotToken.revoked_at.is_(None))
         .order_by(BallotToken.id)).scalars().all()
     categories = {k.id: k for k in db.session.execute(select(EvaluatorCategory).where(
         EvaluatorCategory.campaign_id == campaign.id)).scalars()}
@@ -78,7 +78,7 @@ def generate(campaign: Campaign, targets: dict[int, Fraction], rng_seed: int = 2
         k = categories[link.category_id]
         rated = bl.subjects_for(link, k) if k.scope == "group" else by_unit[link.unit_id]
         ballot = {"id": secrets.token_hex(16), "tenant_id": tenant_id, "campaign_id": campaign.id,
-                  "category_id": link.category_id, "unit_id": link.unit_id, "submitted_hour": hour,
+                  "category_id": link.category_id, "unit_id": link.unit_id,
                   "receipt_hash": bl.receipt_hash(bl.new_receipt()), "paper": False}
         for s in rated:
             for sec in forms[s.form_id].sections:
@@ -107,11 +107,12 @@ def generate(campaign: Campaign, targets: dict[int, Fraction], rng_seed: int = 2
             answer_rows.append({"ballot_id": row["id"], "tenant_id": tenant_id, "campaign_id": campaign.id,
                                 "category_id": row["category_id"], "subject_id": subject, "item_id": item,
                                 "choice_id": choice})
-    rng.shuffle(ballot_rows)  # stored order must not follow the links' order
+    rng.shuffle(ballot_rows)  # stored order must not follow the links' order (answers are
+    rng.shuffle(answer_rows)  # built item by item in link order)
     insert_rows(Ballot.__table__, ballot_rows)
     insert_rows(Answer.__table__, answer_rows)
     insert_rows(Comment.__table__, comment_rows)
     db.session.execute(update(BallotToken).where(
-        BallotToken.campaign_id == campaign.id, BallotToken.used_at.is_(None), BallotToken.revoked_at.is_(None))
-        .values(used_at=hour).execution_options(synchronize_session=False))
+        BallotToken.campaign_id == campaign.id, BallotToken.used.is_(False), BallotToken.revoked_at.is_(None))
+        .values(used=True).execution_options(synchronize_session=False))
     return {"ballots": len(ballot_rows), "answers": len(answer_rows), "opinions": len(comment_rows)}

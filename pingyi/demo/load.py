@@ -294,7 +294,7 @@ def load_demo_campaign(tenant: Tenant) -> tuple[Campaign, str]:
         for i in range(9):  # the first unused demo link of that branch
             candidate = demo_secret(c.id, first.id, "员工群众", i)
             if db.session.execute(select(BallotToken.id).where(
-                    BallotToken.secret_hash == hash_secret(candidate), BallotToken.used_at.is_(None))).first():
+                    BallotToken.secret_hash == hash_secret(candidate), BallotToken.used.is_(False))).first():
                 sample = candidate
                 break
     return c, f"/b/{sample}"

@@ -2,7 +2,17 @@
 
 from .accounts import ROLES, ApiKey, Membership, Tenant, User
 from .audit import AuditEvent
-from .ballots import Answer, Ballot, BallotToken, Comment, InterviewSample, Job, JobFile, PaperEntry
+from .ballots import (
+    Answer,
+    Ballot,
+    BallotToken,
+    BoxedBallot,
+    Comment,
+    InterviewSample,
+    Job,
+    JobFile,
+    PaperEntry,
+)
 from .base import TenantMixin, utcnow
 from .campaigns import (
     PUBLICATION_SCOPES,
@@ -20,7 +30,7 @@ from .org import UNIT_KINDS, Person, Unit
 from .tallies import TallyCount, TallyInbox, TallyRun, TallyUnit
 
 __all__ = [
-    "TallyCount", "TallyInbox", "TallyRun", "TallyUnit", "Answer", "Ballot", "Comment", "InterviewSample", "Job", "JobFile", "PaperEntry",
+    "TallyCount", "TallyInbox", "TallyRun", "TallyUnit", "Answer", "Ballot", "BoxedBallot", "Comment", "InterviewSample", "Job", "JobFile", "PaperEntry",
     "ITEM_KINDS", "PUBLICATION_SCOPES", "PUBLISHED_STATES", "ROLES", "SCOPES", "STATES", "STATE_LABELS", "SUBJECT_KINDS",
     "UNIT_KINDS", "ApiKey", "AuditEvent", "BallotToken", "Campaign", "EvaluatorCategory", "Form", "FormItem",
     "FormSection", "Membership", "Person", "Rule", "Scale", "ScaleChoice", "Subject", "Tenant", "TenantMixin",

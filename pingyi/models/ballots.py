@@ -2,8 +2,11 @@
 
 The two halves never meet in the schema: ``ballot_tokens`` is the eligibility record (which
 category/unit a link is for, whether it was used); ``ballots``/``answers``/``comments`` hold the
-votes with random ids, an hour-coarse time and no request metadata. No foreign key, shared
-sequence or column ties a ballot to the token that cast it (tests/test_anonymity.py proves it).
+votes with random ids, no time and no request metadata. No foreign key, shared sequence or
+column ties a ballot to the token that cast it, and no transaction either: a link is redeemed
+together with a row of the ``ballot_box``, which the mixer (``pingyi.voting.mixer``) later
+moves into ``ballots`` in a random batch of at least k (tests/voting/test_anonymity.py and
+test_mixing.py prove it).
 """
 
 from __future__ import annotations
@@ -38,12 +41,26 @@ class BallotToken(TenantMixin, db.Model):
     serial: Mapped[int | None] = mapped_column(Integer)  # printed on the slip: "No. 0007" within its unit
     batch_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the issuing job
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # hour-coarse, like ballots
+    used: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # no time: see ballot_box
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class BoxedBallot(TenantMixin, db.Model):
+    """A cast ballot waiting for the mixer: written in the transaction that redeems its link
+    (so on PostgreSQL it shares that transaction's id with the token row) and deleted, then
+    vacuumed, when the mixer moves it into ``ballots`` with a new id. No time, no order."""
+
+    __tablename__ = "ballot_box"
+    __table_args__ = (tenant_fk("campaign_id", "campaigns", "CASCADE"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, never reused by the ballot
+    campaign_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    receipt_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)  # "received, not yet counted"
+    content: Mapped[dict] = mapped_column(JSON, nullable=False)  # category, unit, paper, answers, comments
+
+
 class Ballot(TenantMixin, db.Model):
-    """An anonymous response: random id, category and unit (for breakdowns), the hour."""
+    """An anonymous response: random id, category and unit (for breakdowns); no time."""
 
     __tablename__ = "ballots"
     __table_args__ = (tenant_fk("campaign_id", "campaigns", "CASCADE"),
@@ -53,7 +70,6 @@ class Ballot(TenantMixin, db.Model):
     campaign_id: Mapped[int] = mapped_column(Integer, nullable=False)
     category_id: Mapped[int] = mapped_column(Integer, nullable=False)
     unit_id: Mapped[int] = mapped_column(Integer, nullable=False)
-    submitted_hour: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     receipt_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     paper: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 

@@ -1,12 +1,15 @@
-"""Live tallies while a campaign is open: every cast ballot asks for an incremental tally of
-its campaign.
+"""Live tallies while a campaign is open: every cast ballot asks for a mix (the mixer moves a
+batch of at least k boxed ballots into the ballot tables) and an incremental tally of what
+moved.
 
 With Redis the request is debounced: the first ballot sets a per-campaign key (``SET NX``) and
 schedules one job ``LIVE_TALLY_DELAY`` seconds later; ballots meanwhile find the key and add
 nothing. The job deletes the key before counting, so a ballot cast during its run schedules the
 next one. Runs of one campaign never overlap (``tally`` takes a per-campaign lock). Without
-Redis the increment runs right here, after the ballot's commit. Either way a failure here is
-logged and never touches the voter's ballot, which is already stored.
+Redis the mix and the increment run right here, after the ballot's commit. Either way a
+failure here is logged and never touches the voter's ballot, which is already in the box.
+A ballot boxed after its campaign closed (a submit racing the close) is not mixed alone: the
+campaign is sealed again (``tally.seal``: final mix, reshuffle, recount).
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from flask import current_app
 from rq import Retry
 
 from pingyi.extensions import db
+from pingyi.models import Campaign
 from pingyi.queue import get_queue, redis_connection
 from pingyi.tenancy import require_tenant_id, tenant_context
-from pingyi.voting.ballots import ballot_stored
+from pingyi.voting import mixer
+from pingyi.voting.ballots import ballot_boxed
 
 from . import tally
 
@@ -31,12 +36,15 @@ def pending_key(tenant_id: int, campaign_id: int) -> str:
     return f"{current_app.config.get('RQ_PREFIX', '')}pingyi:live-tally:{tenant_id}:{campaign_id}"
 
 
-@ballot_stored.connect
+@ballot_boxed.connect
 def ballot_cast(_sender, campaign_id: int) -> None:
-    """After a ballot of ``campaign_id`` is committed (``voting.ballots.ballot_stored``)."""
+    """After a ballot of ``campaign_id`` is committed to the box (``voting.ballots.ballot_boxed``)."""
     tenant_id = require_tenant_id()
     try:
-        if current_app.config.get("REDIS_URL"):
+        campaign = db.session.get(Campaign, campaign_id)
+        if campaign is not None and campaign.state != "open":
+            tally.submit_seal(campaign_id)
+        elif current_app.config.get("REDIS_URL"):
             _schedule(tenant_id, campaign_id)
         else:
             update_now(tenant_id, campaign_id)
@@ -54,10 +62,12 @@ def _schedule(tenant_id: int, campaign_id: int) -> None:
 
 
 def update_now(tenant_id: int, campaign_id: int) -> None:
-    """One incremental tally, committed (the worker's job body, and the no-Redis path)."""
+    """One mix and, when it moved ballots, one incremental tally, committed (the worker's job
+    body, and the no-Redis path)."""
     with tenant_context(tenant_id):
-        tally.update(campaign_id)
-        db.session.commit()
+        if mixer.mix(campaign_id):
+            tally.update(campaign_id)
+            db.session.commit()
 
 
 def run_job(tenant_id: int, campaign_id: int) -> None:

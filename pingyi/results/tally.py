@@ -19,8 +19,9 @@ from sqlalchemy import select, text
 from pingyi import jobs
 from pingyi.campaigns import rules as rl
 from pingyi.extensions import db
-from pingyi.models import Scale, ScaleChoice, Subject, TallyCount, TallyRun, utcnow
+from pingyi.models import Campaign, Scale, ScaleChoice, Subject, TallyCount, TallyRun, utcnow
 from pingyi.tenancy import require_tenant_id, tenant_sql
+from pingyi.voting import mixer
 
 from .turnout import format_rate
 
@@ -348,16 +349,41 @@ def submit(campaign_id: int, user_id: int | None = None, run_here: bool = False)
     return jobs.submit("tally", {"campaign_id": campaign_id}, user_id=user_id, run_here=run_here)
 
 
+def submit_seal(campaign_id: int, user_id: int | None = None):
+    """Queue the closing job: ``seal`` then recount."""
+    return jobs.submit("tally", {"campaign_id": campaign_id, "seal": True}, user_id=user_id)
+
+
 def after_transition(campaign, user_id: int | None = None) -> None:
-    """Closing ends voting: recount everything once more, in full (the figures to publish).
-    Called after the transition is committed, by every place that transitions."""
+    """Closing ends voting: mix what is left in the box, reshuffle, and recount everything once
+    more, in full (the figures to publish). Called after the transition is committed, by
+    every place that transitions."""
     if campaign.state == "closed":
-        submit(campaign.id, user_id)
+        submit_seal(campaign.id, user_id)
+
+
+def seal(campaign_id: int) -> TallyRun:
+    """After voting: move every ballot left in the box (the last batch may be smaller than k:
+    nothing is cast any more), rewrite the campaign's ballots in random order and recount, in
+    one transaction after the mix (the caller commits, then ``mixer.vacuum_sealed``)."""
+    while mixer.mix(campaign_id):
+        pass
+    _lock(campaign_id)
+    mixer.reshuffle(campaign_id)
+    return recount(campaign_id)
 
 
 @jobs.handles("tally", queue="tally")
 def run_tally_job(job) -> None:
-    run = recount(job.params["campaign_id"])
+    """A full recount; the closing one (``seal``) first empties the box and reshuffles, as does
+    any recount of a campaign no longer open whose box still holds ballots."""
+    campaign_id = job.params["campaign_id"]
+    state = db.session.execute(select(Campaign.state).where(Campaign.id == campaign_id)).scalar_one()
+    closing = job.params.get("seal") or (state != "open" and mixer.waiting(campaign_id) > 0)
+    run = seal(campaign_id) if closing else recount(campaign_id)
     job.result = {"version": run.version, "ballots": run.ballots, "answers": run.answers,
                   **{k: round(v, 3) for k, v in run.timings.items()}}
     job.done = job.total = 1
+    if closing:
+        db.session.commit()
+        mixer.vacuum_sealed()

@@ -1,8 +1,10 @@
 """Casting a ballot: what a link may rate, reading a submission, and storing it anonymously.
 
 ``cast`` is the one place a link is redeemed: the conditional UPDATE of the link and the
-inserts of the ballot happen in one transaction, and nothing written links them (random
-ballot id, hour-coarse time, no request data, no audit row).
+ballot's entry into the sealed ballot box happen in one transaction, so a ballot is never
+lost nor counted twice. That transaction is all the box row and the token share; the mixer
+(``mixer.mix``) moves boxed ballots into ``ballots`` later, in a random batch, under a new id.
+Nothing written carries a time, request data or an audit row.
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ from sqlalchemy import select
 from pingyi.extensions import db
 from pingyi.i18n import _
 from pingyi.models import (
-    Answer,
     Ballot,
     BallotToken,
+    BoxedBallot,
     Campaign,
-    Comment,
     EvaluatorCategory,
     Form,
     Subject,
@@ -35,9 +36,10 @@ from pingyi.tenancy import require_tenant_id, set_tenant
 
 from . import tokens
 
-# Sent after a ballot's transaction has committed, with its ``campaign_id``, in the ballot's
-# tenant scope. The live tally listens (``pingyi.results.live``); voting knows nothing of it.
-ballot_stored = Signal("ballot-stored")
+# Sent after a ballot's transaction has committed it to the box, with its ``campaign_id``, in
+# the ballot's tenant scope. The live tally listens (``pingyi.results.live``): it runs the
+# mixer, then counts what was moved; voting knows nothing of it.
+ballot_boxed = Signal("ballot-boxed")
 
 STATUS_HTTP = {"unknown": 404, "used": 409, "revoked": 410, "not_started": 403, "ended": 410}
 
@@ -61,7 +63,7 @@ def resolve(text: str, now: datetime | None = None) -> LinkState:
     now = now or utcnow()
     if token.revoked_at is not None:
         status = "revoked"
-    elif token.used_at is not None:
+    elif token.used:
         status = "used"
     elif campaign.state in ("draft",) or now < campaign.opens_at:
         status = "not_started"
@@ -150,39 +152,38 @@ def receipt_hash(code: str) -> str:
     return hash_secret("receipt:" + code)
 
 
-def cast(link_text: str, sub: Submission, now: datetime | None = None, paper: bool = False) -> str:
-    """Redeem the link and store the ballot in one transaction; return the receipt code.
-    Raises ``AlreadyUsed`` (nothing stored) when another submit won the race."""
+def cast(link_text: str, sub: Submission, paper: bool = False) -> str:
+    """Redeem the link and put the ballot into the box in one transaction; return the receipt
+    code. Raises ``AlreadyUsed`` (nothing stored) when another submit won the race."""
     found = tokens.credential_hash(link_text)
     if found is None:
         raise AlreadyUsed()
-    hour = (now or utcnow()).replace(minute=0, second=0, microsecond=0)
-    redeemed = tokens.redeem(*found, hour)
+    redeemed = tokens.redeem(*found)
     if redeemed is None:
         db.session.rollback()
         raise AlreadyUsed()
     campaign_id, category_id, unit_id = redeemed
-    ballot_id, receipt = secrets.token_hex(16), new_receipt()
-    tenant_id = require_tenant_id()
-    db.session.execute(Ballot.__table__.insert(), [{
-        "id": ballot_id, "tenant_id": tenant_id, "campaign_id": campaign_id, "category_id": category_id,
-        "unit_id": unit_id, "submitted_hour": hour, "receipt_hash": receipt_hash(receipt), "paper": paper}])
-    common = {"ballot_id": ballot_id, "tenant_id": tenant_id, "campaign_id": campaign_id, "category_id": category_id}
-    if sub.answers:
-        db.session.execute(Answer.__table__.insert(), [
-            {**common, "subject_id": s, "item_id": i, "choice_id": c} for s, i, c in sub.answers])
-    if sub.comments:
-        db.session.execute(Comment.__table__.insert(), [
-            {**common, "subject_id": s, "item_id": i, "text": t} for s, i, t in sub.comments])
+    receipt = new_receipt()
+    db.session.execute(BoxedBallot.__table__.insert(), [{
+        "id": secrets.token_hex(16), "tenant_id": require_tenant_id(), "campaign_id": campaign_id,
+        "receipt_hash": receipt_hash(receipt),
+        "content": {"category_id": category_id, "unit_id": unit_id, "paper": paper,
+                    "answers": [list(a) for a in sub.answers], "comments": [list(c) for c in sub.comments]}}])
     db.session.commit()
-    ballot_stored.send(None, campaign_id=campaign_id)
+    ballot_boxed.send(None, campaign_id=campaign_id)
     return receipt
 
 
-def check_receipt(campaign: Campaign, code: str) -> bool:
-    """Was a ballot with this receipt counted in ``campaign``? Reveals nothing else."""
+def check_receipt(campaign: Campaign, code: str) -> str | None:
+    """Where the ballot with this receipt is in ``campaign``: ``"counted"`` (in the ballot
+    tables), ``"waiting"`` (in the sealed box until the mixer moves a batch), or None (no such
+    receipt). Reveals nothing else."""
     normalized = tokens.normalize_code(code)
     if normalized is None:
-        return False
-    return db.session.execute(select(Ballot.id).where(
-        Ballot.campaign_id == campaign.id, Ballot.receipt_hash == receipt_hash(normalized))).first() is not None
+        return None
+    digest = receipt_hash(normalized)
+    for status, model in (("counted", Ballot), ("waiting", BoxedBallot)):
+        if db.session.execute(select(model.id).where(model.campaign_id == campaign.id,
+                                                     model.receipt_hash == digest)).first() is not None:
+            return status
+    return None

@@ -82,7 +82,7 @@ def run_issue_job(job: Job) -> None:
         timings[name] = round(now - clock, 2)
         clock = now
 
-    db.session.execute(delete(BallotToken).where(BallotToken.batch_id == job.id, BallotToken.used_at.is_(None)))
+    db.session.execute(delete(BallotToken).where(BallotToken.batch_id == job.id, BallotToken.used.is_(False)))
     all_units = {u.id: u for u in db.session.execute(select(Unit)).scalars()}
     units = [all_units[i] for i in p["unit_ids"] if i in all_units]
     labels = {u.id: orgtree.unit_label(u, all_units) for u in units}

@@ -15,7 +15,7 @@ from pingyi.i18n import _
 from pingyi.models import BallotToken, Campaign, PaperEntry
 from pingyi.tenancy import require_tenant_id
 
-from . import ballots, tokens
+from . import ballots, mixer, tokens
 
 
 @dataclass
@@ -34,7 +34,7 @@ def token_for(campaign: Campaign, code: str) -> BallotToken:
         raise DomainError(_("本评议活动中没有这个短码"), "code")
     if token.revoked_at is not None:
         raise DomainError(_("该测评码已作废"), "code")
-    if token.used_at is not None:
+    if token.used:
         raise DomainError(_("该测评码已经计票，不能重复录入"), "code")
     if campaign.state != "open":
         raise DomainError(_("只有进行中的评议活动可以录入纸质票"), "state")
@@ -62,6 +62,7 @@ def enter(campaign: Campaign, code: str, sub: ballots.Submission, user_id: int) 
     if any(o.payload == payload for o in others):
         db.session.execute(delete(PaperEntry).where(PaperEntry.token_id == token.id))
         receipt = ballots.cast(code, sub, paper=True)  # commits; raises AlreadyUsed on a race
+        mixer.vacuum("paper_entries")  # the typed copies (token id, answers) leave no old row versions
         return EntryResult("counted", receipt)
     mine = db.session.execute(select(PaperEntry).where(PaperEntry.token_id == token.id,
                                                        PaperEntry.entered_by == user_id)).scalar_one_or_none()

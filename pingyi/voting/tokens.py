@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import NamedTuple
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import and_, case, func, select, update
 
 from pingyi.audit import record_bulk
 from pingyi.bulk import insert_rows
@@ -127,7 +127,7 @@ def revoke(campaign: Campaign, *, unit: Unit | None = None, serial: int | None =
            short_code: str | None = None, category: EvaluatorCategory | None = None) -> int:
     """作废: one link (by short code, or unit + serial) or every unused link of a unit
     (optionally of one category). Used links stay counted. Returns how many were revoked."""
-    q = update(BallotToken).where(BallotToken.campaign_id == campaign.id, BallotToken.used_at.is_(None),
+    q = update(BallotToken).where(BallotToken.campaign_id == campaign.id, BallotToken.used.is_(False),
                                   BallotToken.revoked_at.is_(None))
     if short_code is not None:
         code = normalize_code(short_code)
@@ -172,7 +172,7 @@ def link_counts(campaigns: int | Collection[int], by: tuple[str, ...] = ()) -> d
     ids = [campaigns] if isinstance(campaigns, int) else list(campaigns)
     live = BallotToken.revoked_at.is_(None)
     rows = db.session.execute(
-        select(*keys, func.count(case((live, 1))), func.count(case((live, BallotToken.used_at))))
+        select(*keys, func.count(case((live, 1))), func.count(case((and_(live, BallotToken.used), 1))))
         .where(BallotToken.campaign_id.in_(ids)).group_by(*keys)).all()
     return {tuple(r[:-2]): Links(r[-2], r[-1]) for r in rows}
 
@@ -181,14 +181,17 @@ def issued_count(campaign: Campaign) -> int:
     return link_counts(campaign.id).get((), Links()).issued
 
 
-def redeem(token_column: str, digest: str, hour) -> tuple[int, int, int] | None:
+def redeem(token_column: str, digest: str) -> tuple[int, int, int] | None:
     """Mark a link used: one atomic conditional UPDATE … RETURNING, safe under concurrent
-    double submits on SQLite and PostgreSQL. Returns (campaign, category, unit) or None."""
+    double submits on SQLite and PostgreSQL; only while its campaign is open (a submit racing
+    the close is refused rather than left in the box after the final mix). Returns
+    (campaign, category, unit) or None. No time is kept: whether it was used is all."""
     row = db.session.execute(
         update(BallotToken)
-        .where(getattr(BallotToken, token_column) == digest, BallotToken.used_at.is_(None),
-               BallotToken.revoked_at.is_(None))
-        .values(used_at=hour)
+        .where(getattr(BallotToken, token_column) == digest, BallotToken.used.is_(False),
+               BallotToken.revoked_at.is_(None),
+               BallotToken.campaign_id.in_(select(Campaign.id).where(Campaign.state == "open")))
+        .values(used=True)
         .returning(BallotToken.campaign_id, BallotToken.category_id, BallotToken.unit_id)
         .execution_options(synchronize_session=False)
     ).first()

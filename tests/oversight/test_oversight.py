@@ -23,7 +23,7 @@ from pingyi.org import accounts
 from pingyi.results import rollup
 from pingyi.results.tally import percent
 from pingyi.tenancy import tenant_context
-from tests.ballot_world import build, cast, published_campaign, vote
+from tests.ballot_world import build, cast, close, published_campaign, vote
 from tests.factories import PASSWORD, build_tenant, login
 
 pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
@@ -36,14 +36,7 @@ def _text(html: str) -> str:
 
 
 def _publish(tenant_id: int, campaign_id: int) -> None:
-    from pingyi.results import tally
-
-    with tenant_context(tenant_id):
-        c = db.session.get(Campaign, campaign_id)
-        cp.transition(c, "close")
-        tally.recount(campaign_id)
-        cp.transition(c, "publish")
-        db.session.commit()
+    close(tenant_id, campaign_id, publish=True)
 
 
 def _run(tenant_id: int, campaign_id: int) -> rollup.Figures:

@@ -14,7 +14,7 @@ from pingyi.models import Campaign, Tenant
 from pingyi.oversight.subordinates import published_campaign, sub_campaigns, subordinate, subordinates
 from pingyi.results import tally
 from pingyi.tenancy import tenant_context, unscoped
-from tests.ballot_world import build, vote
+from tests.ballot_world import build, close, vote
 
 pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
@@ -36,11 +36,7 @@ def test_oversight_reads_published_totals_of_subordinates_only(app, world):
         assert published_campaign(a, bw.campaign_id) is None
         live = next(s for s in sub_campaigns([a]) if s.id == bw.campaign_id)
         assert (live.issued, live.used, live.turnout) == (9, 2, Fraction(2, 9))  # live links, no totals
-        with tenant_context(world.a.id):
-            c = db.session.get(Campaign, bw.campaign_id)
-            cp.transition(c, "close")
-            cp.transition(c, "publish")
-            db.session.commit()
+        close(world.a.id, bw.campaign_id, publish=True)
         rows = [s for s in sub_campaigns(subordinates(county)) if s.published]
         assert [(p.tenant_name, p.name) for p in rows] == [("甲公司", "测试评议")]  # not the draft, not beta's
         figures = rows[0].figures

@@ -121,10 +121,8 @@ def test_rollup_report_from_the_command_line(app, world, tmp_path):
     with app.app_context():
         bw = build(world)
         vote(world, bw, bw.own[:3], (0, 1, 3))
+        close_and_count(world, bw)
         with tenant_context(world.a.id):
-            tally.recount(bw.campaign_id)
-            cp.transition(db.session.get(Campaign, bw.campaign_id), "close")
-            db.session.commit()
             run = db.session.execute(select(TallyRun)).scalar_one()
             totals = (run.subjects, run.used, run.valid)
 

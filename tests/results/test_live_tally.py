@@ -19,9 +19,9 @@ from pingyi.extensions import db
 from pingyi.models import Campaign, Scale, ScaleChoice, Subject, TallyRun, Tenant
 from pingyi.results import live, rollup, tally
 from pingyi.tenancy import tenant_context, unscoped
-from pingyi.voting import ballots
+from pingyi.voting import ballots, mixer
 from tests import servers
-from tests.ballot_world import build, full_answers, vote
+from tests.ballot_world import build, close_and_count, full_answers, vote
 
 pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
@@ -32,7 +32,7 @@ def _snapshot(campaign_id: int):
     return sorted(tally.stored_rows(campaign_id)), rollup.stored_subtrees(campaign_id), totals
 
 
-def test_incremental_runs_equal_a_full_recount(app, world, monkeypatch):
+def test_incremental_runs_equal_a_full_recount(app, world, monkeypatch, unbatched):
     monkeypatch.setattr(live, "update_now", lambda *_args: None)  # batches by hand here
     rng = random.Random(5)
     with app.app_context():
@@ -41,6 +41,7 @@ def test_incremental_runs_equal_a_full_recount(app, world, monkeypatch):
         for batch in (links[:1], links[1:4], [], links[4:]):
             vote(world, bw, batch, [rng.randrange(4) for _ in batch])
             with tenant_context(world.a.id):
+                mixer.mix(bw.campaign_id)
                 tally.update(bw.campaign_id)
                 db.session.commit()
                 incremental = _snapshot(bw.campaign_id)
@@ -54,14 +55,16 @@ def test_incremental_runs_equal_a_full_recount(app, world, monkeypatch):
                 .scalar_one() is False
 
 
-def test_a_ballot_cast_during_a_recount_is_counted_exactly_once(app, world, database, monkeypatch):
-    """PostgreSQL: the ballot commits between the recount's claim and its count and is left to
-    the next run. SQLite: it cannot commit at all until the recount ends (one writer)."""
+def test_a_ballot_cast_during_a_recount_is_counted_exactly_once(app, world, database, monkeypatch, unbatched):
+    """PostgreSQL: the ballot is cast and mixed (k = 1) between the recount's claim and its
+    count and is left to the next run. SQLite: it cannot be cast at all until the recount ends
+    (one writer)."""
     monkeypatch.setattr(live, "update_now", lambda *_args: None)
     with app.app_context():
         bw = build(world)
         vote(world, bw, bw.own[:2], (0, 3))
         with tenant_context(world.a.id):
+            mixer.mix(bw.campaign_id)
             state = ballots.resolve(bw.own[2].secret)
             subjects = ballots.subjects_for(state.token, state.category)
             late = ballots.parse(full_answers(world, bw, bw.own[2].secret, 1), subjects, ballots.forms_of(subjects))
@@ -73,7 +76,7 @@ def test_a_ballot_cast_during_a_recount_is_counted_exactly_once(app, world, data
                 db.session.execute(text("PRAGMA busy_timeout=1000"))  # give up on the lock after 1 s
             try:
                 ballots.cast(bw.own[2].secret, late)
-                outcome["cast"] = True
+                outcome["cast"] = mixer.mix(bw.campaign_id) == 1
             except Exception as exc:  # SQLite: database is locked
                 outcome["error"] = str(exc)
 
@@ -110,15 +113,15 @@ def _choice(form_id: int, position: int) -> int:
 
 def test_roll_up_through_the_unit_tree(app, world):
     """Hand count. Org form: 5 rating items, member form: 3. An own-unit ballot rates its branch
-    and its one member (8 answers); a 全评 ballot rates both branches and both members (16)."""
+    and its one member (8 answers); a 全评 ballot rates both branches and both members (16).
+    Four ballots (< k) wait in the box until the campaign closes."""
     with app.app_context():
         bw = build(world)
         vote(world, bw, bw.own[:2], (0, 3))  # 满意, 不满意 about 采煤一队
         vote(world, bw, bw.other_branch[:1], (1,))  # 比较满意 about 机关
         vote(world, bw, bw.group[:1], (2,))  # 不太满意 about all four subjects
+        close_and_count(world, bw)
         with tenant_context(world.a.id):
-            tally.recount(bw.campaign_id)
-            db.session.commit()
             subtrees = rollup.stored_subtrees(bw.campaign_id)
             org_form, member_form = (db.session.execute(select(Subject.form_id).where(
                 Subject.campaign_id == bw.campaign_id, Subject.kind == k)).scalars().first() for k in ("unit", "person"))
@@ -139,17 +142,25 @@ def test_roll_up_through_the_unit_tree(app, world):
     assert sum(root.by_choice.values()) == root.valid
 
 
-def test_live_tally_in_process_follows_each_ballot(app, world):
-    """No Redis: the increment runs after the ballot's commit, so results are current at once."""
+def test_live_tally_in_process_follows_the_mixer(app, world):
+    """No Redis: after each ballot's commit the mixer runs and, once k ballots wait in the box,
+    moves them and the increment counts them; fewer wait until the next batch or the close."""
     with app.app_context():
         bw = build(world)
-        vote(world, bw, bw.own[:1], (0,))
+        vote(world, bw, bw.own[:4], (0, 3, 1, 2))
+        with tenant_context(world.a.id):
+            assert db.session.execute(select(TallyRun)).first() is None and mixer.waiting(bw.campaign_id) == 4
+        vote(world, bw, bw.own[4:5], (0,))  # the k-th
         with tenant_context(world.a.id):
             first = _snapshot(bw.campaign_id)
-            assert first[2][0] == 1 and first[0] == sorted(tally.count_rows(bw.campaign_id))
-        vote(world, bw, bw.own[1:3], (3, 1))
+            assert first[2][0] == 5 and first[0] == sorted(tally.count_rows(bw.campaign_id))
+            assert mixer.waiting(bw.campaign_id) == 0
+        vote(world, bw, bw.group[:2], (3, 1))
         with tenant_context(world.a.id):
-            assert _snapshot(bw.campaign_id)[2][0] == 3
+            assert _snapshot(bw.campaign_id) == first and mixer.waiting(bw.campaign_id) == 2
+        close_and_count(world, bw)
+        with tenant_context(world.a.id):
+            assert _snapshot(bw.campaign_id)[2][0] == 7 and mixer.waiting(bw.campaign_id) == 0
 
 
 def test_a_failing_live_tally_never_loses_the_ballot(app, world, monkeypatch):
@@ -159,10 +170,14 @@ def test_a_failing_live_tally_never_loses_the_ballot(app, world, monkeypatch):
     monkeypatch.setattr(tally, "update", broken)
     with app.app_context():
         bw = build(world)
-        vote(world, bw, bw.own[:1], (0,))
+        vote(world, bw, bw.own[:5], (0,) * 5)
         with tenant_context(world.a.id):
-            assert tally.count_rows(bw.campaign_id)  # stored; counted by the next run
+            assert tally.count_rows(bw.campaign_id)  # moved out of the box; counted by the next run
             assert db.session.execute(select(TallyRun)).first() is None
+        monkeypatch.setattr(mixer, "mix", broken)
+        vote(world, bw, bw.group[:1], (3,))
+        with tenant_context(world.a.id):
+            assert mixer.waiting(bw.campaign_id) == 1  # the mixer failed: the ballot stays in the box
 
 
 def test_live_tallies_are_debounced_into_one_job_on_a_real_worker(rq_app, world, database):
@@ -174,9 +189,9 @@ def test_live_tallies_are_debounced_into_one_job_on_a_real_worker(rq_app, world,
     app.config["LIVE_TALLY_DELAY"] = 0.5
     with app.app_context():
         bw = build(world)
-        vote(world, bw, bw.own[:3], (0, 1, 3))
+        vote(world, bw, bw.own[:5], (0, 1, 3, 2, 0))
         queue = get_queue("tally")
-        assert ScheduledJobRegistry(queue=queue).count == 1  # three ballots, one job
+        assert ScheduledJobRegistry(queue=queue).count == 1  # k ballots, one job
         key = live.pending_key(world.a.id, bw.campaign_id)
         assert redis_connection().exists(key)
         with tenant_context(world.a.id):
@@ -191,8 +206,9 @@ def test_live_tallies_are_debounced_into_one_job_on_a_real_worker(rq_app, world,
         assert not redis_connection().exists(key)  # the next ballot schedules the next run
         with tenant_context(world.a.id):
             rows, _subtrees, totals = _snapshot(bw.campaign_id)
-            assert totals[0] == 3 and rows == sorted(tally.count_rows(bw.campaign_id))
-        vote(world, bw, bw.own[3:4], (2,))
+            assert totals[0] == 5 and rows == sorted(tally.count_rows(bw.campaign_id))
+            assert mixer.waiting(bw.campaign_id) == 0  # the worker's job mixed them
+        vote(world, bw, bw.group[:1], (2,))
         assert ScheduledJobRegistry(queue=get_queue("tally")).count == 1
 
 
@@ -219,13 +235,15 @@ def test_deleting_a_campaign_deletes_its_counts(app, world):
 
     with app.app_context():
         bw = build(world)
-        vote(world, bw, bw.own[:2], (0, 3))
+        vote(world, bw, bw.own[:5], (0, 3, 0, 3, 0))
+        vote(world, bw, bw.group[:1], (1,))  # one more waits in the box
         with tenant_context(world.a.id):
             assert db.session.execute(select(func.count()).select_from(TallyCount)).scalar() > 0
             db.session.execute(delete(Campaign).where(Campaign.id == bw.campaign_id))
             db.session.commit()
         with unscoped():
             assert db.session.execute(text("SELECT COUNT(*) FROM tally_counts")).scalar() == 0
+            assert db.session.execute(text("SELECT COUNT(*) FROM ballot_box")).scalar() == 0
 
 
 def test_bench_tally_prints_one_json_line_and_cleans_up(app):

@@ -21,7 +21,7 @@ from pingyi.results.rollup import Figures
 from pingyi.results.tally import percent, stored_result
 from pingyi.tenancy import scoped, tenant_context
 from tests import clock
-from tests.ballot_world import build, cast, published_campaign
+from tests.ballot_world import build, cast, close, published_campaign
 from tests.factories import login
 
 pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
@@ -49,9 +49,7 @@ def pub(app, world):
         bw = build(world)
         cast(bw.own[:3], (0, 1, 3), comment="希望多开展主题党日")
         cast(bw.group[:1], (2,), comment="全评人员的意见")
-        with tenant_context(world.a.id):
-            cp.transition(db.session.get(Campaign, bw.campaign_id), "close")
-            db.session.commit()
+        close(world.a.id, bw.campaign_id)
     clients = {"anonymous": app.test_client()}
     for who, email in (("member", world.a.viewer), ("parent", world.county_admin), ("stranger", world.b.admin),
                        ("admin", world.a.admin), ("superuser", world.superuser)):

@@ -101,7 +101,7 @@ def test_summarize_equals_a_naive_recount_in_any_batching(raw, cut):
         assert full.by_subject[s].lowest == sum(1 for a in mine if a[2] == 4)
 
 
-def test_tally_of_real_ballots_stays_in_its_tenant(app, world):
+def test_tally_of_real_ballots_stays_in_its_tenant(app, world, unbatched):
     with app.app_context():
         bw = build(world)
         cast = 0
@@ -136,7 +136,7 @@ def test_tally_of_real_ballots_stays_in_its_tenant(app, world):
     assert kinds[subject_id] in ("unit", "person") and n_items >= 5
 
 
-def test_recount_is_idempotent_and_a_failed_run_keeps_the_previous_tally(app, world, monkeypatch):
+def test_recount_is_idempotent_and_a_failed_run_keeps_the_previous_tally(app, world, monkeypatch, unbatched):
     import pytest
 
     from pingyi.models import TallyCount, TallyRun

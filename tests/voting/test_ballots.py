@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 
 from pingyi.campaigns import lifecycle as cp
 from pingyi.extensions import db
-from pingyi.models import Answer, Ballot, BallotToken, Comment, utcnow
+from pingyi.models import Answer, Ballot, BallotToken, BoxedBallot, Campaign, Comment, utcnow
 from pingyi.tenancy import current_tenant_id, set_tenant, tenant_context, unscoped
 from pingyi.voting import ballots, tokens
 from tests import clock
-from tests.ballot_world import build, full_answers
+from tests.ballot_world import build, close_and_count, full_answers
 
 pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
@@ -34,7 +34,7 @@ def test_statuses(ctx, world):
     early = utcnow() - timedelta(days=1)
     assert ballots.resolve(bw.own[0].secret, early).status == "not_started"
     with tenant_context(world.a.id):
-        c = db.session.get(__import__("pingyi.models", fromlist=["Campaign"]).Campaign, bw.campaign_id)
+        c = db.session.get(Campaign, bw.campaign_id)
         tokens.revoke(c, short_code=bw.own[1].short_code)
         db.session.commit()
     assert ballots.resolve(bw.own[1].secret).status == "revoked"
@@ -78,22 +78,24 @@ def test_parse_enforces_required_choices_and_lengths(ctx, world):
     assert len(ballots.parse(other_item, subjects, forms).answers) == len(ballots.parse(data, subjects, forms).answers)
 
 
-def test_cast_stores_answers_comments_and_a_checkable_receipt(ctx, world):
+def test_cast_boxes_the_ballot_with_a_checkable_receipt_and_closing_counts_it(ctx, world):
     bw = build(world)
     subjects, forms = _subjects(bw.own[0].secret)
     sub = ballots.parse(full_answers(world, bw, bw.own[0].secret, comment="建议多开会"), subjects, forms)
     receipt = ballots.cast(bw.own[0].secret, sub)
     assert len(tokens.normalize_code(receipt)) == 12
-    assert _count(Ballot) == 1 and _count(Answer) == 5 + 3 and _count(Comment) == 2
+    assert (_count(BoxedBallot), _count(Ballot), _count(Answer)) == (1, 0, 0)  # sealed: one ballot < k
     with tenant_context(world.a.id):
-        from pingyi.models import Campaign
-
         c = db.session.get(Campaign, bw.campaign_id)
-        assert ballots.check_receipt(c, tokens.format_code(receipt).lower())
-        assert not ballots.check_receipt(c, tokens.new_short_code())
-        assert not ballots.check_receipt(c, "nonsense")
+        assert ballots.check_receipt(c, tokens.format_code(receipt).lower()) == "waiting"
+    close_and_count(world, bw)
+    assert (_count(BoxedBallot), _count(Ballot), _count(Answer), _count(Comment)) == (0, 1, 5 + 3, 2)
+    with tenant_context(world.a.id):
+        c = db.session.get(Campaign, bw.campaign_id)
+        assert ballots.check_receipt(c, tokens.format_code(receipt).lower()) == "counted"
+        assert ballots.check_receipt(c, tokens.new_short_code()) is None
+        assert ballots.check_receipt(c, "nonsense") is None
         ballot = db.session.execute(select(Ballot)).scalar_one()
-        assert ballot.submitted_hour.minute == 0 and ballot.submitted_hour.second == 0
         assert receipt not in ballot.receipt_hash
 
 
@@ -106,6 +108,8 @@ def test_second_submit_is_refused_and_stores_nothing(ctx, world):
         ballots.cast(bw.own[0].secret, sub)
     with pytest.raises(ballots.AlreadyUsed):
         ballots.cast(bw.own[0].short_code, sub)  # the short code is the same link
+    assert _count(BoxedBallot) == 1
+    close_and_count(world, bw)
     assert _count(Ballot) == 1 and _count(Answer) == 8
 
 
@@ -145,8 +149,10 @@ def test_fifty_concurrent_submits_make_exactly_one_ballot(app, world):
     assert not errors, errors[:3]
     assert len(results) == 50 and sum(r is not None for r in results) == 1
     with app.app_context():
+        assert _count(BoxedBallot) == 1
+        close_and_count(world, bw)
         assert _count(Ballot) == 1 and _count(Answer) == len(ballots.parse(payload, subjects, forms).answers)
         with unscoped():
             used = db.session.execute(select(func.count()).select_from(BallotToken)
-                                      .where(BallotToken.used_at.is_not(None))).scalar_one()
+                                      .where(BallotToken.used.is_(True))).scalar_one()
         assert used == 1

@@ -43,9 +43,10 @@ def _world_with_links(world) -> tuple[int, int, int]:
         c2 = _campaign(world, "二")
         (crowd2,) = cp.set_categories(c2, [{"name": "群众"}])
         d = tokens.issue_links(c2, crowd2, branch, 3)
-        hour = utcnow().replace(minute=0, second=0, microsecond=0)
+        for campaign in (c, c2):
+            cp.transition(campaign, "open")  # links are redeemed only while open
         for link in (a[0], a[1], b[0], d[0]):
-            tokens.redeem("short_hash", tokens.short_hash(link.short_code), hour)
+            assert tokens.redeem("short_hash", tokens.short_hash(link.short_code))
         tokens.revoke(c, short_code=a[3].short_code)
         tokens.revoke(c, unit=other)
         db.session.commit()

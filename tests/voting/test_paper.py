@@ -6,18 +6,19 @@ import pytest
 from sqlalchemy import func, select
 
 from pingyi.extensions import db
-from pingyi.models import Ballot, PaperEntry
+from pingyi.models import Ballot, BoxedBallot, PaperEntry
 from pingyi.tenancy import unscoped
 from pingyi.voting import tokens
-from tests.ballot_world import build, full_answers
+from tests.ballot_world import build, close_and_count, full_answers
 from tests.factories import login
 
 pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 
 def _counts():
+    """(ballots cast: in the sealed box, as the mixer has not moved a batch yet; typed entries)."""
     with unscoped():
-        return (db.session.execute(select(func.count()).select_from(Ballot).where(Ballot.paper.is_(True))).scalar(),
+        return (db.session.execute(select(func.count()).select_from(BoxedBallot)).scalar(),
                 db.session.execute(select(func.count()).select_from(PaperEntry)).scalar())
 
 
@@ -61,6 +62,10 @@ def test_double_entry_counts_when_two_people_agree(app, world):
     assert r.status_code == 409  # the slip's online link is used up too
     r = first.get(url, query_string={"code": code})
     assert "已经计票" in r.text
+    with app.app_context():
+        close_and_count(world, bw)
+        with unscoped():
+            assert db.session.execute(select(Ballot.paper)).scalars().all() == [True]
 
 
 def test_paper_entry_refusals(app, world):

@@ -9,17 +9,18 @@ import pytest
 from sqlalchemy import func, select
 
 from pingyi.extensions import db
-from pingyi.models import Answer, Ballot
+from pingyi.models import Answer, Ballot, BoxedBallot
 from pingyi.tenancy import unscoped
 from pingyi.voting import tokens
-from tests.ballot_world import build, full_answers
+from tests.ballot_world import build, close_and_count, full_answers
 
 pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 
 def _ballots() -> int:
+    """Ballots cast: in the sealed box until the mixer moves a batch of k, then in ``ballots``."""
     with unscoped():
-        return db.session.execute(select(func.count()).select_from(Ballot)).scalar_one()
+        return sum(db.session.execute(select(func.count()).select_from(m)).scalar_one() for m in (BoxedBallot, Ballot))
 
 
 def test_vote_once_and_get_a_receipt(app, world):
@@ -42,8 +43,11 @@ def test_vote_once_and_get_a_receipt(app, world):
     with app.app_context():
         assert _ballots() == 1
     check = re.search(r'href="(/p/alpha/\d+/receipt)"', r.text).group(1)
-    assert 'data-testid="result">已计入' in client.post(check, data={"code": receipt}).text
+    assert 'data-testid="result">已收到' in client.post(check, data={"code": receipt}).text  # in the box
     assert "未找到" in client.post(check, data={"code": tokens.new_short_code()}).text
+    with app.app_context():
+        close_and_count(world, bw)
+    assert 'data-testid="result">已计入' in client.post(check, data={"code": receipt}).text
 
 
 def test_missing_answers_keep_input_and_store_nothing(app, world):
@@ -166,6 +170,8 @@ def test_answers_land_for_the_right_subjects(app, world):
         bw = build(world)
         data = full_answers(world, bw, bw.group[0].secret, choice_index=3)
     assert client.post(f"/b/{bw.group[0].secret}", data=data).status_code == 200
+    with app.app_context():
+        close_and_count(world, bw)
     with app.app_context(), unscoped():
         n = db.session.execute(select(func.count(func.distinct(Answer.subject_id)))).scalar_one()
     assert n == 4  # 全评: both branches and both members

@@ -12,7 +12,7 @@ from pingyi.campaigns import lifecycle as cp
 from pingyi.extensions import db
 from pingyi.models import Campaign, Job, TallyRun
 from pingyi.tenancy import tenant_context
-from tests.ballot_world import build, close_and_count, vote
+from tests.ballot_world import build, close, close_and_count, vote
 from tests.factories import login
 
 pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
@@ -48,7 +48,8 @@ def test_results_list_verdicts_and_roll_ups(app, world, client):
 def test_closing_recounts_in_full_and_only_admins_start_a_recount(app, world, client):
     with app.app_context():
         bw = build(world)
-        vote(world, bw, bw.own[:2], (0, 1))
+        vote(world, bw, bw.own[:5], (0, 1, 0, 1, 0))  # k ballots: mixed and counted live
+        vote(world, bw, bw.group[:1], (3,))  # waits in the box
     login(client, world.a.viewer)
     assert client.post(f"/t/alpha/campaigns/{bw.campaign_id}/tally").status_code == 403
     assert "尚未统计" not in client.get(f"/t/alpha/campaigns/{bw.campaign_id}/results").text  # live tally
@@ -58,13 +59,13 @@ def test_closing_recounts_in_full_and_only_admins_start_a_recount(app, world, cl
     assert r.status_code == 302
     with app.app_context(), tenant_context(world.a.id):
         run = db.session.execute(select(TallyRun)).scalar_one()
-        assert (run.full, run.ballots) == (True, 2)  # the closing recount ran (in-process here)
+        assert (run.full, run.ballots) == (True, 6)  # the closing job emptied the box (in-process here)
         job = db.session.execute(select(Job).where(Job.kind == "tally")).scalar_one()
-        assert job.state == "done" and job.result["ballots"] == 2
+        assert job.state == "done" and job.result["ballots"] == 6 and job.params["seal"] is True
     r = client.post(f"/t/alpha/campaigns/{bw.campaign_id}/tally")
     assert r.status_code == 302 and "/jobs/" in r.location
     page = _text(client.get(r.location).text)
-    assert "已完成" in page and "2 张票" in page
+    assert "已完成" in page and "6 张票" in page
 
 
 def test_results_before_any_tally(app, world, client):
@@ -81,11 +82,8 @@ def test_oversight_page_shows_published_totals(app, world, client):
         vote(world, bw, bw.own[:2], (0, 3))
     login(client, world.county_admin)
     assert "下级单位尚未公布评议结果" in client.get("/t/county/oversight/").text
-    with app.app_context(), tenant_context(world.a.id):
-        c = db.session.get(Campaign, bw.campaign_id)
-        cp.transition(c, "close")
-        cp.transition(c, "publish")
-        db.session.commit()
+    with app.app_context():
+        close(world.a.id, bw.campaign_id, publish=True)
     page = _text(client.get("/t/county/oversight/").text)
     # state, live turnout, publication time, then the stored totals (tests/test_oversight.py has more)
     assert re.search(r"甲公司 测试评议 已公布 22\.2% 2/9 \S+ \S+ 50\.0% 16 50\.0%", page), page

@@ -148,7 +148,7 @@ def _slow_issue(app, world) -> tuple[int, int, set]:
 
 
 def _tokens(batch_id: int) -> set:
-    return set(db.session.execute(select(BallotToken.id, BallotToken.unit_id, BallotToken.serial, BallotToken.used_at)
+    return set(db.session.execute(select(BallotToken.id, BallotToken.unit_id, BallotToken.serial, BallotToken.used)
                                   .where(BallotToken.batch_id == batch_id)).all())
 
 

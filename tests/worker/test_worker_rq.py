@@ -74,24 +74,24 @@ def test_report_jobs_run_on_a_real_rq_worker(rq_app, world, database):
     from pingyi.models import Campaign
     from pingyi.reports import registry as reports
     from pingyi.results import tally
-    from tests.ballot_world import build, vote
+    from tests.ballot_world import build, close_and_count, vote
 
     servers.require("font")
     app = rq_app
     with app.app_context():
         bw = build(world)
         vote(world, bw, bw.own[:2], (0, 3), comment="建议多开展培训")
-        with tenant_context(world.a.id):
-            tally.recount(bw.campaign_id)
-            db.session.commit()
-            c = db.session.get(Campaign, bw.campaign_id)
-            jobs = {(k, f): reports.submit(c, k, f).id for k, f in
-                    (("tally", "xlsx"), ("opinions", "xlsx"), ("summary", "docx"), ("summary", "pdf"),
-                     ("rollup", "pdf"))}
-            assert {db.session.get(Job, i).state for i in jobs.values()} == {"queued"}
-            subjects = db.session.execute(select(TallyRun.subjects)).scalar_one()
-            percent = tally.percent(tally.stored_result(c.id)[0].by_item[
-                min(tally.stored_result(c.id)[0].by_item)].satisfied_share)
+        close_and_count(world, bw)  # result reports wait for the close; the closing job is queued
+    _burst(app, database, "tally")
+    with app.app_context(), tenant_context(world.a.id):
+        c = db.session.get(Campaign, bw.campaign_id)
+        jobs = {(k, f): reports.submit(c, k, f).id for k, f in
+                (("tally", "xlsx"), ("opinions", "xlsx"), ("summary", "docx"), ("summary", "pdf"),
+                 ("rollup", "pdf"))}
+        assert {db.session.get(Job, i).state for i in jobs.values()} == {"queued"}
+        subjects = db.session.execute(select(TallyRun.subjects)).scalar_one()
+        percent = tally.percent(tally.stored_result(c.id)[0].by_item[
+            min(tally.stored_result(c.id)[0].by_item)].satisfied_share)
     _burst(app, database, "reports")
     with app.app_context(), tenant_context(world.a.id):
         files = {}

@@ -16,7 +16,7 @@ from pingyi.extensions import db, limiter
 from pingyi.i18n import _
 from pingyi.models import Tenant
 from pingyi.tenancy import get_scoped
-from pingyi.voting import ballots, tokens
+from pingyi.voting import ballots, mixer, tokens
 from pingyi.web.access import public_campaign_or_404
 from pingyi.web.forms import CodeForm
 
@@ -102,6 +102,6 @@ def receipt_check(slug: str, campaign_id: int):
     tenant, campaign = public_campaign_or_404(slug, campaign_id)
     result, form = None, CodeForm()
     if form.is_submitted():
-        result = ballots.check_receipt(campaign, form.code.data or "")
+        result = ballots.check_receipt(campaign, form.code.data or "") or "unknown"
     return render_template("ballot/receipt_check.html", campaign=campaign, tenant=tenant, result=result,
-                           code=form.code.data or "")
+                           code=form.code.data or "", min_batch=mixer.batch_size())

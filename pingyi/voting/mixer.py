@@ -1,0 +1,140 @@
+"""The mixer: moves cast ballots out of the sealed ballot box into ``ballots``/``answers``/
+``comments`` so that nothing stored ties a ballot to the slip that cast it.
+
+A link is redeemed in the same transaction that puts its ballot into ``ballot_box`` (so a
+ballot is never lost or doubled). On PostgreSQL both rows then carry that transaction's id
+(``xmin``), and rows are appended in voting order. The mixer cuts both ties:
+
+- it moves ballots only in batches of at least k (``MIN_CELL``) per campaign, or all that
+  remain once the campaign is no longer open, in random order and under new random ids, in a
+  transaction of its own; the box rows are deleted in it and vacuumed right after, so no row
+  that shares a transaction with a token survives;
+- ``reshuffle`` (run when a campaign closes) rewrites the campaign's ballots, answers and
+  comments in one transaction in random order, so neither the physical order nor the
+  transaction ids of the stored ballots follow the batches, let alone the voting order.
+
+Batches run one at a time per campaign (an advisory lock on PostgreSQL; SQLite has a single
+writer). On SQLite ``secure_delete`` is on (``pingyi/__init__.py``), so deleted box rows are
+overwritten rather than left in free pages.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app
+from sqlalchemy import delete, func, select, text
+
+from pingyi.extensions import db
+from pingyi.models import Answer, Ballot, BoxedBallot, Campaign, Comment
+from pingyi.tenancy import require_tenant_id, tenant_sql
+
+LOCK_NAMESPACE = 0x6D78  # pg_advisory_xact_lock(namespace, campaign_id): one mix per campaign
+_SHUFFLED = (Ballot.__table__, Answer.__table__, Comment.__table__)
+
+
+def batch_size() -> int:
+    """k: the fewest ballots one batch may hold while voting goes on."""
+    return max(1, int(current_app.config.get("MIN_CELL", 5)))
+
+
+def _postgres() -> bool:
+    return db.session.connection().dialect.name == "postgresql"
+
+
+def _lock(campaign_id: int) -> None:
+    if _postgres():
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:ns, :c)"), {"ns": LOCK_NAMESPACE, "c": campaign_id})
+
+
+def waiting(campaign_id: int) -> int:
+    """Ballots of the campaign still in the box (cast, not yet counted)."""
+    return db.session.execute(select(func.count()).select_from(BoxedBallot)
+                              .where(BoxedBallot.campaign_id == campaign_id)).scalar_one()
+
+
+def _rows(campaign_id: int, boxed: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
+    """The ballot, answer and comment rows of the boxed ballots, each ballot under a new id."""
+    tenant_id = require_tenant_id()
+    ballot_rows, answer_rows, comment_rows = [], [], []
+    for content in boxed:
+        ballot_id = secrets.token_hex(16)
+        common = {"ballot_id": ballot_id, "tenant_id": tenant_id, "campaign_id": campaign_id,
+                  "category_id": content["category_id"]}
+        ballot_rows.append({"id": ballot_id, "tenant_id": tenant_id, "campaign_id": campaign_id,
+                            "category_id": content["category_id"], "unit_id": content["unit_id"],
+                            "receipt_hash": content["receipt_hash"], "paper": content["paper"]})
+        answer_rows += [{**common, "subject_id": s, "item_id": i, "choice_id": c} for s, i, c in content["answers"]]
+        comment_rows += [{**common, "subject_id": s, "item_id": i, "text": t} for s, i, t in content["comments"]]
+    return ballot_rows, answer_rows, comment_rows
+
+
+def mix(campaign_id: int) -> int:
+    """Move one batch of the campaign's boxed ballots into the ballot tables and commit; returns
+    how many moved (0 while fewer than k wait and the campaign is still open). The box rows
+    are claimed by deleting them (``DELETE … RETURNING``), so no ballot moves twice."""
+    _lock(campaign_id)
+    state = db.session.execute(select(Campaign.state).where(Campaign.id == campaign_id)).scalar_one_or_none()
+    if state is None or (state == "open" and waiting(campaign_id) < batch_size()):
+        db.session.rollback()
+        return 0
+    boxed = [{**content, "receipt_hash": receipt} for receipt, content in db.session.execute(
+        delete(BoxedBallot).where(BoxedBallot.campaign_id == campaign_id)
+        .returning(BoxedBallot.receipt_hash, BoxedBallot.content).execution_options(synchronize_session=False))]
+    if not boxed:
+        db.session.rollback()
+        return 0
+    secrets.SystemRandom().shuffle(boxed)
+    for table, rows in zip(_SHUFFLED, _rows(campaign_id, boxed), strict=True):
+        if rows:
+            db.session.execute(table.insert(), rows)
+    db.session.commit()
+    vacuum("ballot_box")
+    return len(boxed)
+
+
+def reshuffle(campaign_id: int) -> int:
+    """Rewrite the campaign's ballots, answers and comments in random order, in the caller's
+    transaction (the closing recount's: it counts them afresh, so the ``tally_inbox`` rows
+    the trigger adds again are claimed by it). Returns the number of ballots rewritten."""
+    _lock(campaign_id)
+    moved = 0
+    for table in _SHUFFLED:
+        scratch = f"mix_{table.name}_{int(campaign_id)}"
+        cols = ", ".join(c.name for c in table.columns)
+        db.session.execute(text(f"DROP TABLE IF EXISTS {scratch}"))
+        tenant_sql(f"CREATE TEMPORARY TABLE {scratch} AS SELECT {cols} FROM {table.name} "
+                   "WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id", campaign_id=campaign_id)
+        if table is Ballot.__table__:
+            # the trigger on ballots fills the inbox again; rows still there for these ballots
+            # would collide, and the recount that follows counts every ballot anyway
+            tenant_sql("DELETE FROM tally_inbox WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id",
+                       campaign_id=campaign_id)
+        n = tenant_sql(f"DELETE FROM {table.name} WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id",
+                       campaign_id=campaign_id).rowcount
+        moved = moved or n  # ballots come first
+    for table in _SHUFFLED:
+        scratch = f"mix_{table.name}_{int(campaign_id)}"
+        cols = ", ".join(c.name for c in table.columns)
+        db.session.execute(text(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {scratch} ORDER BY random()"))
+        db.session.execute(text(f"DROP TABLE {scratch}"))
+    return moved
+
+
+def vacuum_sealed() -> None:
+    """After a reshuffle has committed: the old row versions (in batch order, under the
+    batches' transaction ids) and the emptied box go."""
+    vacuum(*(t.name for t in _SHUFFLED), "tally_inbox", "ballot_box")
+
+
+def vacuum(*tables: str) -> None:
+    """PostgreSQL: reclaim the dead rows now (they still carry the old transaction ids);
+    VACUUM cannot run inside a transaction, so it gets a connection of its own."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    try:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in tables:
+                conn.execute(text(f"VACUUM {table}"))
+    except Exception:  # autovacuum gets there too; a failed vacuum must not fail the vote
+        current_app.logger.exception("VACUUM %s failed", ", ".join(tables))
