@@ -1,0 +1,230 @@
+"""The sealed ballot box and the mixer, tested as an attacker with database access would: after
+ballots cast over HTTP in a known order, nothing stored (no transaction id, no physical order,
+no time) ties a ballot to the slip that cast it; batches hold at least k ballots while voting
+goes on; nothing is lost or moved twice."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import func, inspect, select, text
+
+from pingyi.campaigns import lifecycle as cp
+from pingyi.errors import DomainError
+from pingyi.extensions import db
+from pingyi.models import Ballot, BallotToken, BoxedBallot, Campaign
+from pingyi.results import live
+from pingyi.tenancy import tenant_context, unscoped
+from pingyi.voting import ballots, mixer
+from tests.ballot_world import build, close_and_count, full_answers, vote
+from tests.factories import login
+
+pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
+
+CAST = 200  # |Spearman ρ| of a random order: σ ≈ 1/√199 ≈ 0.07, so 0.3 is > 4σ
+BALLOT_SIDE = ("ballots", "answers", "comments", "tally_inbox", "ballot_box")
+
+
+def _spearman(physical_position, cast_index) -> float:
+    """Rank correlation between where rows lie and when their ballots were cast (ties averaged)."""
+    a, b = pd.Series(physical_position).rank(), pd.Series(cast_index).rank()
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _count(model) -> int:
+    with unscoped():
+        return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def _cast_over_http(app, world) -> tuple[int, list[str]]:
+    """CAST ballots through the ballot page, one slip after another, a comment on each; the
+    campaign closed by its admin's page. Returns the campaign and the receipts in casting order.
+    Voting changed nothing on the links but ``used``."""
+    with app.app_context():
+        bw = build(world, links=CAST)
+        forms = [full_answers(world, bw, link.secret, choice_index=i % 4, comment=f"意见{i}")
+                 for i, link in enumerate(bw.own)]
+        before = _tokens(bw.campaign_id)
+    voter, receipts = app.test_client(), []
+    for link, data in zip(bw.own, forms, strict=True):
+        r = voter.post(f"/b/{link.secret}", data=data)
+        assert r.status_code == 200, r.text[:300]
+        receipts.append(re.search(r'data-testid="receipt">([^<]+)<', r.text).group(1))
+    admin = app.test_client()
+    login(admin, world.a.admin)
+    assert admin.post(f"/t/alpha/campaigns/{bw.campaign_id}", data={"action": "close"}).status_code == 302
+    with app.app_context():
+        after = _tokens(bw.campaign_id)
+    assert {k: v[:-1] for k, v in after.items()} == {k: v[:-1] for k, v in before.items()}  # only `used` moved
+    assert sum(v[-1] for v in after.values()) == CAST and not any(v[-1] for v in before.values())
+    return bw.campaign_id, receipts
+
+
+def _tokens(cid: int) -> dict[int, tuple]:
+    """Every column of the campaign's links, ``used`` last."""
+    cols = [c for c in BallotToken.__table__.columns if c.name != "used"] + [BallotToken.__table__.c.used]
+    with unscoped():
+        return {r[0]: tuple(r) for r in db.session.execute(select(*cols).where(BallotToken.campaign_id == cid))}
+
+
+def _cast_index(receipts: list[str]) -> dict[str, int]:
+    """receipt hash → position in the casting order (the attacker's ground truth, from the voters)."""
+    from pingyi.voting import tokens
+
+    return {ballots.receipt_hash(tokens.normalize_code(r)): i for i, r in enumerate(receipts)}
+
+
+def _physical(sql: str) -> list[tuple]:
+    with unscoped():
+        return [tuple(r) for r in db.session.execute(text(sql)).all()]
+
+
+def test_nothing_stored_ties_a_ballot_to_its_slip(app, world, database):
+    cid, receipts = _cast_over_http(app, world)
+    postgres = database[0] == "postgresql"
+    with app.app_context():
+        assert (_count(BoxedBallot), _count(Ballot)) == (0, CAST)  # everything counted, nothing left in the box
+        when = _cast_index(receipts)
+        place = "ctid" if postgres else "rowid"
+        order = (lambda p: tuple(int(x) for x in p.strip("()").split(","))) if postgres else int
+        ballot_rows = sorted(_physical(f"SELECT {place}, id, receipt_hash FROM ballots"), key=lambda r: order(r[0]))
+        by_id = {bid: when[receipt] for _p, bid, receipt in ballot_rows}
+        assert len(by_id) == CAST
+        rho = {"ballots": _spearman(range(CAST), [by_id[bid] for _p, bid, _r in ballot_rows])}
+        for table in ("answers", "comments"):
+            rows = sorted(_physical(f"SELECT {place}, ballot_id FROM {table}"), key=lambda r: order(r[0]))
+            assert {bid for _p, bid in rows} == set(by_id)
+            rho[table] = _spearman(range(len(rows)), [by_id[bid] for _p, bid in rows])
+        assert all(abs(r) < 0.3 for r in rho.values()), rho
+        # the ids do not replay the order either
+        assert abs(_spearman([bid for _p, bid, _r in ballot_rows], [by_id[b] for _p, b, _r in ballot_rows])) < 0.3
+
+        # no time on a ballot, in the box or on a link's use; a link's times are its issuing's
+        insp = inspect(db.engine)
+        for table in ("ballots", "answers", "comments", "ballot_box"):
+            kinds = [str(c["type"]).upper() for c in insp.get_columns(table)]
+            assert not [k for k in kinds if "DATE" in k or "TIME" in k], (table, kinds)
+        token_times = {c["name"] for c in insp.get_columns("ballot_tokens")
+                       if "DATE" in str(c["type"]).upper() or "TIME" in str(c["type"]).upper()}
+        assert token_times == {"issued_at", "revoked_at"}  # set by the admin; voting changes neither
+
+        if postgres:
+            _no_shared_transaction(cid)
+
+
+def _no_shared_transaction(cid: int) -> None:
+    """PostgreSQL: no row on the ballot side, live or dead (read off the heap pages themselves,
+    as a superuser could), was written or deleted by a transaction that redeemed a link."""
+    with unscoped():
+        for table in BALLOT_SIDE:
+            shared = db.session.execute(text(
+                f"SELECT COUNT(*) FROM {table} x JOIN ballot_tokens t ON t.xmin::text = x.xmin::text")).scalar_one()
+            assert shared == 0, table
+        redeeming = set(db.session.execute(text(
+            "SELECT xmin::text FROM ballot_tokens WHERE campaign_id = :c AND used"), {"c": cid}).scalars())
+        assert len(redeeming) == CAST  # one transaction per slip
+        db.session.execute(text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
+        for table in BALLOT_SIDE:
+            on_pages = db.session.execute(text(
+                "SELECT p.t_xmin::text, p.t_xmax::text FROM generate_series(0, "
+                f"(pg_relation_size('{table}') / current_setting('block_size')::int) - 1) AS blk, "
+                f"heap_page_items(get_raw_page('{table}', blk::int)) AS p WHERE p.t_xmin IS NOT NULL")).all()
+            touched = {x for row in on_pages for x in row} & redeeming
+            assert not touched, (table, len(touched))
+        db.session.commit()
+
+
+def test_batches_hold_at_least_k_while_open_and_the_rest_moves_at_the_close(app, world):
+    """k = 5: after each of 12 ballots the tables hold 0, 5 or 10 of them, the box the others;
+    every moved ballot has a new id; closing moves the last 2."""
+    with app.app_context():
+        bw = build(world, links=12)
+        seen, box_ids = [], set()
+        for i in range(12):
+            with unscoped():
+                box_ids |= set(db.session.execute(select(BoxedBallot.id)).scalars())
+            vote(world, bw, bw.own[i:i + 1], (i % 4,))
+            with unscoped():
+                box_ids |= set(db.session.execute(select(BoxedBallot.id)).scalars())
+            seen.append((_count(Ballot), _count(BoxedBallot)))
+        assert [b for b, _w in seen] == [0] * 4 + [5] * 5 + [10] * 3
+        assert all(b + w == i + 1 for i, (b, w) in enumerate(seen))
+        close_and_count(world, bw)
+        assert (_count(Ballot), _count(BoxedBallot)) == (12, 0)
+        with unscoped():
+            assert not set(db.session.execute(select(Ballot.id)).scalars()) & box_ids
+
+
+def test_concurrent_mixers_move_each_ballot_once(app, world, monkeypatch):
+    monkeypatch.setattr(live, "update_now", lambda *_args: None)  # the mixers below, nothing else
+    with app.app_context():
+        bw = build(world, links=10)
+        vote(world, bw, bw.own, [0] * 10)
+        assert _count(BoxedBallot) == 10
+    moved, errors, barrier = [], [], threading.Barrier(4)
+
+    def mixer_thread():
+        with app.app_context(), tenant_context(world.a.id):
+            try:
+                barrier.wait(10)
+                moved.append(mixer.mix(bw.campaign_id))
+            except Exception as exc:  # SQLite: the losers may find the database locked
+                errors.append(str(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=mixer_thread) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sum(moved) == 10 and sorted(moved)[-1] == 10, (moved, errors)  # one batch took them all
+    assert all("locked" in e for e in errors), errors
+    with app.app_context():
+        assert (_count(Ballot), _count(BoxedBallot)) == (10, 0)
+
+
+def test_a_ballot_boxed_after_the_close_is_sealed_in(app, world):
+    """A submit racing the close can commit its box row after the closing job's last mix: the
+    ballot's own signal sees the campaign closed and runs the closing job again."""
+    with app.app_context():
+        bw = build(world)
+        vote(world, bw, bw.own[:2], (0, 3))
+        close_and_count(world, bw)
+        with tenant_context(world.a.id):
+            late = dict(db.session.execute(select(Ballot.category_id, Ballot.unit_id)).first()._mapping)
+            db.session.execute(BoxedBallot.__table__.insert(), [{
+                "id": "f" * 32, "tenant_id": world.a.id, "campaign_id": bw.campaign_id, "receipt_hash": "e" * 64,
+                "content": {**late, "paper": False, "answers": [], "comments": []}}])
+            db.session.commit()
+            with pytest.raises(DomainError, match="密封票箱"):  # not published with a ballot outside the count
+                cp.transition(db.session.get(Campaign, bw.campaign_id), "publish")
+            db.session.rollback()
+            live.ballot_cast(None, campaign_id=bw.campaign_id)
+            assert (mixer.waiting(bw.campaign_id), _count(Ballot)) == (0, 3)
+            cp.transition(db.session.get(Campaign, bw.campaign_id), "publish")
+            db.session.commit()
+
+
+def test_links_are_redeemed_only_while_open(app, world):
+    with app.app_context():
+        bw = build(world)
+        close_and_count(world, bw)
+        with tenant_context(world.a.id):
+            cp.transition(db.session.get(Campaign, bw.campaign_id), "reopen")
+            db.session.commit()
+        vote(world, bw, bw.own[:1], (0,))  # reopened: cast and boxed
+        assert _count(BoxedBallot) == 1
+        with tenant_context(world.a.id):
+            cp.transition(db.session.get(Campaign, bw.campaign_id), "close")
+            db.session.commit()
+            from pingyi.voting import tokens
+
+            digest = tokens.credential_hash(bw.own[1].secret)
+            assert tokens.redeem(*digest) is None  # closed: the link stays unused, nothing boxed
+            db.session.rollback()
+        assert _count(BoxedBallot) == 1
