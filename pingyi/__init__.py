@@ -27,7 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     configure(app.config["PASSWORD_HASH_PARAMS"])
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
+    migrate.init_app(app, db, render_as_batch=True, transaction_per_migration=True, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"))

@@ -130,6 +130,23 @@ def database(request, tmp_path_factory):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_db(request, tmp_path):
+    """An empty, unmigrated database of this test's own (URL), for migrating step by step."""
+    if request.param == "sqlite":
+        yield "sqlite:///" + str(tmp_path / "migrate.sqlite3")
+        return
+    servers.require("postgresql")
+    name = f"pingyi_test_{secrets.token_hex(6)}"
+    with _admin_conn() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _pg_url(name)
+    finally:
+        with _admin_conn() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def _migrate(url: str) -> None:
     from flask_migrate import upgrade
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 
-import psycopg
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import select, text
@@ -19,7 +17,6 @@ from pingyi.models import ScaleChoice, User
 from pingyi.results import tally
 from pingyi.tenancy import tenant_context, unscoped
 from pingyi.voting import tokens
-from tests import servers
 from tests.ballot_world import build, full_answers, vote
 from tests.factories import login
 
@@ -142,23 +139,6 @@ OLD_ROWS = [  # (action, object_type, object_id, count, detail) as the hook wrot
     ("update", "units", 4, 1, {"changes": {"name": ["一矿", "二矿"]}, "name": "二矿"}),
     ("revoke", "ballot_tokens", None, 1, {"campaign_id": 3, "unit": "一矿", "serial": 12}),
 ]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_db(request, tmp_path):
-    """An empty database of this test's own, for migrating step by step."""
-    if request.param == "sqlite":
-        yield "sqlite:///" + str(tmp_path / "migrate.sqlite3")
-        return
-    servers.require("postgresql")
-    name = f"pingyi_test_{secrets.token_hex(6)}"
-    with psycopg.connect(servers.PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield re.sub(r"/[^/]*$", f"/{name}", servers.PG_ADMIN_URL)
-    finally:
-        with psycopg.connect(servers.PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_migration_0007_removes_what_the_old_hook_wrote(fresh_db):

@@ -1,10 +1,5 @@
 """the sealed ballot box and the mixer; tokens keep only whether they were used, ballots no time
 
-Ballots already stored were written in the transaction that redeemed their link, in voting
-order, with the hour that ``ballot_tokens.used_at`` repeats. This revision drops both times and
-rewrites every ballot, answer and comment in random order in one transaction (new transaction
-id, new physical order); on PostgreSQL it then vacuums the old row versions away.
-
 Revision ID: 0009
 Revises: 0008
 """
@@ -17,23 +12,11 @@ down_revision = '0008'
 branch_labels = None
 depends_on = None
 
-REWRITTEN = ("ballots", "answers", "comments")
-
-
-def _columns(table: str) -> str:
-    return ", ".join(c["name"] for c in sa.inspect(op.get_bind()).get_columns(table))
-
-
-def _rewrite_in_random_order(table: str) -> None:
-    cols = _columns(table)
-    op.execute(f"CREATE TEMPORARY TABLE mix_{table} AS SELECT {cols} FROM {table}")
-    op.execute(f"DELETE FROM {table}")
-    op.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM mix_{table} ORDER BY random()")
-    op.execute(f"DROP TABLE mix_{table}")
-
 
 # Plain ALTER TABLE, not batch mode: on SQLite a batch operation copies the table, which would
 # drop the triggers of migration 0005 (ballots → tally_inbox). SQLite ≥ 3.35 drops columns.
+# The ballots already stored are rewritten by 0010, in a transaction of its own (each revision
+# has one): were they rewritten here, they would share this one with the links rewritten here.
 def upgrade():
     op.create_table(
         'ballot_box',
@@ -56,24 +39,9 @@ def upgrade():
     op.execute("UPDATE ballot_tokens SET used = TRUE WHERE used_at IS NOT NULL")
     op.execute("ALTER TABLE ballot_tokens DROP COLUMN used_at")
     op.execute("ALTER TABLE ballots DROP COLUMN submitted_hour")
-    postgres = op.get_bind().dialect.name == "postgresql"
-    if postgres:  # a dropped column stays in the old row versions: write new ones, vacuum the old
+    if op.get_bind().dialect.name == "postgresql":
+        # a dropped column's values stay in the old row versions: write new ones (0010 vacuums)
         op.execute("UPDATE ballot_tokens SET used = used")
-
-    # The trigger on ballots adds an inbox row per inserted ballot; keep the inbox as it was
-    # (rows already counted must not be counted again).
-    op.execute("CREATE TEMPORARY TABLE mix_inbox AS SELECT tenant_id, campaign_id, ballot_id, claimed FROM tally_inbox")
-    op.execute("DELETE FROM tally_inbox")
-    for table in REWRITTEN:
-        _rewrite_in_random_order(table)
-    op.execute("DELETE FROM tally_inbox")
-    op.execute("INSERT INTO tally_inbox (tenant_id, campaign_id, ballot_id, claimed) "
-               "SELECT tenant_id, campaign_id, ballot_id, claimed FROM mix_inbox")
-    op.execute("DROP TABLE mix_inbox")
-    if postgres:
-        with op.get_context().autocommit_block():
-            for table in (*REWRITTEN, "ballot_tokens", "tally_inbox"):
-                op.execute(f"VACUUM {table}")
 
 
 def downgrade():

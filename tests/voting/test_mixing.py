@@ -8,8 +8,6 @@ from __future__ import annotations
 import re
 import threading
 
-import numpy as np
-import pandas as pd
 import pytest
 from sqlalchemy import func, inspect, select, text
 
@@ -22,17 +20,12 @@ from pingyi.tenancy import tenant_context, unscoped
 from pingyi.voting import ballots, mixer
 from tests.ballot_world import build, close_and_count, full_answers, vote
 from tests.factories import login
+from tests.secrecy import in_physical_order, sharing_xmin, spearman, transactions_on_pages
 
 pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 CAST = 200  # |Spearman ρ| of a random order: σ ≈ 1/√199 ≈ 0.07, so 0.3 is > 4σ
 BALLOT_SIDE = ("ballots", "answers", "comments", "tally_inbox", "ballot_box")
-
-
-def _spearman(physical_position, cast_index) -> float:
-    """Rank correlation between where rows lie and when their ballots were cast (ties averaged)."""
-    a, b = pd.Series(physical_position).rank(), pd.Series(cast_index).rank()
-    return float(np.corrcoef(a, b)[0, 1])
 
 
 def _count(model) -> int:
@@ -78,30 +71,23 @@ def _cast_index(receipts: list[str]) -> dict[str, int]:
     return {ballots.receipt_hash(tokens.normalize_code(r)): i for i, r in enumerate(receipts)}
 
 
-def _physical(sql: str) -> list[tuple]:
-    with unscoped():
-        return [tuple(r) for r in db.session.execute(text(sql)).all()]
-
-
 def test_nothing_stored_ties_a_ballot_to_its_slip(app, world, database):
     cid, receipts = _cast_over_http(app, world)
     postgres = database[0] == "postgresql"
     with app.app_context():
         assert (_count(BoxedBallot), _count(Ballot)) == (0, CAST)  # everything counted, nothing left in the box
         when = _cast_index(receipts)
-        place = "ctid" if postgres else "rowid"
-        order = (lambda p: tuple(int(x) for x in p.strip("()").split(","))) if postgres else int
-        ballot_rows = sorted(_physical(f"SELECT {place}, id, receipt_hash FROM ballots"), key=lambda r: order(r[0]))
-        by_id = {bid: when[receipt] for _p, bid, receipt in ballot_rows}
-        assert len(by_id) == CAST
-        rho = {"ballots": _spearman(range(CAST), [by_id[bid] for _p, bid, _r in ballot_rows])}
-        for table in ("answers", "comments"):
-            rows = sorted(_physical(f"SELECT {place}, ballot_id FROM {table}"), key=lambda r: order(r[0]))
-            assert {bid for _p, bid in rows} == set(by_id)
-            rho[table] = _spearman(range(len(rows)), [by_id[bid] for _p, bid in rows])
-        assert all(abs(r) < 0.3 for r in rho.values()), rho
-        # the ids do not replay the order either
-        assert abs(_spearman([bid for _p, bid, _r in ballot_rows], [by_id[b] for _p, b, _r in ballot_rows])) < 0.3
+        with unscoped():
+            ballot_rows = in_physical_order("ballots", "id, receipt_hash")
+            by_id = {bid: when[receipt] for bid, receipt in ballot_rows}
+            assert len(by_id) == CAST
+            rho = {"ballots": spearman(range(CAST), [by_id[bid] for bid, _r in ballot_rows]),
+                   "ids": spearman([bid for bid, _r in ballot_rows], [by_id[b] for b, _r in ballot_rows])}
+            for table in ("answers", "comments"):
+                rows = [bid for (bid,) in in_physical_order(table, "ballot_id")]
+                assert set(rows) == set(by_id)
+                rho[table] = spearman(range(len(rows)), [by_id[bid] for bid in rows])
+        assert all(abs(r) < 0.3 for r in rho.values()), rho  # not by place, not by id
 
         # no time on a ballot, in the box or on a link's use; a link's times are its issuing's
         insp = inspect(db.engine)
@@ -120,21 +106,12 @@ def _no_shared_transaction(cid: int) -> None:
     """PostgreSQL: no row on the ballot side, live or dead (read off the heap pages themselves,
     as a superuser could), was written or deleted by a transaction that redeemed a link."""
     with unscoped():
-        for table in BALLOT_SIDE:
-            shared = db.session.execute(text(
-                f"SELECT COUNT(*) FROM {table} x JOIN ballot_tokens t ON t.xmin::text = x.xmin::text")).scalar_one()
-            assert shared == 0, table
+        assert {t: sharing_xmin(t, "ballot_tokens") for t in BALLOT_SIDE} == dict.fromkeys(BALLOT_SIDE, 0)
         redeeming = set(db.session.execute(text(
             "SELECT xmin::text FROM ballot_tokens WHERE campaign_id = :c AND used"), {"c": cid}).scalars())
         assert len(redeeming) == CAST  # one transaction per slip
-        db.session.execute(text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
-        for table in BALLOT_SIDE:
-            on_pages = db.session.execute(text(
-                "SELECT p.t_xmin::text, p.t_xmax::text FROM generate_series(0, "
-                f"(pg_relation_size('{table}') / current_setting('block_size')::int) - 1) AS blk, "
-                f"heap_page_items(get_raw_page('{table}', blk::int)) AS p WHERE p.t_xmin IS NOT NULL")).all()
-            touched = {x for row in on_pages for x in row} & redeeming
-            assert not touched, (table, len(touched))
+        touched = {t: len(transactions_on_pages(t) & redeeming) for t in BALLOT_SIDE}
+        assert touched == dict.fromkeys(BALLOT_SIDE, 0), touched
         db.session.commit()
 
 
