@@ -12,11 +12,12 @@ from urllib.parse import urlparse
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
+from pingyi import logsafe
 from pingyi.extensions import db, limiter
 from pingyi.i18n import _
 from pingyi.models import Tenant
 from pingyi.tenancy import get_scoped
-from pingyi.voting import ballots, mixer, tokens
+from pingyi.voting import ballots, mixer, statement, tokens
 from pingyi.web.access import public_campaign_or_404
 from pingyi.web.forms import CodeForm
 
@@ -105,3 +106,10 @@ def receipt_check(slug: str, campaign_id: int):
         result = ballots.check_receipt(campaign, form.code.data or "") or "unknown"
     return render_template("ballot/receipt_check.html", campaign=campaign, tenant=tenant, result=result,
                            code=form.code.data or "", min_batch=mixer.batch_size())
+
+
+@bp.route("/stored")
+def stored():
+    """What is kept about an evaluator, generated from the models (linked from every ballot page)."""
+    return render_template("ballot/stored.html", records=statement.records(mixer.batch_size()), k=mixer.batch_size(),
+                           link_limit=LINK_LIMIT, page_limit=PAGE_LIMIT, redacted=(logsafe.TOKEN, logsafe.CODE))
