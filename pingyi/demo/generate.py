@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import secrets
 from collections import defaultdict
-from datetime import datetime
 from fractions import Fraction
 
 from sqlalchemy import select, update
@@ -26,7 +25,6 @@ from pingyi.models import (
     Comment,
     EvaluatorCategory,
     Subject,
-    utcnow,
 )
 from pingyi.results.tally import percent
 from pingyi.tenancy import require_tenant_id
@@ -53,13 +51,14 @@ def satisfied_count(total: int, target: Fraction) -> int:
 
 
 def generate(campaign: Campaign, targets: dict[int, Fraction], rng_seed: int = 2024,
-             opinion_rate: float = 0.0, hour: datetime | None = None) -> dict:
+             opinion_rate: float = 0.0) -> dict:
     """Cast one ballot for every unused link of ``campaign``; ``targets`` maps form item ids to
     satisfaction rates (items without a target get 95%); each free-text item of each rated
-    subject gets an opinion with probability ``opinion_rate``. The ballots are stamped ``hour``
-    (default: now), which should lie in the campaign's window. Returns counts."""
+    subject gets an opinion with probability ``opinion_rate``. As the mixer would have left
+    them: the links' use is committed first, the ballots are written in random order in a
+    transaction of their own (the caller's, which commits). Returns counts."""
     rng = random.Random(rng_seed)
-    tenant_id, hour = require_tenant_id(), (hour or utcnow()).replace(minute=0, second=0, microsecond=0)
+    tenant_id = require_tenant_id()
     links = db.session.execute(select(BallotToken).where(
         BallotToken.campaign_id == campaign.id, BallotToken.used.is_(False), BallotToken.revoked_at.is_(None))
         .order_by(BallotToken.id)).scalars().all()
@@ -107,12 +106,13 @@ def generate(campaign: Campaign, targets: dict[int, Fraction], rng_seed: int = 2
             answer_rows.append({"ballot_id": row["id"], "tenant_id": tenant_id, "campaign_id": campaign.id,
                                 "category_id": row["category_id"], "subject_id": subject, "item_id": item,
                                 "choice_id": choice})
-    rng.shuffle(ballot_rows)  # stored order must not follow the links' order (answers are
-    rng.shuffle(answer_rows)  # built item by item in link order)
-    insert_rows(Ballot.__table__, ballot_rows)
-    insert_rows(Answer.__table__, answer_rows)
-    insert_rows(Comment.__table__, comment_rows)
     db.session.execute(update(BallotToken).where(
         BallotToken.campaign_id == campaign.id, BallotToken.used.is_(False), BallotToken.revoked_at.is_(None))
         .values(used=True).execution_options(synchronize_session=False))
+    db.session.commit()  # no transaction id shared with the ballots
+    for rows in (ballot_rows, answer_rows, comment_rows):  # stored order must not follow the links'
+        rng.shuffle(rows)
+    insert_rows(Ballot.__table__, ballot_rows)
+    insert_rows(Answer.__table__, answer_rows)
+    insert_rows(Comment.__table__, comment_rows)
     return {"ballots": len(ballot_rows), "answers": len(answer_rows), "opinions": len(comment_rows)}

@@ -342,7 +342,7 @@ def load_closed_campaign(tenant: Tenant) -> Campaign:
                                                                  FormItem.kind == "rating")
                                        .order_by(FormItem.section_id, FormItem.position)).scalars().all()
             targets.update({i: Fraction(r) / 100 for i, r in zip(items, rates, strict=True)})
-        generate(c, targets, opinion_rate=0.01, hour=opens_at + timedelta(days=1))
+        generate(c, targets, opinion_rate=0.01)
         cp.transition(c, "close")
         c.opens_at, c.closes_at = opens_at, closes_at
         c.opened_at, c.closed_at = c.opens_at, c.closes_at

@@ -147,7 +147,8 @@ def test_campaign_and_form_designer_pages(live_server, browser):
 
 
 def test_demo_sample_link_on_a_phone(live_server, browser):
-    """The issue's walk-through: the printed sample link, a phone, vote once, receipt, refusal."""
+    """The issue's walk-through: the printed sample link, a phone, vote once, receipt, what is
+    kept (the statement page), refusal."""
     app = _apps[-1]
     link = app.config["DEMO_SAMPLE_LINK"].replace("http://127.0.0.1:5000", live_server)
     page = browser.new_page(viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True,
@@ -170,6 +171,11 @@ def test_demo_sample_link_on_a_phone(live_server, browser):
     receipt = page.inner_text("[data-testid=receipt]")
     assert len(receipt.replace("-", "")) == 12
     page.screenshot(path=str(ARTIFACTS / "ballot-receipt.png"))
+    page.click("[data-testid=stored-link]")  # what is kept about me? one tap from every ballot page
+    assert "我们保存了关于参评人员的哪些信息" in page.inner_text("h1")
+    assert page.locator("tr[data-field=used]").inner_text().count("不记录使用时间") == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=str(ARTIFACTS / "stored-phone.png"), full_page=True)
     again = page.request.post(link, form={"x": "1"}, headers={"Origin": live_server})
     assert again.status == 409 and "已使用" in again.text()
     page.goto(link)

@@ -19,6 +19,8 @@ NOT_TENANT_ROUTES = {"static", "auth.login", "auth.logout", "auth.home", "auth.p
                      # public by design: the link is the credential (tests/test_ballot_pages.py covers
                      # unknown links and the receipt check's tenant scoping)
                      "ballot.vote", "ballot.enter_code", "ballot.receipt_check",
+                     # the same for every tenant: what is kept about an evaluator (test_statement.py)
+                     "ballot.stored",
                      # public by design as well: the publication page (公示) is read by slug without a
                      # membership when its scope is "public", so "B's slug answers 404" is not its rule;
                      # tests/test_publication.py covers it (A's slug + B's campaign id, unknown ids,
