@@ -265,6 +265,7 @@ def load_demo_campaign(tenant: Tenant) -> tuple[Campaign, str]:
 
     from pingyi.campaigns import lifecycle as cp
     from pingyi.models import BallotToken, Unit, utcnow
+    from pingyi.results import tally
     from pingyi.security import hash_secret
 
     def secret(c_id: int):
@@ -279,8 +280,10 @@ def load_demo_campaign(tenant: Tenant) -> tuple[Campaign, str]:
         if c is not None and c.state == "open" and c.closes_at <= now:
             if now + timedelta(days=30) - c.opens_at <= timedelta(days=366):
                 cp.extend_window(c, now + timedelta(days=30))
-            else:  # a window lasts a year at most: close that one, open this year's
+            else:  # a window lasts a year at most: close that one (its box sealed in), open this year's
                 cp.transition(c, "close")
+                db.session.commit()
+                tally.after_transition(c)
                 c = None
         if c is None:
             start = now - timedelta(days=1)
