@@ -81,7 +81,7 @@ def mix(campaign_id: int) -> int:
     boxed = [{**content, "receipt_hash": receipt} for receipt, content in db.session.execute(
         delete(BoxedBallot).where(BoxedBallot.campaign_id == campaign_id)
         .returning(BoxedBallot.receipt_hash, BoxedBallot.content).execution_options(synchronize_session=False))]
-    if not boxed:
+    if not boxed or (state == "open" and len(boxed) < batch_size()):  # another mixer took the batch
         db.session.rollback()
         return 0
     secrets.SystemRandom().shuffle(boxed)
@@ -136,5 +136,5 @@ def vacuum(*tables: str) -> None:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in tables:
                 conn.execute(text(f"VACUUM {table}"))
-    except Exception:  # autovacuum gets there too; a failed vacuum must not fail the vote
+    except Exception:  # autovacuum (on by default) gets there later; a failed vacuum must not fail the vote
         current_app.logger.exception("VACUUM %s failed", ", ".join(tables))

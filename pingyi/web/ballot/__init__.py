@@ -111,5 +111,6 @@ def receipt_check(slug: str, campaign_id: int):
 @bp.route("/stored")
 def stored():
     """What is kept about an evaluator, generated from the models (linked from every ballot page)."""
-    return render_template("ballot/stored.html", records=statement.records(mixer.batch_size()), k=mixer.batch_size(),
-                           link_limit=LINK_LIMIT, page_limit=PAGE_LIMIT, redacted=(logsafe.TOKEN, logsafe.CODE))
+    k = mixer.batch_size()
+    return render_template("ballot/stored.html", records=statement.records(k), k=k, link_limit=LINK_LIMIT,
+                           page_limit=PAGE_LIMIT, redacted=(logsafe.TOKEN, logsafe.CODE))
