@@ -71,9 +71,9 @@ def test_the_page_lists_every_field_and_every_ballot_page_links_to_it(app, world
             assert re.findall(r'data-field="([a-z_]+)"', section) == [f.name for f in r.fields]
             for f in r.fields:
                 assert str(f.what) in section
-    assert "凑满至少 5 张" in page.text and "30 per minute; 300 per hour" in page.text and "600 per minute" in page.text
+    assert "凑满至少 5 张" in page.text and "每分钟 30 次、每小时 300 次" in page.text and "每分钟 600 次" in page.text
     english = client.get("/stored?lang=en").text
-    assert "sealed ballot box" in english and "凑满" not in english
+    assert "sealed ballot box" in english and "30 per minute, 300 per hour" in english and "凑满" not in english
     client.get("/stored?lang=zh_CN")
 
     voter = app.test_client()

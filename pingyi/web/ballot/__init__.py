@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from limits import parse_many
 
 from pingyi import logsafe
 from pingyi.extensions import db, limiter
@@ -112,5 +113,12 @@ def receipt_check(slug: str, campaign_id: int):
 def stored():
     """What is kept about an evaluator, generated from the models (linked from every ballot page)."""
     k = mixer.batch_size()
-    return render_template("ballot/stored.html", records=statement.records(k), k=k, link_limit=LINK_LIMIT,
-                           page_limit=PAGE_LIMIT, redacted=(logsafe.TOKEN, logsafe.CODE))
+    return render_template("ballot/stored.html", records=statement.records(k), k=k, link_limit=_said(LINK_LIMIT),
+                           page_limit=_said(PAGE_LIMIT), redacted=(logsafe.TOKEN, logsafe.CODE))
+
+
+def _said(limits: str) -> str:
+    """A Flask-Limiter limit as people say it: "每分钟 30 次、每小时 300 次"."""
+    per = {"second": _("秒"), "minute": _("分钟"), "hour": _("小时"), "day": _("天")}
+    return _("、").join(_("每%(per)s %(n)d 次", per=(f"{i.multiples} " if i.multiples > 1 else "") + per[i.GRANULARITY.name],
+                          n=i.amount) for i in parse_many(limits))
