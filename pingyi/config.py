@@ -37,6 +37,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     cfg = {
         "ENV_NAME": "production" if production else "development",
         "SECRET_KEY": secret,
+        # Older secrets still accepted (sessions; ballots sealed in the box): when rotating
+        # SECRET_KEY, keep the old one here until every open campaign's box has emptied.
+        "SECRET_KEY_FALLBACKS": [k for k in env.get("SECRET_KEY_FALLBACKS", "").split(",") if k],
         "SQLALCHEMY_DATABASE_URI": normalize_db_url(db_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": env.get("REDIS_URL") or None,

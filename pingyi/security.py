@@ -1,13 +1,20 @@
-"""Passwords, session ids, API keys and random secrets: the crypto choices in one place."""
+"""Passwords, session ids, API keys, random secrets and sealed data: the crypto choices in one
+place."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
 
 _hasher: PasswordHasher | None = None
 
@@ -79,3 +86,35 @@ def hash_secret(secret: str) -> str:
 
 def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a, b)
+
+
+class SealBroken(RuntimeError):
+    """Sealed data that no configured key opens (SECRET_KEY changed without a fallback)."""
+
+
+def _fernet(secret: str, purpose: str) -> Fernet:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"pingyi:{purpose}".encode()).derive(
+        secret.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def _keys(purpose: str) -> MultiFernet:
+    """This purpose's key from ``SECRET_KEY``, then from each of ``SECRET_KEY_FALLBACKS`` (older
+    keys still open what they sealed)."""
+    cfg = current_app.config
+    return MultiFernet([_fernet(k, purpose) for k in [cfg["SECRET_KEY"], *cfg.get("SECRET_KEY_FALLBACKS", [])]])
+
+
+def seal(data: dict, purpose: str) -> str:
+    """``data`` encrypted and authenticated (Fernet: AES-128-CBC + HMAC-SHA256) under a key
+    derived from the app's secret, which lives on the app servers, never in the database:
+    a database, its backups, its WAL and its freed pages show ciphertext only."""
+    return _keys(purpose).encrypt(json.dumps(data, separators=(",", ":")).encode()).decode()
+
+
+def unseal(token: str, purpose: str) -> dict:
+    try:
+        return json.loads(_keys(purpose).decrypt(token.encode()))
+    except InvalidToken:
+        raise SealBroken(f"sealed {purpose} data opens with no configured key: SECRET_KEY changed? "
+                         "Put the old one in SECRET_KEY_FALLBACKS") from None

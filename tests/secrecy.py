@@ -40,3 +40,20 @@ def transactions_on_pages(table: str) -> set[str]:
         "heap_page_items(get_raw_page(CAST(:t AS text), blk::int)) AS p WHERE p.t_xmin IS NOT NULL"),
         {"t": table}).all()
     return {x for row in rows for x in row if x and x != "0"}
+
+
+def bytes_left(table: str, needle: str) -> int:
+    """Where ``needle`` lies in raw bytes, deleted rows not yet overwritten included: on
+    PostgreSQL the number of ``table``'s pages holding it (``get_raw_page``, as a superuser
+    reads them); on SQLite the number of times the database file holds it (``table`` aside:
+    a deleted row's bytes could be on any free page)."""
+    data = needle.encode()
+    if db.engine.dialect.name != "postgresql":
+        db.session.commit()
+        with open(db.engine.url.database, "rb") as f:
+            return f.read().count(data)
+    db.session.execute(text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
+    return db.session.execute(text(
+        "SELECT COUNT(*) FROM generate_series(0, (pg_relation_size(CAST(:t AS regclass)) / "
+        "current_setting('block_size')::int) - 1) AS blk "
+        "WHERE position(:n in get_raw_page(CAST(:t AS text), blk::int)) > 0"), {"t": table, "n": data}).scalar_one()

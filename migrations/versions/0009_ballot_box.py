@@ -23,7 +23,7 @@ def upgrade():
         sa.Column('id', sa.String(length=32), nullable=False),
         sa.Column('campaign_id', sa.Integer(), nullable=False),
         sa.Column('receipt_hash', sa.String(length=64), nullable=False),
-        sa.Column('content', sa.JSON(), nullable=False),
+        sa.Column('sealed', sa.Text(), nullable=False),
         sa.Column('tenant_id', sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(['tenant_id', 'campaign_id'], ['campaigns.tenant_id', 'campaigns.id'],
                                 name=op.f('fk_ballot_box_tenant_id_campaign_id_campaigns'), ondelete='CASCADE'),

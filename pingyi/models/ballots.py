@@ -48,15 +48,17 @@ class BallotToken(TenantMixin, db.Model):
 class BoxedBallot(TenantMixin, db.Model):
     """A cast ballot waiting for the mixer: written in the transaction that redeems its link
     (so on PostgreSQL it shares that transaction's id with the token row) and deleted, then
-    vacuumed, when the mixer moves it into ``ballots`` with a new id. No time, no order."""
+    vacuumed, when the mixer moves it into ``ballots`` with a new id. No time, no order. Its
+    content is sealed with the app's key and its receipt hashed apart from the ballot's, so
+    neither its bytes (in freed pages, the WAL, a backup) nor its receipt match the ballot."""
 
     __tablename__ = "ballot_box"
     __table_args__ = (tenant_fk("campaign_id", "campaigns", "CASCADE"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, never reused by the ballot
     campaign_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
-    receipt_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)  # "received, not yet counted"
-    content: Mapped[dict] = mapped_column(JSON, nullable=False)  # category, unit, paper, answers, comments
+    receipt_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)  # box_receipt_hash: "received"
+    sealed: Mapped[str] = mapped_column(Text, nullable=False)  # security.seal of the ballot's rows
 
 
 class Ballot(TenantMixin, db.Model):
@@ -114,7 +116,7 @@ class PaperEntry(TenantMixin, Timestamped, db.Model):
     campaign_id: Mapped[int] = mapped_column(Integer, nullable=False)
     token_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
     entered_by: Mapped[int] = mapped_column(Integer, nullable=False)
-    payload: Mapped[dict] = mapped_column(JSON, nullable=False)
+    payload: Mapped[dict] = mapped_column(JSON, nullable=False)  # {"sealed": security.seal(what was typed)}
     mismatch: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
 

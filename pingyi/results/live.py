@@ -9,7 +9,7 @@ next one. Runs of one campaign never overlap (``tally`` takes a per-campaign loc
 Redis the mix and the increment run right here, after the ballot's commit. Either way a
 failure here is logged and never touches the voter's ballot, which is already in the box.
 A ballot boxed after its campaign closed (a submit racing the close) is not mixed alone: the
-campaign is sealed again (``tally.seal``: final mix, reshuffle, recount).
+campaign is sealed again (``tally.seal``: the rest of the box reshuffled in with the others).
 """
 
 from __future__ import annotations

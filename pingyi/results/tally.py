@@ -363,11 +363,9 @@ def after_transition(campaign, user_id: int | None = None) -> None:
 
 
 def seal(campaign_id: int) -> TallyRun:
-    """After voting: move every ballot left in the box (the last batch may be smaller than k:
-    nothing is cast any more), rewrite the campaign's ballots in random order and recount, in
-    one transaction after the mix (the caller commits, then ``mixer.vacuum_sealed``)."""
-    while mixer.mix(campaign_id):
-        pass
+    """After voting: the rest of the box and all the campaign's ballots rewritten in random
+    order (``mixer.reshuffle``), then a full recount, in one transaction (the caller commits,
+    then ``mixer.vacuum_sealed``)."""
     _lock(campaign_id)
     mixer.reshuffle(campaign_id)
     return recount(campaign_id)

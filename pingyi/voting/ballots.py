@@ -31,7 +31,7 @@ from pingyi.models import (
     utcnow,
 )
 from pingyi.org.orgtree import subtree_filter
-from pingyi.security import hash_secret
+from pingyi.security import hash_secret, seal
 from pingyi.tenancy import require_tenant_id, set_tenant
 
 from . import tokens
@@ -152,6 +152,14 @@ def receipt_hash(code: str) -> str:
     return hash_secret("receipt:" + code)
 
 
+def box_receipt_hash(code: str) -> str:
+    """The same receipt as the box knows it: no value in the box equals one on the ballot."""
+    return hash_secret("box-receipt:" + code)
+
+
+BOX_SEAL = "ballot-box"  # the purpose the box's content is sealed under (security.seal)
+
+
 def cast(link_text: str, sub: Submission, paper: bool = False) -> str:
     """Redeem the link and put the ballot into the box in one transaction; return the receipt
     code. Raises ``AlreadyUsed`` (nothing stored) when another submit won the race."""
@@ -164,11 +172,11 @@ def cast(link_text: str, sub: Submission, paper: bool = False) -> str:
         raise AlreadyUsed()
     campaign_id, category_id, unit_id = redeemed
     receipt = new_receipt()
+    content = {"category_id": category_id, "unit_id": unit_id, "paper": paper, "receipt_hash": receipt_hash(receipt),
+               "answers": [list(a) for a in sub.answers], "comments": [list(c) for c in sub.comments]}
     db.session.execute(BoxedBallot.__table__.insert(), [{
         "id": secrets.token_hex(16), "tenant_id": require_tenant_id(), "campaign_id": campaign_id,
-        "receipt_hash": receipt_hash(receipt),
-        "content": {"category_id": category_id, "unit_id": unit_id, "paper": paper,
-                    "answers": [list(a) for a in sub.answers], "comments": [list(c) for c in sub.comments]}}])
+        "receipt_hash": box_receipt_hash(receipt), "sealed": seal(content, BOX_SEAL)}])
     db.session.commit()
     ballot_boxed.send(None, campaign_id=campaign_id)
     return receipt
@@ -181,8 +189,8 @@ def check_receipt(campaign: Campaign, code: str) -> str | None:
     normalized = tokens.normalize_code(code)
     if normalized is None:
         return None
-    digest = receipt_hash(normalized)
-    for status, model in (("counted", Ballot), ("waiting", BoxedBallot)):
+    for status, model, digest in (("counted", Ballot, receipt_hash(normalized)),
+                                  ("waiting", BoxedBallot, box_receipt_hash(normalized))):
         if db.session.execute(select(model.id).where(model.campaign_id == campaign.id,
                                                      model.receipt_hash == digest)).first() is not None:
             return status

@@ -5,13 +5,16 @@ A link is redeemed in the same transaction that puts its ballot into ``ballot_bo
 ballot is never lost or doubled). On PostgreSQL both rows then carry that transaction's id
 (``xmin``), and rows are appended in voting order. The mixer cuts both ties:
 
-- it moves ballots only in batches of at least k (``MIN_CELL``) per campaign, or all that
-  remain once the campaign is no longer open, in random order and under new random ids, in a
-  transaction of its own; the box rows are deleted in it and vacuumed right after, so no row
-  that shares a transaction with a token survives;
-- ``reshuffle`` (run when a campaign closes) rewrites the campaign's ballots, answers and
-  comments in one transaction in random order, so neither the physical order nor the
-  transaction ids of the stored ballots follow the batches, let alone the voting order.
+- while voting goes on it moves ballots only in batches of at least k (``MIN_CELL``) per
+  campaign, in random order and under new random ids, in a transaction of its own; the box
+  rows are deleted in it and vacuumed right after, so no live row shares a transaction with a
+  token. What VACUUM cannot erase (a deleted row's bytes stay on its page until overwritten,
+  and in the WAL) is ciphertext: the box holds its ballots sealed with the app's key
+  (``security.seal``) under a receipt hash of its own, so no byte of it matches a ballot;
+- ``reshuffle`` (run when a campaign closes) takes what is left in the box and rewrites all
+  the campaign's ballots, answers and comments in one transaction in random order, so neither
+  the physical order nor the transaction ids of the stored ballots follow the batches, let
+  alone the voting order, and the last few ballots never form a batch of their own.
 
 Batches run one at a time per campaign (an advisory lock on PostgreSQL; SQLite has a single
 writer). On SQLite ``secure_delete`` is on (``pingyi/__init__.py``), so deleted box rows are
@@ -26,8 +29,11 @@ from flask import current_app
 from sqlalchemy import delete, func, select, text
 
 from pingyi.extensions import db
-from pingyi.models import Answer, Ballot, BoxedBallot, Campaign, Comment
+from pingyi.models import Answer, Ballot, BoxedBallot, Comment
+from pingyi.security import unseal
 from pingyi.tenancy import require_tenant_id, tenant_sql
+
+from .ballots import BOX_SEAL
 
 LOCK_NAMESPACE = 0x6D78  # pg_advisory_xact_lock(namespace, campaign_id): one mix per campaign
 _SHUFFLED = (Ballot.__table__, Answer.__table__, Comment.__table__)
@@ -69,35 +75,47 @@ def _rows(campaign_id: int, boxed: list[dict]) -> tuple[list[dict], list[dict], 
     return ballot_rows, answer_rows, comment_rows
 
 
-def mix(campaign_id: int) -> int:
-    """Move one batch of the campaign's boxed ballots into the ballot tables and commit; returns
-    how many moved (0 while fewer than k wait and the campaign is still open). The box rows
-    are claimed by deleting them (``DELETE … RETURNING``), so no ballot moves twice."""
-    _lock(campaign_id)
-    state = db.session.execute(select(Campaign.state).where(Campaign.id == campaign_id)).scalar_one_or_none()
-    if state is None or (state == "open" and waiting(campaign_id) < batch_size()):
-        db.session.rollback()
-        return 0
-    boxed = [{**content, "receipt_hash": receipt} for receipt, content in db.session.execute(
+def _take(campaign_id: int) -> list[dict]:
+    """Claim the campaign's boxed ballots by deleting them (``DELETE … RETURNING``): no
+    ballot moves twice. A seal no key opens raises (``SealBroken``): the ballots stay boxed."""
+    return [unseal(sealed, BOX_SEAL) for sealed in db.session.execute(
         delete(BoxedBallot).where(BoxedBallot.campaign_id == campaign_id)
-        .returning(BoxedBallot.receipt_hash, BoxedBallot.content).execution_options(synchronize_session=False))]
-    if not boxed or (state == "open" and len(boxed) < batch_size()):  # another mixer took the batch
-        db.session.rollback()
-        return 0
+        .returning(BoxedBallot.sealed).execution_options(synchronize_session=False)).scalars()]
+
+
+def _insert(campaign_id: int, boxed: list[dict]) -> None:
     secrets.SystemRandom().shuffle(boxed)
     for table, rows in zip(_SHUFFLED, _rows(campaign_id, boxed), strict=True):
         if rows:
             db.session.execute(table.insert(), rows)
+
+
+def mix(campaign_id: int) -> int:
+    """Move one batch of at least k of the campaign's boxed ballots into the ballot tables and
+    commit; returns how many moved (0 while fewer than k wait). What is left when voting
+    ends never forms a batch of its own: ``reshuffle`` takes it."""
+    _lock(campaign_id)
+    if waiting(campaign_id) < batch_size():
+        db.session.rollback()
+        return 0
+    boxed = _take(campaign_id)
+    if len(boxed) < batch_size():  # another mixer took the batch
+        db.session.rollback()
+        return 0
+    _insert(campaign_id, boxed)
     db.session.commit()
     vacuum("ballot_box")
     return len(boxed)
 
 
 def reshuffle(campaign_id: int) -> int:
-    """Rewrite the campaign's ballots, answers and comments in random order, in the caller's
-    transaction (the closing recount's: it counts them afresh, so the ``tally_inbox`` rows
-    the trigger adds again are claimed by it). Returns the number of ballots rewritten."""
+    """After voting: take what is left in the box and rewrite all of the campaign's ballots,
+    answers and comments in random order, in the caller's transaction (the closing recount's:
+    it counts them afresh, so the ``tally_inbox`` rows the trigger adds again are claimed by
+    it). The last ballots, fewer than k perhaps, are thus never stored apart from the others.
+    Returns the number of ballots rewritten."""
     _lock(campaign_id)
+    _insert(campaign_id, _take(campaign_id))
     moved = 0
     for table in _SHUFFLED:
         scratch = f"mix_{table.name}_{int(campaign_id)}"
@@ -128,13 +146,14 @@ def vacuum_sealed() -> None:
 
 
 def vacuum(*tables: str) -> None:
-    """PostgreSQL: reclaim the dead rows now (they still carry the old transaction ids);
-    VACUUM cannot run inside a transaction, so it gets a connection of its own."""
+    """PostgreSQL: reclaim the dead rows now (they still carry the old transaction ids).
+    VACUUM cannot run inside a transaction, so it gets a connection of its own; a failure is
+    logged, never raised (autovacuum, on by default, gets there later)."""
     if db.engine.dialect.name != "postgresql":
         return
     try:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in tables:
                 conn.execute(text(f"VACUUM {table}"))
-    except Exception:  # autovacuum (on by default) gets there later; a failed vacuum must not fail the vote
+    except Exception:
         current_app.logger.exception("VACUUM %s failed", ", ".join(tables))

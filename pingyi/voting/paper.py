@@ -1,6 +1,8 @@
 """Paper ballots by double entry: two different people type the same paper form (found by the
 short code on its slip); the ballot counts only when two entries agree, and then every entry
-of that form is deleted, so nothing links the stored ballot to the slip.
+of that form is deleted, so nothing links the stored ballot to the slip. An entry names its
+link, so what was typed is sealed with the app's key (``security.seal``): the bytes a deleted
+entry leaves on its page or in the WAL are ciphertext.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
 from pingyi.models import BallotToken, Campaign, PaperEntry
+from pingyi.security import seal, unseal
 from pingyi.tenancy import require_tenant_id
 
 from . import ballots, mixer, tokens
@@ -53,29 +56,39 @@ def differences(mine: dict, theirs: dict) -> list[tuple[int, int, str, str]]:
             if a.get((s, i)) != b.get((s, i))]
 
 
+ENTRY_SEAL = "paper-entry"
+
+
+def typed(entry: PaperEntry) -> dict:
+    """What the entry's typist typed (``{"answers": …, "comments": …}``); an entry typed before
+    entries were sealed holds it as it is."""
+    return unseal(entry.payload["sealed"], ENTRY_SEAL) if "sealed" in entry.payload else entry.payload
+
+
 def enter(campaign: Campaign, code: str, sub: ballots.Submission, user_id: int) -> EntryResult:
     """Record one person's typing of a paper form; count it when another person's entry matches."""
     token = token_for(campaign, code)
     payload = sub.payload()
     others = db.session.execute(select(PaperEntry).where(PaperEntry.token_id == token.id,
                                                          PaperEntry.entered_by != user_id)).scalars().all()
-    if any(o.payload == payload for o in others):
+    if any(typed(o) == payload for o in others):
         db.session.execute(delete(PaperEntry).where(PaperEntry.token_id == token.id))
         receipt = ballots.cast(code, sub, paper=True)  # commits; raises AlreadyUsed on a race
-        mixer.vacuum("paper_entries")  # the typed copies (token id, answers) leave no old row versions
+        mixer.vacuum("paper_entries")
         return EntryResult("counted", receipt)
     mine = db.session.execute(select(PaperEntry).where(PaperEntry.token_id == token.id,
                                                        PaperEntry.entered_by == user_id)).scalar_one_or_none()
+    sealed = {"sealed": seal(payload, ENTRY_SEAL)}
     if mine is None:
         mine = PaperEntry(tenant_id=token.tenant_id, campaign_id=campaign.id, token_id=token.id, entered_by=user_id,
-                          payload=payload)
+                          payload=sealed)
         db.session.add(mine)
-    mine.payload, mine.mismatch = payload, bool(others)
+    mine.payload, mine.mismatch = sealed, bool(others)
     for o in others:
         o.mismatch = True
     db.session.commit()
     if others:
-        return EntryResult("mismatch", diffs=differences(payload, others[0].payload))
+        return EntryResult("mismatch", diffs=differences(payload, typed(others[0])))
     return EntryResult("pending")
 
 
