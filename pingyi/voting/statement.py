@@ -2,7 +2,7 @@
 page (``/stored``), generated from the models themselves.
 
 Each record is a table that holds anything about a link or a ballot; its fields are the
-model's columns, in order, with their types, and each says what it holds and how fine.
+model's columns, in order, and each says what it holds and how fine.
 ``tests/voting/test_statement.py`` holds this to the migrated schema: a column added, dropped
 or retyped, or a new table with a ballot or link column, fails until the statement says so.
 """
@@ -49,7 +49,6 @@ class Field:
     name: str
     what: str | None  # None: the statement has no word for this column (a test fails)
     grain: str | None
-    type: str  # as the model declares it
     time: bool  # holds a point in time
 
 
@@ -151,7 +150,7 @@ EVALUATOR_COLUMNS = frozenset({"ballot_id", "token_id", "receipt_hash", "secret_
 def _field(spec: _Spec, column) -> Field:
     what, grain = spec.fields.get(column.name) or _COMMON.get(column.name) or (None, None)
     kind = getattr(column.type, "impl", column.type)  # UTCDateTime decorates DateTime
-    return Field(column.name, what, grain, str(column.type).lower(), isinstance(kind, DateTime))
+    return Field(column.name, what, grain, isinstance(kind, DateTime))
 
 
 def records(k: int) -> list[Record]:
