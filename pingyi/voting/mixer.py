@@ -108,35 +108,28 @@ def mix(campaign_id: int) -> int:
     return len(boxed)
 
 
-def reshuffle(campaign_id: int) -> int:
+def reshuffle(campaign_id: int) -> None:
     """After voting: take what is left in the box and rewrite all of the campaign's ballots,
     answers and comments in random order, in the caller's transaction (the closing recount's:
     it counts them afresh, so the ``tally_inbox`` rows the trigger adds again are claimed by
-    it). The last ballots, fewer than k perhaps, are thus never stored apart from the others.
-    Returns the number of ballots rewritten."""
+    it). The last ballots, fewer than k perhaps, are thus never stored apart from the others."""
     _lock(campaign_id)
     _insert(campaign_id, _take(campaign_id))
-    moved = 0
-    for table in _SHUFFLED:
-        scratch = f"mix_{table.name}_{int(campaign_id)}"
-        cols = ", ".join(c.name for c in table.columns)
-        db.session.execute(text(f"DROP TABLE IF EXISTS {scratch}"))
-        tenant_sql(f"CREATE TEMPORARY TABLE {scratch} AS SELECT {cols} FROM {table.name} "
+    scratch = {t: (f"mix_{t.name}_{int(campaign_id)}", ", ".join(c.name for c in t.columns)) for t in _SHUFFLED}
+    for table, (name, cols) in scratch.items():
+        db.session.execute(text(f"DROP TABLE IF EXISTS {name}"))
+        tenant_sql(f"CREATE TEMPORARY TABLE {name} AS SELECT {cols} FROM {table.name} "
                    "WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id", campaign_id=campaign_id)
         if table is Ballot.__table__:
             # the trigger on ballots fills the inbox again; rows still there for these ballots
             # would collide, and the recount that follows counts every ballot anyway
             tenant_sql("DELETE FROM tally_inbox WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id",
                        campaign_id=campaign_id)
-        n = tenant_sql(f"DELETE FROM {table.name} WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id",
-                       campaign_id=campaign_id).rowcount
-        moved = moved or n  # ballots come first
-    for table in _SHUFFLED:
-        scratch = f"mix_{table.name}_{int(campaign_id)}"
-        cols = ", ".join(c.name for c in table.columns)
-        db.session.execute(text(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {scratch} ORDER BY random()"))
-        db.session.execute(text(f"DROP TABLE {scratch}"))
-    return moved
+        tenant_sql(f"DELETE FROM {table.name} WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id",
+                   campaign_id=campaign_id)
+    for table, (name, cols) in scratch.items():
+        db.session.execute(text(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {name} ORDER BY random()"))
+        db.session.execute(text(f"DROP TABLE {name}"))
 
 
 def vacuum_sealed() -> None:
