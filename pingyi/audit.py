@@ -58,6 +58,8 @@ POLICY: dict[str, Policy] = {
     # A job is audited as the request (kind and parameters, e.g. a recount of campaign C) and
     # its state; never its result, progress or error text, which hold figures (a tally's ballots).
     "jobs": Policy(fields=frozenset({"kind", "params", "state"})),
+    # A login or logout of user U; never the session's id (its hash would still name the cookie).
+    "login_sessions": Policy(fields=frozenset({"user_id"}), ids=False),
 }
 
 

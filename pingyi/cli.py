@@ -23,8 +23,13 @@ from pingyi.tenancy import tenant_context
 
 def _create_app(*_args, **_kwargs):
     from pingyi import create_app
+    from pingyi.config import ConfigError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as exc:  # a setting's mistake is one line, not a traceback
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(2)
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)

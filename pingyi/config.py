@@ -23,16 +23,50 @@ def normalize_db_url(url: str) -> str:
     return url
 
 
+ENVIRONMENTS = ("development", "production")
+MIN_SECRET_BYTES = 32
+
+
+def _int(env, name: str, default: int, low: int = 0) -> int:
+    raw = env.get(name)
+    try:
+        value = int(raw) if raw not in (None, "") else default
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value < low:
+        raise ConfigError(f"{name}={value} must be at least {low}")
+    return value
+
+
+def _limit(env, name: str, default: str) -> str:
+    """A rate limit in Flask-Limiter's words ("30 per minute; 300 per hour"), checked now so a typo
+    stops the start instead of failing the first request that meets it."""
+    from limits import parse_many
+
+    value = env.get(name) or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a rate limit such as '30 per minute; 300 per hour'") from None
+    return value
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     """Build the Flask config dict; ``overrides`` (tests, CLI) win over the environment."""
     env = os.environ
     overrides = dict(overrides or {})
-    production = env.get("PINGYI_ENV", "development") == "production"
+    env_name = env.get("PINGYI_ENV", "development")
+    if env_name not in ENVIRONMENTS:  # "prod" must not quietly run as development with the public key
+        raise ConfigError(f"PINGYI_ENV={env_name!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    production = env_name == "production"
     secret = overrides.get("SECRET_KEY") or env.get("SECRET_KEY")
     if not secret:
         if production:
             raise ConfigError("PINGYI_ENV=production needs SECRET_KEY to be set")
-        secret = "dev-only-not-secret"
+        secret = "dev-only-not-secret"  # nosec B105: development only; production refuses to start without one
+    if production and len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(f"PINGYI_ENV=production needs a SECRET_KEY of at least {MIN_SECRET_BYTES} bytes "
+                          "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')")
     db_url = overrides.pop("DATABASE_URL", None) or env.get("DATABASE_URL") or _default_sqlite(instance_path)
     cfg = {
         "ENV_NAME": "production" if production else "development",
@@ -52,8 +86,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_SECURE": production,
         "PERMANENT_SESSION_LIFETIME": 8 * 3600,
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
-        "MAX_CONTENT_LENGTH": int(env.get("PINGYI_MAX_UPLOAD_BYTES", 32 * 1024 * 1024)),
-        "IMPORT_MAX_BYTES": int(env.get("PINGYI_IMPORT_MAX_BYTES", 10 * 1024 * 1024)),
+        "MAX_CONTENT_LENGTH": _int(env, "PINGYI_MAX_UPLOAD_BYTES", 32 * 1024 * 1024),
+        "IMPORT_MAX_BYTES": _int(env, "PINGYI_IMPORT_MAX_BYTES", 10 * 1024 * 1024),
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": {"zh_Hans_CN": "简体中文", "en": "English"},
@@ -62,22 +96,35 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     }
     cfg["RATELIMIT_STORAGE_URI"] = env.get("PINGYI_RATELIMIT_STORAGE") or cfg["REDIS_URL"] or "memory://"
     cfg["RATELIMIT_HEADERS_ENABLED"] = True
+    # Behind nginx (or any proxy) every request comes from the proxy's address: with this many
+    # proxies in front that set X-Forwarded-For/-Proto, the app (rate limits, logs) takes the
+    # client's address from them instead. 0 (the default) trusts no forwarded header.
+    cfg["TRUSTED_PROXIES"] = _int(env, "PINGYI_TRUSTED_PROXIES", 0)
+    # Per client address: every ballot page view (a meeting room may share one address), failed
+    # link and code look-ups (guessing is hopeless), receipt checks.
+    cfg["BALLOT_PAGE_LIMIT"] = _limit(env, "PINGYI_BALLOT_PAGE_LIMIT", "600 per minute")
+    cfg["LINK_FAILURE_LIMIT"] = _limit(env, "PINGYI_LINK_FAILURE_LIMIT", "30 per minute; 300 per hour")
+    cfg["RECEIPT_CHECK_LIMIT"] = _limit(env, "PINGYI_RECEIPT_CHECK_LIMIT", "30 per minute")
+    # Failed logins, per address and per account. The account's limit is short (a locked-out user
+    # waits minutes, not hours) and does not apply on a browser that has logged in to it before.
+    cfg["LOGIN_FAILURE_LIMIT_ADDRESS"] = _limit(env, "PINGYI_LOGIN_FAILURE_LIMIT_ADDRESS", "20 per 10 minutes; 100 per day")
+    cfg["LOGIN_FAILURE_LIMIT_ACCOUNT"] = _limit(env, "PINGYI_LOGIN_FAILURE_LIMIT_ACCOUNT", "5 per 5 minutes")
     # Live tallies: ballots within this many seconds share one incremental tally job.
     # Small-cell suppression: a breakdown resting on fewer ballots than this reads "<k".
-    cfg["MIN_CELL"] = int(env.get("PINGYI_MIN_CELL", 5))
+    cfg["MIN_CELL"] = _int(env, "PINGYI_MIN_CELL", 5, low=1)
     cfg["LIVE_TALLY_DELAY"] = float(env.get("PINGYI_LIVE_TALLY_DELAY", 3))
     cfg["PUBLIC_BASE_URL"] = env.get("PINGYI_PUBLIC_BASE_URL", "")  # for links in slips; default: the request's host
     # Worker jobs: a failed job runs again up to JOB_RETRY_MAX times, after these waits (seconds).
-    cfg["JOB_RETRY_MAX"] = int(env.get("PINGYI_JOB_RETRY_MAX", 3))
+    cfg["JOB_RETRY_MAX"] = _int(env, "PINGYI_JOB_RETRY_MAX", 3)
     cfg["JOB_RETRY_INTERVALS"] = [int(s) for s in env.get("PINGYI_JOB_RETRY_INTERVALS", "10,60,300").split(",")]
     # The worker's reaper runs this often (seconds); a queued/running job row younger than
     # JOB_REAPER_GRACE is left alone (its RQ job may be about to be enqueued).
-    cfg["WORKER_MAINTENANCE_INTERVAL"] = int(env.get("PINGYI_WORKER_MAINTENANCE_INTERVAL", 60))
-    cfg["JOB_REAPER_GRACE"] = int(env.get("PINGYI_JOB_REAPER_GRACE", 60))
+    cfg["WORKER_MAINTENANCE_INTERVAL"] = _int(env, "PINGYI_WORKER_MAINTENANCE_INTERVAL", 60)
+    cfg["JOB_REAPER_GRACE"] = _int(env, "PINGYI_JOB_REAPER_GRACE", 60)
     # A running job's heartbeat: every WORKER_JOB_MONITORING_INTERVAL seconds; a job whose worker
     # missed it by WORKER_HEARTBEAT_GRACE more is abandoned (RQ's defaults: 30 and 60).
-    cfg["WORKER_JOB_MONITORING_INTERVAL"] = int(env.get("PINGYI_WORKER_JOB_MONITORING_INTERVAL", 30))
-    cfg["WORKER_HEARTBEAT_GRACE"] = int(env.get("PINGYI_WORKER_HEARTBEAT_GRACE", 60))
+    cfg["WORKER_JOB_MONITORING_INTERVAL"] = _int(env, "PINGYI_WORKER_JOB_MONITORING_INTERVAL", 30)
+    cfg["WORKER_HEARTBEAT_GRACE"] = _int(env, "PINGYI_WORKER_HEARTBEAT_GRACE", 60)
     cfg.update(overrides)
     cfg["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(cfg["SQLALCHEMY_DATABASE_URI"])
     return cfg

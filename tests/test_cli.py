@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -201,9 +202,35 @@ def test_production_refuses_to_start_without_secret(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(ConfigError):
         create_app({"DATABASE_URL": "sqlite://"})
-    monkeypatch.setenv("SECRET_KEY", "s3cret")
+    monkeypatch.setenv("SECRET_KEY", "s3cret")  # too short to sign sessions and seal ballots
+    with pytest.raises(ConfigError, match="32 bytes"):
+        create_app({"DATABASE_URL": "sqlite://"})
+    monkeypatch.setenv("SECRET_KEY", "k" * 32)
     app = create_app({"DATABASE_URL": "sqlite://"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize("name, value, says", [
+    ("PINGYI_ENV", "prod", "expected one of development, production"),
+    ("PINGYI_ENV", "Production", "expected one of"),
+    ("PINGYI_TRUSTED_PROXIES", "one", "not a whole number"),
+    ("PINGYI_TRUSTED_PROXIES", "-1", "at least 0"),
+    ("PINGYI_MIN_CELL", "0", "at least 1"),
+    ("PINGYI_BALLOT_PAGE_LIMIT", "600 a minute", "not a rate limit"),
+    ("PINGYI_LOGIN_FAILURE_LIMIT_ACCOUNT", "five", "not a rate limit"),
+])
+def test_a_misspelt_setting_stops_the_start(monkeypatch, name, value, says):
+    """A typo must not quietly run as development with the public development key (PINGYI_ENV),
+    nor fail the first request that meets it (limits)."""
+    from pingyi import create_app
+    from pingyi.config import ConfigError
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=says):
+        create_app({"DATABASE_URL": "sqlite://"})
+    r = subprocess.run([sys.executable, "-m", "pingyi.cli", "tenant", "list"], capture_output=True, text=True,
+                       env={**os.environ, name: value, "DATABASE_URL": "sqlite://"})
+    assert r.returncode != 0 and says in r.stderr
 
 
 def test_database_url_normalization():

@@ -1,6 +1,6 @@
 """All ORM models; importing this module registers every table with the metadata."""
 
-from .accounts import ROLES, ApiKey, Membership, Tenant, User
+from .accounts import ROLES, ApiKey, LoginSession, Membership, Tenant, User
 from .audit import AuditEvent
 from .ballots import (
     Answer,
@@ -32,7 +32,7 @@ from .tallies import TallyCount, TallyInbox, TallyRun, TallyUnit
 __all__ = [
     "TallyCount", "TallyInbox", "TallyRun", "TallyUnit", "Answer", "Ballot", "BoxedBallot", "Comment", "InterviewSample", "Job", "JobFile", "PaperEntry",
     "ITEM_KINDS", "PUBLICATION_SCOPES", "PUBLISHED_STATES", "ROLES", "SCOPES", "STATES", "STATE_LABELS", "SUBJECT_KINDS",
-    "UNIT_KINDS", "ApiKey", "AuditEvent", "BallotToken", "Campaign", "EvaluatorCategory", "Form", "FormItem",
+    "UNIT_KINDS", "ApiKey", "LoginSession", "AuditEvent", "BallotToken", "Campaign", "EvaluatorCategory", "Form", "FormItem",
     "FormSection", "Membership", "Person", "Rule", "Scale", "ScaleChoice", "Subject", "Tenant", "TenantMixin",
     "Unit", "User", "utcnow",
 ]

@@ -96,3 +96,14 @@ class ApiKey(Timestamped, db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class LoginSession(Timestamped, db.Model):
+    """One logged-in browser. The session cookie carries a random id whose hash is kept here, so
+    logging out (deleting the row) ends that cookie even where a copy of it survives."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)

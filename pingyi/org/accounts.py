@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+import secrets
+from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from pingyi import security
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
-from pingyi.models import ROLES, ApiKey, Membership, Tenant, Unit, User, utcnow
+from pingyi.models import ROLES, ApiKey, LoginSession, Membership, Tenant, Unit, User, utcnow
 from pingyi.tenancy import tenant_context, unscoped
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
@@ -95,6 +97,35 @@ def authenticate(email: str, password: str) -> User | None:
         security.hash_password(password or "x")  # same cost either way: no user enumeration by timing
         return None
     return user if security.verify_password(user.password_hash, password or "") else None
+
+
+def start_session(user: User, lifetime: timedelta) -> str:
+    """A new login: its random id goes into the session cookie, only its hash is kept (and the
+    user's sessions older than ``lifetime`` are dropped)."""
+    token = secrets.token_urlsafe(32)
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id,
+                                                  LoginSession.created_at < utcnow() - lifetime))
+    db.session.add(LoginSession(user_id=user.id, token_hash=security.hash_secret(token)))
+    return token
+
+
+def session_alive(user_id: int, token: str | None, lifetime: timedelta) -> bool:
+    """Whether ``token`` is a session of ``user_id`` that has neither ended nor outlived ``lifetime``."""
+    if not token:
+        return False
+    row = db.session.execute(select(LoginSession.user_id, LoginSession.created_at)
+                             .where(LoginSession.token_hash == security.hash_secret(token))).one_or_none()
+    return row is not None and row.user_id == user_id and row.created_at >= utcnow() - lifetime
+
+
+def end_sessions(user_id: int, token: str | None = None, *, except_token: str | None = None) -> None:
+    """Logout (``token``: that session) or a password change (every session but ``except_token``)."""
+    q = delete(LoginSession).where(LoginSession.user_id == user_id)
+    if token is not None:
+        q = q.where(LoginSession.token_hash == security.hash_secret(token))
+    if except_token is not None:
+        q = q.where(LoginSession.token_hash != security.hash_secret(except_token))
+    db.session.execute(q)
 
 
 def change_password(user: User, old: str, new: str) -> None:

@@ -31,6 +31,8 @@ def init_app(app: Flask) -> None:
 def _install_error_pages(app: Flask) -> None:
     def handler(code: int):
         def handle(exc):
+            if getattr(exc, "response", None) is not None:
+                return exc.response  # a page of its own (the login page's 429 says how long to wait)
             if request.path.startswith("/api/"):
                 return jsonify(error=getattr(exc, "description", str(code)), status=code), code
             return render_template("error.html", code=code), code

@@ -2,20 +2,44 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from pingyi.audit import set_actor
 from pingyi.errors import DomainError
-from pingyi.extensions import db, login_manager
+from pingyi.extensions import db, limiter, login_manager
 from pingyi.i18n import _
 from pingyi.models import ApiKey, User
 from pingyi.org import accounts
 from pingyi.security import parse_session_id, session_id_for
 from pingyi.web.forms import ApiKeyForm, LoginForm, PasswordForm
+from pingyi.web.throttle import (
+    account_key,
+    known_browser,
+    login_failed,
+    login_refused,
+    remember_browser,
+    setting,
+)
 
 bp = Blueprint("auth", __name__)
+
+
+SESSION_KEY = "sid"  # the login's random id (pingyi.org.accounts.start_session)
+
+
+def _lifetime() -> timedelta:
+    return timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
+
+
+def _log_in(user: User) -> None:
+    session[SESSION_KEY] = accounts.start_session(user, _lifetime())
+    db.session.commit()
+    login_user(user)
 
 
 def install_login(app) -> None:
@@ -31,6 +55,8 @@ def install_login(app) -> None:
         user = db.session.get(User, parsed[0])
         if user is None or not user.is_active or session_id_for(user) != value:
             return None  # password changed since this session began, or account disabled
+        if not accounts.session_alive(user.id, session.get(SESSION_KEY), _lifetime()):
+            return None  # logged out (a copy of the cookie outlives the browser's), or too old
         return user
 
     @login_manager.request_loader
@@ -55,28 +81,43 @@ def install_login(app) -> None:
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
 
 
-def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
+def safe_next(target: str | None) -> str | None:
+    """``next`` only when it is a path on this site: browsers drop tabs and newlines and read a
+    backslash as a slash, so ``/%09/evil.example`` would leave as ``//evil.example``."""
+    if not target or any(ord(ch) < 32 or ch in "\\\x7f" for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(setting("LOGIN_FAILURE_LIMIT_ADDRESS"), methods=["POST"], deduct_when=login_failed,
+               on_breach=login_refused)
+@limiter.limit(setting("LOGIN_FAILURE_LIMIT_ACCOUNT"), methods=["POST"], key_func=account_key,
+               deduct_when=login_failed, exempt_when=known_browser, on_breach=login_refused)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
+            g.login_failed = True
             flash(_("邮箱或密码不正确"), "error")
         else:
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))
+            _log_in(user)
+            response = redirect(safe_next(request.args.get("next")) or url_for("auth.home"))
+            return remember_browser(response, form.email.data)
     return render_template("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        accounts.end_sessions(current_user.id, session.get(SESSION_KEY) or "")
+        db.session.commit()
     logout_user()
+    session.clear()
     flash(_("已退出登录"), "info")
     return redirect(url_for("auth.login"))
 
@@ -102,6 +143,7 @@ def password():
             form.old_password.errors.append(exc.message) if exc.field == "old_password" else \
                 form.new_password.errors.append(exc.message)
         else:
+            accounts.end_sessions(current_user.id, except_token=session.get(SESSION_KEY) or "")
             db.session.commit()
             login_user(current_user)  # refresh this session's fingerprint; others end
             flash(_("密码已修改，其他设备上的登录已失效"), "success")

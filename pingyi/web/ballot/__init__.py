@@ -21,12 +21,14 @@ from pingyi.tenancy import get_scoped
 from pingyi.voting import ballots, mixer, statement, tokens
 from pingyi.web.access import public_campaign_or_404
 from pingyi.web.forms import CodeForm
+from pingyi.web.throttle import failed_lookup, setting
 
 bp = Blueprint("ballot", __name__)
 
-_failed = lambda response: response.status_code in (400, 404)  # noqa: E731
-LINK_LIMIT = "30 per minute; 300 per hour"  # failed look-ups per address: guessing is hopeless
-PAGE_LIMIT = "600 per minute"  # a whole meeting room may share one address
+# Per client address (pingyi.config): failed look-ups, every ballot page view, receipt checks.
+LINK_LIMIT = setting("LINK_FAILURE_LIMIT")
+PAGE_LIMIT = setting("BALLOT_PAGE_LIMIT")
+RECEIPT_LIMIT = setting("RECEIPT_CHECK_LIMIT")
 
 
 @bp.after_request
@@ -48,7 +50,7 @@ def _refusal(state: ballots.LinkState):
 
 
 @bp.route("/b/<link>", methods=["GET", "POST"])
-@limiter.limit(LINK_LIMIT, deduct_when=_failed)
+@limiter.limit(LINK_LIMIT, deduct_when=failed_lookup)
 @limiter.limit(PAGE_LIMIT)
 def vote(link: str):
     if request.method == "POST" and not _same_origin():
@@ -85,7 +87,7 @@ def _unit_name(unit_id: int) -> str:
 
 
 @bp.route("/c", methods=["GET", "POST"])
-@limiter.limit(LINK_LIMIT, deduct_when=_failed)
+@limiter.limit(LINK_LIMIT, deduct_when=failed_lookup)
 def enter_code():
     """For printed slips typed by hand: the short code opens the same ballot."""
     error, form = None, CodeForm()
@@ -98,7 +100,7 @@ def enter_code():
 
 
 @bp.route("/p/<slug>/<int:campaign_id>/receipt", methods=["GET", "POST"])
-@limiter.limit("30 per minute", methods=["POST"])
+@limiter.limit(RECEIPT_LIMIT, methods=["POST"])
 def receipt_check(slug: str, campaign_id: int):
     """Anyone may check that a receipt was counted; the answer reveals no choices."""
     tenant, campaign = public_campaign_or_404(slug, campaign_id)
@@ -113,8 +115,8 @@ def receipt_check(slug: str, campaign_id: int):
 def stored():
     """What is kept about an evaluator, generated from the models (linked from every ballot page)."""
     k = mixer.batch_size()
-    return render_template("ballot/stored.html", records=statement.records(k), k=k, link_limit=_said(LINK_LIMIT),
-                           page_limit=_said(PAGE_LIMIT), redacted=(logsafe.TOKEN, logsafe.CODE))
+    return render_template("ballot/stored.html", records=statement.records(k), k=k, link_limit=_said(LINK_LIMIT()),
+                           page_limit=_said(PAGE_LIMIT()), redacted=(logsafe.TOKEN, logsafe.CODE))
 
 
 def _said(limits: str) -> str:
