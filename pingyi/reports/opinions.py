@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 
-import xlsxwriter
 from sqlalchemy import select
 
 from pingyi.campaigns.lifecycle import categories
@@ -18,6 +17,7 @@ from pingyi.extensions import db
 from pingyi.models import Campaign, Comment, Form, FormItem, FormSection, Subject, Unit
 from pingyi.org.orgtree import unit_label
 from pingyi.results import suppression as sup
+from pingyi.xlsx import Workbook
 
 from .tally_table import sheet_name
 
@@ -33,7 +33,7 @@ def workbook(c: Campaign) -> bytes:
     forms = db.session.execute(select(Form).where(Form.id.in_(
         select(Subject.form_id).where(Subject.campaign_id == c.id))).order_by(Form.id)).scalars().all()
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"constant_memory": True})
+    wb = Workbook(buf, {"constant_memory": True})
     head = wb.add_format({"bold": True, "bg_color": "#EFEFEF", "border": 1, "align": "center", "valign": "vcenter"})
     title = wb.add_format({"bold": True, "font_size": 14})
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
@@ -44,9 +44,9 @@ def workbook(c: Campaign) -> bytes:
     counts = _subject_counts(c.id)
     _counts_sheet(counts_ws, c, counts, names, splits, units, head, title)
     for form, ws in sheets:
-        ws.write(0, 0, f"《{form.name}》群众评议意见汇总表（{c.name}）", title)
+        ws.write_string(0, 0, f"《{form.name}》群众评议意见汇总表（{c.name}）", title)
         for col, text in enumerate(COLUMNS):
-            ws.write(2, col, text, head)
+            ws.write_string(2, col, text, head)
         ws.freeze_panes(3, 0)
         for col, width in enumerate((6, 22, 36, 30, 70, 12)):
             ws.set_column(col, col, width)
@@ -87,11 +87,11 @@ def _subject_counts(campaign_id: int) -> dict[int, dict[int, int]]:
 def _counts_sheet(ws, c: Campaign, counts, names, splits, units, head, title) -> None:
     """One row per subject with opinions: the total and, per category, the count or "<k"
     where the subject's breakdown hides that category."""
-    ws.write(0, 0, f"{c.name} 意见建议条数（按评议对象）", title)
-    ws.write(1, 0, f"“{sup.label()}”：该类参评人员不足 {sup.min_cell()} 人，或可由合计推算出这样的类别，不单独列出。")
+    ws.write_string(0, 0, f"{c.name} 意见建议条数（按评议对象）", title)
+    ws.write_string(1, 0, f"“{sup.label()}”：该类参评人员不足 {sup.min_cell()} 人，或可由合计推算出这样的类别，不单独列出。")
     cats = list(names)
     for col, text in enumerate(["评议对象", "所在单位", "意见建议（条）", *names.values()]):
-        ws.write(2, col, text, head)
+        ws.write_string(2, col, text, head)
     ws.freeze_panes(3, 1)
     ws.set_column(0, 0, 22)
     ws.set_column(1, 1, 36)

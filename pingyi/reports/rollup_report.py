@@ -106,18 +106,18 @@ def make(fmt: str, c: Campaign | None, source: dict | None = None) -> bytes:
 
 def workbook(title: str, rows: list[Line]) -> bytes:
     """One sheet 汇总: title, Chinese header frozen with the unit column, rates as % formats."""
-    import xlsxwriter
+    from pingyi.xlsx import Workbook
 
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    wb = Workbook(buf, {"in_memory": True})
     head = wb.add_format({"bold": True, "bg_color": "#EFEFEF", "border": 1, "text_wrap": True, "valign": "vcenter",
                           "align": "center"})
     pct, bold_pct = wb.add_format({"num_format": "0.0%"}), wb.add_format({"num_format": "0.0%", "bold": True})
     bold = wb.add_format({"bold": True})
     ws = wb.add_worksheet("汇总")
-    ws.write(0, 0, title, wb.add_format({"bold": True, "font_size": 14}))
+    ws.write_string(0, 0, title, wb.add_format({"bold": True, "font_size": 14}))
     for col, text in enumerate(COLUMNS):
-        ws.write(2, col, text, head)
+        ws.write_string(2, col, text, head)
     ws.freeze_panes(3, 1)
     ws.set_column(0, 0, 36)
     ws.set_column(1, 1, 24)
@@ -134,8 +134,8 @@ def workbook(title: str, rows: list[Line]) -> bytes:
             else:
                 ws.write_number(r, col, v, bold if total else None)
     if not rows:
-        ws.write(3, 0, "没有已公布的评议活动")
-    ws.write(len(rows) + 4, 0, NOTE)
+        ws.write_string(3, 0, "没有已公布的评议活动")
+    ws.write_string(len(rows) + 4, 0, NOTE)
     wb.close()
     return buf.getvalue()
 

@@ -8,7 +8,6 @@ import io
 from collections import defaultdict
 from fractions import Fraction
 
-import xlsxwriter
 from sqlalchemy import select
 
 from pingyi.extensions import db
@@ -16,6 +15,7 @@ from pingyi.models import Campaign, Form, FormItem, FormSection, Scale, ScaleCho
 from pingyi.org.orgtree import unit_label
 from pingyi.results import dashboard as rs
 from pingyi.tenancy import tenant_sql
+from pingyi.xlsx import Workbook
 
 _CELLS = ("SELECT subject_id, item_id, choice_id, SUM(count) FROM tally_counts "
           "WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id GROUP BY subject_id, item_id, choice_id")
@@ -49,7 +49,7 @@ def _rating_items(form_id: int) -> list[tuple[FormItem, list[ScaleChoice]]]:
 def workbook(c: Campaign) -> bytes:
     """统计表.xlsx: 汇总 (per unit subtree) then one sheet per form."""
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    wb = Workbook(buf, {"in_memory": True})
     head = wb.add_format({"bold": True, "bg_color": "#EFEFEF", "border": 1, "text_wrap": True, "valign": "vcenter",
                           "align": "center"})
     pct = wb.add_format({"num_format": "0.0%"})
@@ -87,11 +87,11 @@ def sheet_name(name: str, used: set[str]) -> str:
 
 def _summary_sheet(wb, c: Campaign, head, pct, title) -> None:
     ws = wb.add_worksheet("汇总")
-    ws.write(0, 0, f"{c.name} 统计表（按组织汇总）", title)
+    ws.write_string(0, 0, f"{c.name} 统计表（按组织汇总）", title)
     columns = ["单位（含下级）", "评议对象", "已评价对象", "覆盖率", "有效测评码", "已参评", "参评率", "有效回答",
                "满意（含比较满意）", "满意率", "不满意（最低档）", "不满意率"]
     for col, text in enumerate(columns):
-        ws.write(2, col, text, head)
+        ws.write_string(2, col, text, head)
     ws.freeze_panes(3, 1)
     ws.set_column(0, 0, 46)
     ws.set_column(1, len(columns) - 1, 11)
@@ -117,12 +117,12 @@ def _form_sheet(ws, form: Form, subjects: list[Subject], items, cells, units, he
         if span > 1:
             ws.merge_range(0, col, 0, col + span - 1, it.text, head)
         for j, ch in enumerate(choices):
-            ws.write(1, col + j, ch.label, head)
-        ws.write(1, col + len(choices), "满意率", head)
+            ws.write_string(1, col + j, ch.label, head)
+        ws.write_string(1, col + len(choices), "满意率", head)
         col += span
     ws.merge_range(0, col, 0, col + 1, "合计", head)
-    ws.write(1, col, "有效回答", head)
-    ws.write(1, col + 1, "满意率", head)
+    ws.write_string(1, col, "有效回答", head)
+    ws.write_string(1, col + 1, "满意率", head)
     ws.set_row(0, 48)
     ws.freeze_panes(2, 1)
     ws.set_column(0, 0, 24)

@@ -11,7 +11,6 @@ import csv
 import io
 import time
 
-import xlsxwriter
 from sqlalchemy import delete, select
 
 from pingyi import jobs
@@ -22,6 +21,7 @@ from pingyi.i18n import _
 from pingyi.models import BallotToken, Campaign, EvaluatorCategory, Job, Unit
 from pingyi.org import orgtree
 from pingyi.org.orgtree import subtree_filter
+from pingyi.xlsx import Workbook, neutral
 
 from . import slips, tokens
 
@@ -121,18 +121,19 @@ def run_issue_job(job: Job) -> None:
 
 
 def links_csv(rows: list[tuple]) -> bytes:
-    """UTF-8 with BOM so Excel on Windows shows the Chinese columns correctly."""
+    """UTF-8 with BOM so Excel on Windows shows the Chinese columns correctly; Excel opens it
+    too, so a unit or category named like a formula is neutralised as in the xlsx."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(HEADERS)
-    writer.writerows(rows)
+    writer.writerows([neutral(v) if isinstance(v, str) else v for v in r] for r in rows)
     return buf.getvalue().encode("utf-8-sig")
 
 
 def links_xlsx(rows: list[tuple]) -> bytes:
     """XlsxWriter in constant-memory mode: rows stream out (openpyxl took 13 s for 100 000)."""
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"constant_memory": True, "in_memory": False})
+    wb = Workbook(buf, {"constant_memory": True, "in_memory": False})
     ws = wb.add_worksheet("测评码")
     head = wb.add_format({"bold": True, "bg_color": "#F2F2F2"})
     for col, width in enumerate((40, 12, 8, 60, 18)):
