@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system packages pingyi needs when we may (root + apt): a TrueType CJK font for
 # PDFs (fonts-wqy-microhei; CFF-based Noto CJK cannot be embedded), and with --test Chromium for
-# the browser tests. Otherwise says what to install; tests needing them skip (or fail with CI=true).
+# the browser tests and nginx for the tests behind a proxy. Otherwise says what to install; tests needing them skip (or fail with CI=true).
 set -u
 missing=()
 fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] \
   || missing+=(fonts-wqy-microhei)
 if [ "${1:-}" = "--test" ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ -x /usr/sbin/nginx ] || missing+=(nginx)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -18,6 +18,14 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("PINGYI_INSTANCE", None) or None,
                 instance_relative_config=True, template_folder="web/templates", static_folder="web/static")
     app.config.update(load_config(app.instance_path, config))
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address and scheme from the proxies' X-Forwarded-For/-Proto (each proxy
+        # appends one entry; only the last TRUSTED_PROXIES are believed): rate limits key on it and
+        # gunicorn's access log prints it (ProxyFix rewrites the environ the log reads).
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
 
     from pingyi import audit, models, tenancy  # noqa: F401  (registers models and session hooks)
     from pingyi.extensions import babel, csrf, db, limiter, login_manager, migrate

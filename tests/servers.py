@@ -9,6 +9,10 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -23,7 +27,10 @@ HINTS = {
     "redis": "Redis not reachable at %s — install it (apt-get install redis-server) or set PINGYI_TEST_REDIS_URL",
     "chromium": "Chromium not found at %s — install it (apt-get install chromium) and pip install playwright",
     "font": "No TrueType CJK font for PDFs (%s) — install it (apt-get install fonts-wqy-microhei)",
+    "nginx": "nginx not found at %s — install it (apt-get install nginx)",
 }
+NGINX = os.environ.get("PINGYI_TEST_NGINX", "/usr/sbin/nginx")
+DEPLOY = Path(__file__).parents[1] / "deploy"
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -48,6 +55,8 @@ def available(what: str) -> bool:
             return True
         except FontMissing:
             return False
+    if what == "nginx":
+        return os.access(NGINX, os.X_OK)
     if what == "chromium":
         return os.path.exists(CHROMIUM) and shutil.which("node") is not None or os.path.exists(CHROMIUM)
     raise ValueError(what)
@@ -57,8 +66,56 @@ def require(what: str) -> None:
     """Skip (or, under CI, fail) when a server the test needs is missing."""
     if available(what):
         return
-    target = {"postgresql": PG_ADMIN_URL, "redis": REDIS_URL, "chromium": CHROMIUM, "font": "fontconfig"}[what]
+    target = {"postgresql": PG_ADMIN_URL, "redis": REDIS_URL, "chromium": CHROMIUM, "font": "fontconfig",
+              "nginx": NGINX}[what]
     message = HINTS[what] % target
     if IN_CI:
         pytest.fail("CI=true and " + message, pytrace=False)
     pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def nginx(upstream_port: int, workdir: Path):
+    """Debian's nginx with deploy/nginx-site.conf on a loopback port of its own, in front of
+    ``upstream_port``; yields its port and stops it afterwards."""
+    require("nginx")
+    port = free_port()
+    site = (DEPLOY / "nginx-site.conf").read_text()
+    site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};")
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "nginx.conf").write_text(f"""
+daemon off;
+master_process off;
+worker_processes 1;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log {workdir}/access.log;
+    client_body_temp_path {workdir}/body;
+    proxy_temp_path {workdir}/proxy;
+    fastcgi_temp_path {workdir}/fastcgi;
+    uwsgi_temp_path {workdir}/uwsgi;
+    scgi_temp_path {workdir}/scgi;
+{site}
+}}
+""")
+    proc = subprocess.Popen([NGINX, "-p", str(workdir), "-c", str(workdir / "nginx.conf")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not _reachable(f"http://127.0.0.1:{port}", port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("nginx did not start: " + (proc.stderr.read().decode() if proc.stderr else ""))
+            time.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

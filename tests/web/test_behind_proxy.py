@@ -1,0 +1,70 @@
+"""Behind Debian's nginx (deploy/nginx-site.conf): rate limits key on each client's own address
+when PINGYI_TRUSTED_PROXIES says how many proxies stand in front, and on nginx's otherwise."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from contextlib import contextmanager
+
+import pytest
+from werkzeug.serving import make_server
+
+from pingyi.extensions import db
+from tests import ballot_world, servers
+from tests.conftest import make_app
+
+ATTACKER, VOTER = "127.0.0.2", "127.0.0.3"
+
+
+@contextmanager
+def _served(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def _get(port: int, path: str, source: str, headers: dict | None = None) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+    try:
+        conn.request("GET", path, headers=headers or {})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def links(app, world):
+    with app.app_context():
+        bw = ballot_world.build(world, links=2)
+    return bw.own[0].secret
+
+
+def _run(database, tmp_path, trusted: int, link: str) -> tuple[list[int], list[int]]:
+    """An attacker sends bad links through nginx (also claiming the voter's address in
+    X-Forwarded-For); then the voter opens a real one six times."""
+    app = make_app(database, TRUSTED_PROXIES=trusted, LINK_FAILURE_LIMIT="5 per minute")
+    with _served(app) as app_port, servers.nginx(app_port, tmp_path / f"nginx{trusted}") as port:
+        attacker = [_get(port, f"/b/{'x' * 43}{i:02d}", ATTACKER, {"X-Forwarded-For": VOTER}) for i in range(8)]
+        voter = [_get(port, f"/b/{link}", VOTER) for _ in range(6)]
+    return attacker, voter
+
+
+def test_each_voter_has_a_bucket_of_their_own_behind_nginx(app, database, tmp_path, links):
+    attacker, voter = _run(database, tmp_path, 1, links)
+    assert attacker[:5] == [404] * 5 and set(attacker[5:]) == {429}  # the limit is the setting: 5 a minute
+    assert voter == [200] * 6
+
+
+def test_without_the_setting_every_client_is_the_proxy(app, database, tmp_path, links):
+    """The default trusts no forwarded header: behind nginx everyone shares its bucket (what the
+    setting is for), and nobody can pick an address by writing the header."""
+    attacker, voter = _run(database, tmp_path, 0, links)
+    assert set(attacker[5:]) == {429}
+    assert voter == [429] * 6
