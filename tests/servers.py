@@ -113,7 +113,8 @@ http {{
         deadline = time.monotonic() + 10
         while not _reachable(f"http://127.0.0.1:{port}", port):
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("nginx did not start: " + (proc.stderr.read().decode() if proc.stderr else ""))
+                proc.kill()
+                raise RuntimeError("nginx did not start: " + proc.communicate()[1].decode())
             time.sleep(0.05)
         yield port
     finally:
