@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from fractions import Fraction
 
 import matplotlib
@@ -23,6 +24,15 @@ Rate = Fraction | float | None  # a share in [0, 1]; None: nothing answered
 BLUE, RED, GREY = "#2f6fb0", "#c0392b", "#9aa5b1"
 PALETTE = ("#2f6fb0", "#5fa35f", "#e0a030", "#c0392b", "#8e6bb8", "#7f8c8d")
 _lock = threading.Lock()  # matplotlib's font cache is not thread-safe
+
+
+@contextmanager
+def _drawing() -> Iterator[None]:
+    """One chart at a time, every text in it plain: labels are names people typed, and
+    matplotlib would read "$…$" in them as mathematics (a unit named ``党委$\\foo$`` raised
+    and took the results page down with it)."""
+    with _lock, matplotlib.rc_context({"text.parse_math": False}):
+        yield
 
 
 def _font() -> str:
@@ -52,7 +62,7 @@ def rate_bars(labels: Sequence[str], rates: Sequence[Rate], title: str, fmt: str
               threshold: float | None = None) -> bytes:
     """Horizontal bars of satisfaction rates (per item, per unit, a subject ranking), with the
     value printed at each bar's end; bars under ``threshold`` are red."""
-    with _lock:
+    with _drawing():
         family = _font()
         fig = _figure(len(labels))
         ax = fig.add_subplot()
@@ -74,7 +84,7 @@ def rate_bars(labels: Sequence[str], rates: Sequence[Rate], title: str, fmt: str
 
 def distribution(parts: Sequence[tuple[str, int]], title: str, fmt: str = "svg") -> bytes:
     """One stacked bar of the choices' shares (满意 / 比较满意 / …), labelled with count and share."""
-    with _lock:
+    with _drawing():
         family = _font()
         fig = Figure(figsize=(7.0, 1.7))
         ax = fig.add_subplot()
