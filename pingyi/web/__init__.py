@@ -10,6 +10,7 @@ from flask import Flask, g, jsonify, render_template, request
 def init_app(app: Flask) -> None:
     from pingyi.extensions import csrf
 
+    from . import headers
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
@@ -26,6 +27,7 @@ def init_app(app: Flask) -> None:
     csrf.exempt(ballot_bp)  # the unguessable link in the URL is the ballot form's CSRF token
     _install_error_pages(app)
     _install_template_helpers(app)
+    headers.install(app)
 
 
 def _install_error_pages(app: Flask) -> None:

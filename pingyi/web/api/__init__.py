@@ -18,11 +18,13 @@ from pingyi.web.access import (
     visible_units,
     writes_need,
 )
+from pingyi.web.origin import session_write_allowed
 from pingyi.web.paging import window
 
 from .openapi import spec
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 @bp.before_request
@@ -31,6 +33,9 @@ def _auth():
         return None
     if not current_user.is_authenticated:
         return jsonify(error="authentication required", status=401), 401
+    if request.method not in SAFE_METHODS and not g.get("api_auth") and not session_write_allowed():
+        return jsonify(error="a browser session needs the page's CSRF token (X-CSRFToken) or a same-origin "
+                             "Origin to write", status=403), 403
     return None
 
 

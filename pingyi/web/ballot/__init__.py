@@ -8,8 +8,6 @@ whose ``Origin`` names another site is refused as well. Failed look-ups are rate
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from limits import parse_many
 
@@ -21,6 +19,7 @@ from pingyi.tenancy import get_scoped
 from pingyi.voting import ballots, mixer, statement, tokens
 from pingyi.web.access import public_campaign_or_404
 from pingyi.web.forms import CodeForm
+from pingyi.web.origin import origin_matches
 from pingyi.web.throttle import failed_lookup, setting
 
 bp = Blueprint("ballot", __name__)
@@ -39,11 +38,6 @@ def _private(response):
     return response
 
 
-def _same_origin() -> bool:
-    origin = request.headers.get("Origin")
-    return not origin or origin == "null" or urlparse(origin).netloc == request.host
-
-
 def _refusal(state: ballots.LinkState):
     return render_template("ballot/refused.html", status=state.status, campaign=state.campaign), \
         ballots.STATUS_HTTP[state.status]
@@ -53,7 +47,7 @@ def _refusal(state: ballots.LinkState):
 @limiter.limit(LINK_LIMIT, deduct_when=failed_lookup)
 @limiter.limit(PAGE_LIMIT)
 def vote(link: str):
-    if request.method == "POST" and not _same_origin():
+    if request.method == "POST" and origin_matches() is False:
         abort(400)
     state = ballots.resolve(link)
     if state.status != "ok":
