@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 MO := pingyi/translations/en/LC_MESSAGES/messages.mo
 PO := pingyi/translations/en/LC_MESSAGES/messages.po
 
-.PHONY: demo test install lint translations messages bench clean lock
+.PHONY: demo test install lint audit translations messages bench clean lock
 
 CONSTRAINTS := constraints.txt
 
@@ -58,6 +58,7 @@ test: install
 	@deploy/ensure-system-deps.sh --test
 	$(BIN)/ruff check pingyi worker tests bench
 	$(BIN)/lint-imports
+	$(BIN)/bandit -q -r pingyi worker 2>/dev/null
 	@log=$$(mktemp -d); for d in 365 730; do \
 	  ( $(BIN)/python -m pytest -p no:cacheprovider -m "dates and not browser" -k "not postgresql" --clock-shift=$$d \
 	    >$$log/$$d 2>&1; echo $$? >$$log/$$d.rc ) & \
@@ -70,6 +71,16 @@ test: install
 lint: install
 	$(BIN)/ruff check pingyi worker tests bench
 	$(BIN)/lint-imports
+	$(BIN)/bandit -q -r pingyi worker 2>/dev/null
+
+# Known vulnerabilities in every pinned package of $(CONSTRAINTS) (pip-audit, in a throwaway venv).
+# Not part of `make test`: it needs the vulnerability database online (PyPI's JSON API, or
+# AUDIT_SERVICE=osv for OSV); it fails when a package has a known vulnerability or cannot be looked up.
+AUDIT_SERVICE ?= pypi
+audit:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PY) -m venv "$$tmp" && "$$tmp/bin/pip" install -q 'pip-audit==2.10.1' && \
+	"$$tmp/bin/pip-audit" --strict --no-deps --disable-pip --desc -s $(AUDIT_SERVICE) -r $(CONSTRAINTS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -48,7 +48,7 @@ def reserve_ids(table: Table, n: int) -> list[int]:
     if n <= 0:
         return []
     if db.session.connection().dialect.name == "postgresql":
-        return list(db.session.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+        return list(db.session.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "  # nosec B608 # the table name comes from the models' metadata, n is bound
                                              "FROM generate_series(1, :n)"), {"n": n}).scalars())
-    start = db.session.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table.name}")).scalar_one() + 1
+    start = db.session.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table.name}")).scalar_one() + 1  # nosec B608 # the table name comes from the models' metadata, n is bound
     return list(range(start, start + n))

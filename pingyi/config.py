@@ -63,7 +63,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     if not secret:
         if production:
             raise ConfigError("PINGYI_ENV=production needs SECRET_KEY to be set")
-        secret = "dev-only-not-secret"  # nosec B105: development only; production refuses to start without one
+        secret = "dev-only-not-secret"  # nosec B105 # development only; production refuses to start without one
     if production and len(secret.encode()) < MIN_SECRET_BYTES:
         raise ConfigError(f"PINGYI_ENV=production needs a SECRET_KEY of at least {MIN_SECRET_BYTES} bytes "
                           "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')")

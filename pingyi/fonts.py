@@ -4,7 +4,7 @@ through fontconfig, else at Debian's paths. Without one, PDFs and charts show em
 from __future__ import annotations
 
 import shutil
-import subprocess
+import subprocess  # nosec B404 # fc-match is run with a fixed argument list, no shell
 from functools import cache
 from pathlib import Path
 
@@ -23,7 +23,7 @@ class FontMissing(RuntimeError):
 def font_path() -> str:
     if shutil.which("fc-match"):
         for family in CANDIDATES:
-            out = subprocess.run(["fc-match", "-f", "%{file}", family], capture_output=True, text=True).stdout
+            out = subprocess.run(["fc-match", "-f", "%{file}", family], capture_output=True, text=True).stdout  # nosec B603 B607 # a fixed argument list, no shell, no user input; fc-match is found on PATH like any fontconfig tool
             if out.endswith((".ttc", ".ttf")) and any(n in out.lower() for n in ("wqy", "droid", "uming")):
                 return out
     for path in KNOWN_PATHS:

@@ -15,7 +15,7 @@ import logging
 import re
 import traceback
 
-TOKEN = "<token>"
+TOKEN = "<token>"  # nosec B105 # the placeholder that replaces a ballot token in logs, not a password
 CODE = "<code>"
 
 _CROCKFORD = "0-9A-HJKMNP-TV-Z"

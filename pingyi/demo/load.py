@@ -116,7 +116,7 @@ def _ensure_grant(tenant: Tenant, user, role: str, unit=None) -> None:
         accounts.grant(tenant, user, role, unit)
 
 
-def load_demo(password: str = "pingyi-demo") -> list[str]:
+def load_demo(password: str = "pingyi-demo") -> list[str]:  # nosec B107 # the demo's published password (README); the demo refuses to run in production
     """Create or top up the demo; returns lines to print (logins and counts)."""
     from sqlalchemy import select
 

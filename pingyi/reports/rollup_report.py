@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from fractions import Fraction
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape  # nosec B406 # escape() quotes text for reportlab's paragraph markup; nothing parses XML here
 
 from sqlalchemy import select
 

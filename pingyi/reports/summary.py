@@ -15,7 +15,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape  # nosec B406 # escape() quotes text for reportlab's paragraph markup; nothing parses XML here
 
 from sqlalchemy import select
 

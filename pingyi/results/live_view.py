@@ -123,9 +123,9 @@ _DUE = (
     "ON CONFLICT (campaign_id, subject_id, item_id) DO UPDATE SET shown = excluded.shown, version = excluded.version")
 _RETAKEN = ("SELECT 1 FROM live_items l WHERE l.tenant_id = :tenant_id AND l.campaign_id = :campaign_id "
             "AND l.version = :version AND l.subject_id = {t}.subject_id AND l.item_id = {t}.item_id")
-_DROP = ("DELETE FROM live_counts WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id AND EXISTS ("
+_DROP = ("DELETE FROM live_counts WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id AND EXISTS ("  # nosec B608 # identifiers are this module's constants; every value is bound
          + _RETAKEN.format(t="live_counts") + ")")
-_TAKE = ("INSERT INTO live_counts (tenant_id, campaign_id, subject_id, item_id, choice_id, count) "
+_TAKE = ("INSERT INTO live_counts (tenant_id, campaign_id, subject_id, item_id, choice_id, count) "  # nosec B608 # identifiers are this module's constants; every value is bound
          "SELECT t.tenant_id, t.campaign_id, t.subject_id, t.item_id, t.choice_id, SUM(t.count) FROM tally_counts t "
          "WHERE t.tenant_id = :tenant_id AND t.campaign_id = :campaign_id AND EXISTS (" + _RETAKEN.format(t="t")
          + ") GROUP BY t.tenant_id, t.campaign_id, t.subject_id, t.item_id, t.choice_id")
@@ -160,7 +160,7 @@ def figures(campaign_id: int, by: str, infos: dict[int, ChoiceInfo], view: View,
     if not view.figures:
         return {}
     keys, table = _KEYS[by], "tally_counts" if view.mode == FULL else "live_counts"
-    sql = f"SELECT {keys}, c.choice_id, SUM(c.count) FROM {table} c"
+    sql = f"SELECT {keys}, c.choice_id, SUM(c.count) FROM {table} c"  # nosec B608 # identifiers are this module's constants; every value is bound
     where = " WHERE c.tenant_id = :tenant_id AND c.campaign_id = :campaign_id"
     if view.within:
         sql += _WITHIN

@@ -172,7 +172,7 @@ _SCRATCH = "tally_diff_{c}"
 # belong to the next run), evaluated in the same statement as the count, hence the same
 # snapshot. The fresh counts are compared with the stored ones in that statement too, and only
 # changed cells are kept: a recount after live tallies writes nothing. (FULL JOIN: SQLite ≥ 3.39.)
-_FRESH = (f"SELECT {_KEY}, COUNT(*) AS count FROM answers WHERE tenant_id = :tenant_id "
+_FRESH = (f"SELECT {_KEY}, COUNT(*) AS count FROM answers WHERE tenant_id = :tenant_id "  # nosec B608 # identifiers are this module's constants (and a scratch name from ints); every value is bound
           "AND campaign_id = :campaign_id AND ballot_id NOT IN ("
           f" SELECT ballot_id FROM tally_inbox WHERE tenant_id = :tenant_id AND NOT claimed) GROUP BY {_KEY}")
 _DIFF = ("CREATE UNLOGGED TABLE {diff} AS SELECT "
@@ -181,17 +181,17 @@ _DIFF = ("CREATE UNLOGGED TABLE {diff} AS SELECT "
          + " WHERE f.count IS NULL OR t.count IS NULL OR f.count <> t.count")
 # SQLite (the embedded, single-writer default) has no hash joins for the comparison above and
 # no costly dead index entries either: there a recount simply replaces the campaign's cells.
-_REPLACE = (f"INSERT INTO tally_counts ({_COLUMNS}, count) SELECT CAST(:tenant_id AS INTEGER), "
+_REPLACE = (f"INSERT INTO tally_counts ({_COLUMNS}, count) SELECT CAST(:tenant_id AS INTEGER), "  # nosec B608 # identifiers are this module's constants (and a scratch name from ints); every value is bound
             f"CAST(:campaign_id AS INTEGER), f.* FROM ({_FRESH}) f")
-_DIFF_DELETE = ("DELETE FROM tally_counts WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id "
+_DIFF_DELETE = ("DELETE FROM tally_counts WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id "  # nosec B608 # identifiers are this module's constants (and a scratch name from ints); every value is bound
                 "AND EXISTS (SELECT 1 FROM {diff} d WHERE "
                 + " AND ".join(f"d.{k} = tally_counts.{k}" for k in KEY) + ")")
-_DIFF_INSERT = (f"INSERT INTO tally_counts ({_COLUMNS}, count) SELECT "
+_DIFF_INSERT = (f"INSERT INTO tally_counts ({_COLUMNS}, count) SELECT "  # nosec B608 # identifiers are this module's constants (and a scratch name from ints); every value is bound
                 f"CAST(:tenant_id AS INTEGER), CAST(:campaign_id AS INTEGER), {_KEY}, count "
                 "FROM {diff} WHERE count IS NOT NULL")
 _FULL_BALLOTS = ("SELECT COUNT(*) FROM ballots b WHERE b.tenant_id = :tenant_id AND b.campaign_id = :campaign_id "
                  "AND NOT EXISTS (SELECT 1 FROM tally_inbox i WHERE i.ballot_id = b.id AND NOT i.claimed)")
-_INCREMENT = (f"INSERT INTO tally_counts ({_COLUMNS}, count) SELECT {_A_COLUMNS}, COUNT(*) FROM answers a "
+_INCREMENT = (f"INSERT INTO tally_counts ({_COLUMNS}, count) SELECT {_A_COLUMNS}, COUNT(*) FROM answers a "  # nosec B608 # identifiers are this module's constants (and a scratch name from ints); every value is bound
               "JOIN tally_inbox i ON i.ballot_id = a.ballot_id "
               "WHERE i.tenant_id = :tenant_id AND i.campaign_id = :campaign_id AND i.claimed "
               f"AND a.tenant_id = :tenant_id GROUP BY {_A_COLUMNS} "
@@ -248,7 +248,7 @@ def _write_changed_cells(campaign_id: int) -> None:
     db.session.execute(text("SET LOCAL parallel_setup_cost = 0"))
     db.session.execute(text("SET LOCAL parallel_tuple_cost = 0"))
     tenant_sql(_DIFF.format(diff=diff), campaign_id=campaign_id)
-    changed = db.session.execute(text(f"SELECT COUNT(*) FROM {diff}")).scalar_one()
+    changed = db.session.execute(text(f"SELECT COUNT(*) FROM {diff}")).scalar_one()  # nosec B608 # identifiers are this module's constants (and a scratch name from ints); every value is bound
     if changed:
         tenant_sql(_DIFF_DELETE.format(diff=diff), campaign_id=campaign_id)
         tenant_sql(_DIFF_INSERT.format(diff=diff), campaign_id=campaign_id)
@@ -317,7 +317,7 @@ def stored_figures(campaign_id: int, by: str, infos: dict[int, ChoiceInfo],
     for one subject. Keys are ints, or tuples of ints for the pairs."""
     keys = _GROUPINGS[by]
     one = " AND subject_id = :subject_id" if subject_id is not None else ""
-    rows = tenant_sql(f"SELECT {keys}, choice_id, SUM(count) FROM tally_counts WHERE tenant_id = :tenant_id "
+    rows = tenant_sql(f"SELECT {keys}, choice_id, SUM(count) FROM tally_counts WHERE tenant_id = :tenant_id "  # nosec B608 # identifiers are this module's constants (and a scratch name from ints); every value is bound
                       f"AND campaign_id = :campaign_id{one} GROUP BY {keys}, choice_id",
                       campaign_id=campaign_id, subject_id=subject_id).all()
     out: dict = defaultdict(Figures)
