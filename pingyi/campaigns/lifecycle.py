@@ -433,11 +433,14 @@ def _optional_id(value, field: str) -> int | None:
         raise DomainError(_("“%(v)s”不是有效的编号", v=value), field) from None
 
 
-def tokens_for_category(k: EvaluatorCategory) -> int:
+def tokens_for_category(k: EvaluatorCategory, within: str | None = None) -> int:
+    """Links ever issued in the category (``within``: to units in that subtree, a unit admin's)."""
     from pingyi.models import BallotToken
 
-    return db.session.execute(select(func.count()).select_from(BallotToken)
-                              .where(BallotToken.category_id == k.id)).scalar_one()
+    stmt = select(func.count()).select_from(BallotToken).where(BallotToken.category_id == k.id)
+    if within:
+        stmt = stmt.where(BallotToken.unit_id.in_(select(Unit.id).where(subtree_filter(within))))
+    return db.session.execute(stmt).scalar_one()
 
 
 # ---- rules -------------------------------------------------------------------------------------

@@ -48,6 +48,18 @@ def _validate_unit(name: str, kind: str) -> tuple[str, str]:
     return name, kind
 
 
+SORT_ORDER_RANGE = (-(2**31), 2**31 - 1)  # the column is an INTEGER (PostgreSQL: 4 bytes)
+
+
+def _validate_sort_order(value) -> int:
+    """A whole number in the column's range, whatever the entry point sent: a string stored in
+    SQLite's INTEGER column (it keeps one) made every page that sorts units answer 500."""
+    low, high = SORT_ORDER_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise DomainError(_("排序应为 %(low)d 到 %(high)d 之间的整数", low=low, high=high), "sort_order")
+    return value
+
+
 def _sibling_exists(parent_id: int | None, name: str, exclude_id: int | None = None) -> bool:
     q = select(Unit.id).where(Unit.name == name, Unit.tenant_id == require_tenant_id())
     q = q.where(Unit.parent_id.is_(None) if parent_id is None else Unit.parent_id == parent_id)
@@ -64,6 +76,7 @@ def set_path(unit: Unit, parent: Unit | None) -> None:
 
 def create_unit(name: str, parent: Unit | None, kind: str = "other", sort_order: int = 0) -> Unit:
     name, kind = _validate_unit(name, kind)
+    sort_order = _validate_sort_order(sort_order)
     if _sibling_exists(parent.id if parent else None, name):
         raise DomainError(_("同一上级下已有名为“%(name)s”的单位", name=name), "name")
     unit = Unit(name=name, kind=kind, sort_order=sort_order, parent_id=parent.id if parent else None,
@@ -77,8 +90,12 @@ def create_unit(name: str, parent: Unit | None, kind: str = "other", sort_order:
 
 def update_unit(unit: Unit, *, name: str | None = None, kind: str | None = None,
                 sort_order: int | None = None, parent: Unit | None | bool = False) -> Unit:
-    """Edit a unit; ``parent=False`` means "leave where it is", ``None`` means "make it a root"."""
+    """Edit a unit; ``parent=False`` means "leave where it is", ``None`` means "make it a root";
+    ``sort_order=None`` leaves it as it is. Who may move which unit is the caller's check
+    (``web.access.check_unit_write``): this function knows no roles."""
     new_name, new_kind = _validate_unit(name if name is not None else unit.name, kind or unit.kind)
+    if sort_order is not None:
+        sort_order = _validate_sort_order(sort_order)
     new_parent_id = unit.parent_id if parent is False else (parent.id if parent else None)
     if parent is not False and parent is not None and parent.path.startswith(unit.path):
         raise DomainError(_("不能把单位移到它自己或它的下级单位之下"), "parent")

@@ -14,7 +14,8 @@ from sqlalchemy import delete, select
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
-from pingyi.models import BallotToken, Campaign, PaperEntry
+from pingyi.models import BallotToken, Campaign, PaperEntry, Unit
+from pingyi.org.orgtree import subtree_filter
 from pingyi.security import seal, unseal
 from pingyi.tenancy import require_tenant_id
 
@@ -92,10 +93,14 @@ def enter(campaign: Campaign, code: str, sub: ballots.Submission, user_id: int) 
     return EntryResult("pending")
 
 
-def pending_counts(campaign: Campaign) -> tuple[int, int]:
-    """(forms waiting for a second entry, forms whose entries disagree)."""
-    rows = db.session.execute(select(PaperEntry.token_id, PaperEntry.mismatch)
-                              .where(PaperEntry.campaign_id == campaign.id)).all()
+def pending_counts(campaign: Campaign, within: str | None = None) -> tuple[int, int]:
+    """(forms waiting for a second entry, forms whose entries disagree); ``within``: of the
+    links of units in that subtree (a unit admin's)."""
+    stmt = select(PaperEntry.token_id, PaperEntry.mismatch).where(PaperEntry.campaign_id == campaign.id)
+    if within:
+        stmt = stmt.where(PaperEntry.token_id.in_(
+            select(BallotToken.id).join(Unit, Unit.id == BallotToken.unit_id).where(subtree_filter(within))))
+    rows = db.session.execute(stmt).all()
     forms = {}
     for token_id, mismatch in rows:
         forms[token_id] = forms.get(token_id, False) or mismatch

@@ -22,6 +22,7 @@ from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
 from pingyi.models import BallotToken, Campaign, EvaluatorCategory, Unit, utcnow
+from pingyi.org.orgtree import subtree_filter
 from pingyi.security import hash_secret
 from pingyi.tenancy import require_tenant_id, unscoped
 
@@ -164,21 +165,25 @@ class Links(NamedTuple):
 GROUPS = {"campaign": BallotToken.campaign_id, "unit": BallotToken.unit_id, "category": BallotToken.category_id}
 
 
-def link_counts(campaigns: int | Collection[int], by: tuple[str, ...] = ()) -> dict[tuple[int, ...], Links]:
+def link_counts(campaigns: int | Collection[int], by: tuple[str, ...] = (),
+                within: str | None = None) -> dict[tuple[int, ...], Links]:
     """The one count of links issued and used, for one campaign or several, grouped by any of
     ``GROUPS`` (keys are tuples in ``by`` order; ``()`` for the total). A group whose every link
-    was revoked is listed with zeros; a group that never had a link is absent."""
+    was revoked is listed with zeros; a group that never had a link is absent. ``within``: only
+    the links of units in that subtree (a unit admin's)."""
     keys = [GROUPS[name] for name in by]
     ids = [campaigns] if isinstance(campaigns, int) else list(campaigns)
     live = BallotToken.revoked_at.is_(None)
-    rows = db.session.execute(
-        select(*keys, func.count(case((live, 1))), func.count(case((and_(live, BallotToken.used), 1))))
-        .where(BallotToken.campaign_id.in_(ids)).group_by(*keys)).all()
+    stmt = (select(*keys, func.count(case((live, 1))), func.count(case((and_(live, BallotToken.used), 1))))
+            .where(BallotToken.campaign_id.in_(ids)))
+    if within:
+        stmt = stmt.where(BallotToken.unit_id.in_(select(Unit.id).where(subtree_filter(within))))
+    rows = db.session.execute(stmt.group_by(*keys)).all()
     return {tuple(r[:-2]): Links(r[-2], r[-1]) for r in rows}
 
 
-def issued_count(campaign: Campaign) -> int:
-    return link_counts(campaign.id).get((), Links()).issued
+def issued_count(campaign: Campaign, within: str | None = None) -> int:
+    return link_counts(campaign.id, within=within).get((), Links()).issued
 
 
 def redeem(token_column: str, digest: str) -> tuple[int, int, int] | None:

@@ -2,7 +2,11 @@
 
 Blueprints with a ``<slug>`` prefix call ``bind_tenant_from_url`` from their
 ``url_value_preprocessor``. Not being a member answers 404 (not 403), so a foreign tenant's
-slug or ids reveal nothing. Role and unit-subtree checks live here too.
+slug or ids reveal nothing. Role and unit-subtree checks live here too, one rule per object for
+pages and API alike: a unit admin reads and writes inside their subtree only (``in_subtree``,
+the ``…_or_404`` resolvers, ``within`` for every figure a page or the API shows), never their
+root's place in the tree (``check_unit_write``), and sees only the jobs they started
+(``job_or_404``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlalchemy import select
 
 from pingyi.errors import DomainError
 from pingyi.extensions import db
+from pingyi.i18n import _
 from pingyi.models import (
     Campaign,
     EvaluatorCategory,
@@ -139,6 +144,71 @@ def writes_need(minimum: str = "unit_admin"):
     return wrap
 
 
+def within() -> str | None:
+    """The subtree every listing and figure is restricted to: a unit admin's, else None (the
+    whole tenant). Pages and the API pass it to the domain's ``within`` parameters."""
+    return g.access.unit_path
+
+
+def in_subtree(unit: Unit | None) -> bool:
+    """The read rule for a unit (and what hangs on it: people, subjects, links): the access
+    sees it, a unit admin only inside their subtree."""
+    path = g.access.unit_path
+    return unit is not None and (not path or unit.path.startswith(path))
+
+
+def subtree_unit_ids() -> set[int] | None:
+    """The ids of the units a unit admin sees (their subtree), or None: every unit."""
+    path = g.access.unit_path
+    if not path:
+        return None
+    return set(db.session.execute(select(Unit.id).where(subtree_filter(path))).scalars())
+
+
+class NotPermitted(DomainError):
+    """A write the role may not make (the API answers 403, a page flashes it); nothing changed."""
+
+    status = 403
+
+
+def is_own_root(unit: Unit) -> bool:
+    """Is ``unit`` the root of the unit admin's subtree (whose place in the tree is not theirs)?"""
+    return bool(g.access.unit_path) and unit.path == g.access.unit_path
+
+
+def unit_write_refusal(unit: Unit | None, parent: Unit | None | bool = False, *,
+                       delete: bool = False) -> NotPermitted | None:
+    """The write rule for the tree, the same for pages and the API: why the current access may
+    not create a unit under ``parent`` (``unit`` None), move ``unit`` under ``parent`` (None: to
+    the top; False: leave it where it is) or delete it — or None when it may. A unit admin
+    changes units inside their subtree only and never their root's place in the tree: no unit
+    at the top, nothing moved out of the subtree, their root neither moved nor deleted (renaming,
+    re-kinding and re-sorting it are theirs)."""
+    access: Access = g.access
+    if not access.can_write:
+        return NotPermitted(_("没有修改组织架构的权限"))
+    if not access.unit_path:
+        return None
+    if unit is not None and not in_subtree(unit):
+        return NotPermitted(_("只能修改所管单位及其下级单位"))
+    if delete:
+        return NotPermitted(_("单位管理员不能删除所管单位本身")) if is_own_root(unit) else None
+    if parent is False or (unit is not None and parent is not None and parent.id == unit.parent_id):
+        return None
+    if unit is not None and is_own_root(unit):
+        return NotPermitted(_("单位管理员不能移动所管单位本身"), "parent_id")
+    if parent is None or not in_subtree(parent):
+        return NotPermitted(_("单位管理员只能在所管单位之下添加或移动单位"), "parent_id")
+    return None
+
+
+def check_unit_write(unit: Unit | None, parent: Unit | None | bool = False, *, delete: bool = False) -> None:
+    """``unit_write_refusal``, raised: call it before the write (inside ``attempt`` on pages)."""
+    refusal = unit_write_refusal(unit, parent, delete=delete)
+    if refusal is not None:
+        raise refusal
+
+
 def visible_units():
     """Select of the units the current access may see (a unit admin: their subtree)."""
     q = select(Unit)
@@ -149,7 +219,7 @@ def visible_units():
 
 def unit_or_404(unit_id) -> Unit:
     unit = get_scoped(Unit, unit_id)
-    if unit is None or (g.access.unit_path and not unit.path.startswith(g.access.unit_path)):
+    if not in_subtree(unit):
         abort(404)
     return unit
 
@@ -185,7 +255,7 @@ def posted_or_refuse(model, ident, message: str, field: str, campaign: Campaign 
     about ``field``: a bad choice in a form is a refused input, not a missing page."""
     obj = get_scoped(model, ident)
     if (obj is None or (campaign is not None and obj.campaign_id != campaign.id)
-            or (model is Unit and g.access.unit_path and not obj.path.startswith(g.access.unit_path))):
+            or (model is Unit and not in_subtree(obj))):
         raise DomainError(message, field)
     return obj
 
@@ -200,6 +270,22 @@ def form_or_404(form_id) -> Form:
 
 def campaign_or_404(campaign_id) -> Campaign:
     return scoped_or_404(Campaign, campaign_id)
+
+
+def job_or_404(job_id) -> Job:
+    """A job of the current tenant; for a unit admin only one they started (else 403): a
+    recount, a report or a link issue holds the whole campaign's figures, and unit admins start
+    none of these."""
+    job = scoped_or_404(Job, job_id)
+    if g.access.unit_path and job.created_by != current_user.id:
+        abort(403)
+    return job
+
+
+def job_file_or_404(file_id) -> JobFile:
+    f = scoped_or_404(JobFile, file_id)
+    job_or_404(f.job_id)
+    return f
 
 
 def public_campaign_or_404(slug: str, campaign_id: int) -> tuple[Tenant, Campaign]:
@@ -221,5 +307,5 @@ _ID_RESOLVERS = {
     "subject_id": subject_or_404, "section_id": lambda i: scoped_or_404(FormSection, i),
     "item_id": lambda i: scoped_or_404(FormItem, i), "scale_id": lambda i: scoped_or_404(Scale, i),
     "category_id": lambda i: scoped_or_404(EvaluatorCategory, i),
-    "job_id": lambda i: scoped_or_404(Job, i), "file_id": lambda i: scoped_or_404(JobFile, i),
+    "job_id": job_or_404, "file_id": job_file_or_404,
 }

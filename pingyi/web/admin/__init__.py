@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
 from pingyi.models import AuditEvent, Membership, Person, Unit, User
@@ -14,11 +13,14 @@ from pingyi.org.imports import ImportRefused, import_people, import_units
 from pingyi.tenancy import scoped
 from pingyi.web.access import (
     bind_for_page,
+    check_unit_write,
     inject_slug,
+    is_own_root,
     membership_or_404,
     person_or_404,
     require_role,
     unit_or_404,
+    unit_write_refusal,
     visible_units,
     writes_need,
 )
@@ -68,11 +70,7 @@ def units():
 
 
 def _parent_from_form(value: str) -> Unit | None:
-    if not value:
-        if g.access.unit_path:
-            raise DomainError(_("单位管理员只能在所管单位之下添加单位"), "parent_id")
-        return None
-    return unit_or_404(value)
+    return unit_or_404(value) if value else None
 
 
 @bp.route("/units/new", methods=["GET", "POST"])
@@ -82,9 +80,14 @@ def unit_new():
     form.parent_id.choices = _unit_choices(include_root=True)
     if request.method == "GET" and request.args.get("parent"):
         form.parent_id.data = request.args["parent"]
+
+    def create():
+        parent = _parent_from_form(form.parent_id.data)
+        check_unit_write(None, parent)
+        return orgtree.create_unit(form.name.data, parent, form.kind.data, form.sort_order.data or 0)
+
     if form.validate_on_submit():
-        done = attempt(lambda: orgtree.create_unit(form.name.data, _parent_from_form(form.parent_id.data),
-                                                   form.kind.data, form.sort_order.data or 0))
+        done = attempt(create)
         if done.ok:
             flash(_("已添加单位“%(name)s”", name=done.value.name), "success")
             return redirect(url_for(".unit_edit", unit_id=done.value.id))
@@ -99,9 +102,11 @@ def unit_edit(unit_id: int):
     form.parent_id.choices = _unit_choices(include_root=True)
     if request.method == "GET":
         form.parent_id.data = str(unit.parent_id or "")
+    own_root = is_own_root(unit)  # the page offers no parent for it: its place is not the unit admin's
+
     def save():
-        is_own_root = g.access.unit_path == unit.path  # a unit admin cannot move their own root
-        parent = False if is_own_root else _parent_from_form(form.parent_id.data)
+        parent = False if own_root else _parent_from_form(form.parent_id.data)
+        check_unit_write(unit, parent)
         orgtree.update_unit(unit, name=form.name.data, kind=form.kind.data, sort_order=form.sort_order.data or 0,
                             parent=parent)
 
@@ -115,15 +120,16 @@ def unit_edit(unit_id: int):
         select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.sort_order, Unit.name)
     ).scalars().all()
     return render_template("admin/unit_form.html", form=form, unit=unit, people=people, children=children,
-                           label=orgtree.unit_label(unit))
+                           label=orgtree.unit_label(unit), movable=not own_root,
+                           deletable=unit_write_refusal(unit, delete=True) is None)
 
 
 @bp.route("/units/<int:unit_id>/delete", methods=["POST"])
 @writes_need("unit_admin")
 def unit_delete(unit_id: int):
     unit = unit_or_404(unit_id)
-    if g.access.unit_path == unit.path:
-        abort(403)
+    if unit_write_refusal(unit, delete=True) is not None:
+        abort(403)  # the page offers no such button
     parent_id = unit.parent_id
     if not attempt(lambda: orgtree.delete_unit(unit)).ok:
         return redirect(url_for(".unit_edit", unit_id=unit_id))

@@ -22,11 +22,21 @@ from pingyi.models import (
     EvaluatorCategory,
     Form,
     Subject,
+    Unit,
 )
+from pingyi.org.orgtree import subtree_filter
 from pingyi.results import live_view
 from pingyi.results.tally import after_transition
 from pingyi.voting import issuing, tokens
-from pingyi.web.access import campaign_or_404, posted_or_refuse, require_role, unit_or_404, writes_need
+from pingyi.web.access import (
+    campaign_or_404,
+    in_subtree,
+    posted_or_refuse,
+    require_role,
+    unit_or_404,
+    within,
+    writes_need,
+)
 from pingyi.web.actions import attempt, submitted
 from pingyi.web.forms import (
     CampaignForm,
@@ -60,7 +70,10 @@ def campaigns():
             flash(_("已创建评议活动“%(name)s”", name=done.value.name), "success")
             return redirect(url_for(".campaign", campaign_id=done.value.id))
     rows = db.session.execute(select(Campaign).order_by(Campaign.id.desc())).scalars().all()
-    counts = dict(db.session.execute(select(Subject.campaign_id, func.count()).group_by(Subject.campaign_id)).all())
+    counted = select(Subject.campaign_id, func.count()).group_by(Subject.campaign_id)
+    if within():  # a unit admin counts their subtree's subjects
+        counted = counted.join(Unit, Unit.id == Subject.unit_id).where(subtree_filter(within()))
+    counts = dict(db.session.execute(counted).all())
     return render_template("admin/campaigns.html", rows=rows, counts=counts, scopes=PUBLICATION_SCOPES,
                            form_data=request.form)
 
@@ -86,10 +99,10 @@ def campaign(campaign_id: int):
                 publication_scope=form.publication_scope.data or None)).ok:
             flash(_("已保存"), "success")
         return redirect(url_for(".campaign", campaign_id=c.id))
-    links = {k: n.issued for (k,), n in tokens.link_counts(c.id, ("category",)).items()}
+    links = {k: n.issued for (k,), n in tokens.link_counts(c.id, ("category",), within()).items()}
     actions = [a for a, (sources, _t) in cp.TRANSITIONS.items() if c.state in sources]
     return render_template(
-        "admin/campaign.html", c=c, counts=cp.subject_counts(c), categories=cp.categories(c),
+        "admin/campaign.html", c=c, counts=cp.subject_counts(c, within()), categories=cp.categories(c),
         rules=cp.rule_specs(c), problems=cp.readiness(c) if c.state == "draft" else [], actions=actions,
         action_labels=cp.ACTION_LABELS, links=links, opens=_local_input(c.opens_at, c.timezone),
         closes=_local_input(c.closes_at, c.timezone), scopes=PUBLICATION_SCOPES, kinds=SUBJECT_KINDS,
@@ -190,9 +203,10 @@ def campaign_links(campaign_id: int):
             form.count.data or 0, _base_url(), current_user.id))
         if done.ok:
             return redirect(url_for(".job", job_id=done.value.id))
-    return render_template("admin/campaign_links.html", c=c, cats=cp.categories(c), per_unit=issuing.issued_table(c),
+    per_unit = [row for row in issuing.issued_table(c) if in_subtree(row[0])]  # a unit admin: their subtree's
+    return render_template("admin/campaign_links.html", c=c, cats=cp.categories(c), per_unit=per_unit,
                            units=_unit_choices(include_root=False), unit_kinds=UNIT_KINDS,
-                           jobs=jobs.recent("issue_links", c.id))
+                           jobs=[] if within() else jobs.recent("issue_links", c.id))  # whole-campaign jobs
 
 
 def _category(c: Campaign, category_id) -> EvaluatorCategory:

@@ -8,15 +8,15 @@ from sqlalchemy import select
 from pingyi import jobs
 from pingyi.extensions import db
 from pingyi.i18n import _
-from pingyi.models import Job, JobFile
-from pingyi.web.access import require_role, scoped_or_404
+from pingyi.models import JobFile
+from pingyi.web.access import job_file_or_404, job_or_404, require_role
 
 from . import bp
 
 
 @bp.route("/jobs/<int:job_id>")
 def job(job_id: int):
-    j = scoped_or_404(Job, job_id)
+    j = job_or_404(job_id)  # a unit admin: only a job they started
     files = db.session.execute(select(JobFile).where(JobFile.job_id == j.id).order_by(JobFile.id)).scalars().all()
     return render_template("admin/job.html", job=j, files=files)
 
@@ -24,7 +24,7 @@ def job(job_id: int):
 @bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
 @require_role("admin")
 def job_retry(job_id: int):
-    j = scoped_or_404(Job, job_id)
+    j = job_or_404(job_id)
     if j.state != "failed":
         flash(_("只有失败的任务可以重试"), "error")
     else:
@@ -37,8 +37,8 @@ def job_retry(job_id: int):
 @bp.route("/jobs/<int:job_id>/files/<int:file_id>")
 def job_file(job_id: int, file_id: int):
     """Link lists are secrets: only admins download them, and only once."""
-    j = scoped_or_404(Job, job_id)
-    f = scoped_or_404(JobFile, file_id)
+    j = job_or_404(job_id)
+    f = job_file_or_404(file_id)
     if f.job_id != j.id:
         abort(404)
     if (f.once or j.kind == "report" and g.access.unit_path) and not g.access.is_admin:

@@ -10,7 +10,7 @@ from pingyi.org.orgtree import unit_label
 from pingyi.results import turnout as to
 from pingyi.tenancy import get_scoped
 from pingyi.voting import sampling
-from pingyi.web.access import campaign_or_404, writes_need
+from pingyi.web.access import campaign_or_404, subtree_unit_ids, writes_need
 from pingyi.web.actions import attempt, submitted
 from pingyi.web.forms import SampleForm
 
@@ -43,7 +43,8 @@ def campaign_turnout(campaign_id: int):
 @bp.route("/campaigns/<int:campaign_id>/sample", methods=["GET", "POST"])
 @writes_need("admin")
 def campaign_sample(campaign_id: int):
-    """Draw (admins) and look up interview samples; shown by unit with slip serials."""
+    """Draw (admins) and look up interview samples; shown by unit with slip serials (a unit
+    admin: their subtree's units and serials, and counts, only)."""
     c = campaign_or_404(campaign_id)
     form = SampleForm()
     if submitted(form):
@@ -60,17 +61,24 @@ def campaign_sample(campaign_id: int):
             abort(404)
     elif stored:
         chosen = stored[0]
-    groups = _grouped(chosen) if chosen is not None else []
-    return render_template("admin/campaign_sample.html", c=c, stored=stored, chosen=chosen, groups=groups,
+    inside = subtree_unit_ids()
+    groups = _grouped(chosen, inside) if chosen is not None else []
+    sizes = {s.id: len(_entries(s, inside)) for s in stored}
+    return render_template("admin/campaign_sample.html", c=c, stored=stored, chosen=chosen, groups=groups, sizes=sizes,
                            fmt=sampling.format_serial, form_data=request.form if request.method == "POST" else {},
                            max_per_unit=sampling.MAX_PER_UNIT)
 
 
-def _grouped(sample: InterviewSample) -> list[tuple[str, list[int]]]:
-    """[(unit path label, [serial…])…] ordered by label."""
+def _entries(sample: InterviewSample, inside: set[int] | None) -> list[tuple[int, int]]:
+    """The sample's (unit, serial) entries in ``inside`` (None: all)."""
+    return [(int(u), int(s)) for u, s in sample.entries if inside is None or int(u) in inside]
+
+
+def _grouped(sample: InterviewSample, inside: set[int] | None) -> list[tuple[str, list[int]]]:
+    """[(unit path label, [serial…])…] ordered by label, of the units in ``inside`` (None: all)."""
     by_unit: dict[int, list[int]] = {}
-    for unit_id, serial in sample.entries:
-        by_unit.setdefault(int(unit_id), []).append(int(serial))
+    for unit_id, serial in _entries(sample, inside):
+        by_unit.setdefault(unit_id, []).append(serial)
     units = to.units_with_ancestors(set(by_unit))
     rows = [(unit_label(units[u], units) if u in units else str(u), sorted(serials))
             for u, serials in by_unit.items()]

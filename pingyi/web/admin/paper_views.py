@@ -8,7 +8,7 @@ from flask_login import current_user
 from pingyi.errors import DomainError
 from pingyi.i18n import _
 from pingyi.voting import ballots, paper, tokens
-from pingyi.web.access import campaign_or_404, require_role, unit_or_404
+from pingyi.web.access import campaign_or_404, require_role, unit_or_404, within
 
 from . import bp
 
@@ -52,5 +52,5 @@ def campaign_paper(campaign_id: int):
                                for ch in s.choices}
                     context["diff_rows"] = [(context["labels"].get(s, s), items.get(i, i), choices.get(a, a),
                                              choices.get(b, b)) for s, i, a, b in result.diffs]
-    context["pending"], context["mismatched"] = paper.pending_counts(c)
+    context["pending"], context["mismatched"] = paper.pending_counts(c, within())
     return render_template("admin/campaign_paper.html", field=ballots.field_name, **context)

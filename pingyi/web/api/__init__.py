@@ -12,6 +12,7 @@ from pingyi.org import orgtree
 from pingyi.org.imports import ImportRefused, import_people, import_units
 from pingyi.web.access import (
     bind_tenant_from_url,
+    check_unit_write,
     person_or_404,
     require_role,
     unit_or_404,
@@ -64,10 +65,11 @@ def _body() -> dict:
 
 def _refused(exc: DomainError):
     db.session.rollback()
-    payload = {"error": exc.message, "field": exc.field, "status": 422}
+    status = getattr(exc, "status", 422)  # 403: a write the role may not make (access.NotPermitted)
+    payload = {"error": exc.message, "field": exc.field, "status": status}
     if isinstance(exc, ImportRefused):
         payload["issues"] = [{"row": i.row, "column": i.column, "message": i.message} for i in exc.issues]
-    return jsonify(payload), 422
+    return jsonify(payload), status
 
 
 @bp.get("/openapi.json")
@@ -93,10 +95,9 @@ def units():
     data = _body()
     try:
         parent = unit_or_404(data["parent_id"]) if data.get("parent_id") else None
-        if parent is None and g.access.unit_path:
-            abort(403)
+        check_unit_write(None, parent)
         unit = orgtree.create_unit(data.get("name", ""), parent, data.get("kind", "other"),
-                                   int(data.get("sort_order") or 0))
+                                   data.get("sort_order", 0))
     except DomainError as exc:
         return _refused(exc)
     db.session.commit()
@@ -111,13 +112,15 @@ def unit(unit_id: int):
         return jsonify(_unit_json(u))
     try:
         if request.method == "DELETE":
+            check_unit_write(u, delete=True)
             orgtree.delete_unit(u)
             db.session.commit()
             return "", 204
         data = _body()
-        parent = False
-        if "parent_id" in data:
+        parent = False  # absent, or sent back as read: it stays where it is
+        if "parent_id" in data and data["parent_id"] != u.parent_id:
             parent = unit_or_404(data["parent_id"]) if data["parent_id"] else None
+        check_unit_write(u, parent)
         orgtree.update_unit(u, name=data.get("name"), kind=data.get("kind"), sort_order=data.get("sort_order"),
                             parent=parent)
     except DomainError as exc:

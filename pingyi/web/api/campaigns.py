@@ -31,6 +31,7 @@ from pingyi.web.access import (
     posted_or_refuse,
     require_role,
     subject_or_404,
+    within,
     writes_need,
 )
 from pingyi.web.paging import window
@@ -89,8 +90,8 @@ def _campaign_json(c: Campaign) -> dict:
 def _campaign_detail(c: Campaign) -> dict:
     return {**_campaign_json(c), "opened_at": _iso(c.opened_at), "closed_at": _iso(c.closed_at),
             "published_at": _iso(c.published_at), "archived_at": _iso(c.archived_at),
-            "subject_counts": cp.subject_counts(c), "readiness": cp.readiness(c),
-            "live_links": tokens.issued_count(c)}
+            "subject_counts": cp.subject_counts(c, within()), "readiness": cp.readiness(c),
+            "live_links": tokens.issued_count(c, within())}  # a unit admin: their subtree's
 
 
 def _subject_json(s: Subject) -> dict:
@@ -100,7 +101,7 @@ def _subject_json(s: Subject) -> dict:
 
 def _category_json(k: EvaluatorCategory) -> dict:
     return {"id": k.id, "name": k.name, "weight": k.weight, "scope": k.scope, "group_unit_id": k.group_unit_id,
-            "position": k.position, "links": cp.tokens_for_category(k)}
+            "position": k.position, "links": cp.tokens_for_category(k, within())}
 
 
 def _rule_json(r: Rule) -> dict:
