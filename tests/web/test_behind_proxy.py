@@ -4,6 +4,9 @@ when PINGYI_TRUSTED_PROXIES says how many proxies stand in front, and on nginx's
 from __future__ import annotations
 
 import http.client
+import os
+import subprocess
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -13,6 +16,7 @@ from werkzeug.serving import make_server
 from pingyi.extensions import db
 from tests import ballot_world, servers
 from tests.conftest import make_app
+from tests.web.test_weblog import ROOT, _wait_for
 
 ATTACKER, VOTER = "127.0.0.2", "127.0.0.3"
 
@@ -68,3 +72,26 @@ def test_without_the_setting_every_client_is_the_proxy(app, database, tmp_path, 
     attacker, voter = _run(database, tmp_path, 0, links)
     assert set(attacker[5:]) == {429}
     assert voter == [429] * 6
+
+
+def test_gunicorns_access_log_names_the_client_behind_nginx(app, database, tmp_path):
+    """The deploy config's gunicorn behind nginx: its access log prints the evaluator's address
+    (ProxyFix rewrites the environ the log reads), not nginx's."""
+    port = servers.free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PINGYI_", "REDIS_URL", "DATABASE_URL"))}
+    env.update(DATABASE_URL=database[1], PINGYI_BIND=f"127.0.0.1:{port}", PINGYI_WORKERS="1", SECRET_KEY="test",
+               PINGYI_TRUSTED_PROXIES="1")
+    access = tmp_path / "access.log"
+    with access.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
+                                    "--no-control-socket", "wsgi:app"], cwd=ROOT, env=env, stdout=out,
+                                   stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(port, process)
+        with servers.nginx(port, tmp_path / "nginx") as front:
+            assert _get(front, "/login", VOTER, {"X-Forwarded-For": "10.9.9.9"}) == 200
+    finally:
+        process.terminate()
+        process.wait(30)
+    (line,) = [x for x in access.read_text().splitlines() if "GET /login" in x]
+    assert line.startswith(VOTER + " ") and "10.9.9.9" not in line
