@@ -215,7 +215,10 @@ def demo_cmd(password) -> None:
     from pingyi.demo.load import load_demo
 
     set_actor(None, "demo")
-    summary = load_demo(password)
+    try:
+        summary = load_demo(password)  # refused in production: its links are guessable
+    except DomainError as exc:
+        _fail(exc.message)
     db.session.commit()
     for line in summary:
         click.echo(line)

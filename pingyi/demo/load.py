@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pingyi.demo import refuse_in_production
 from pingyi.extensions import db
 from pingyi.models import Campaign, Tenant
 from pingyi.org import accounts
@@ -117,8 +118,11 @@ def _ensure_grant(tenant: Tenant, user, role: str, unit=None) -> None:
 
 
 def load_demo(password: str = "pingyi-demo") -> list[str]:  # nosec B107 # the demo's published password (README); the demo refuses to run in production
-    """Create or top up the demo; returns lines to print (logins and counts)."""
+    """Create or top up the demo; returns lines to print (logins and counts). Refused in
+    production (``refuse_in_production``), before anything is written."""
     from sqlalchemy import select
+
+    refuse_in_production()
 
     from pingyi.models import Unit
     from pingyi.org import orgtree

@@ -69,10 +69,10 @@ def can_preview(c: Campaign, user) -> bool:
     return m is not None and m.role == "admin"
 
 
-def visible(c: Campaign, user, now: datetime | None = None) -> bool:
-    """May ``user`` (``None`` or anonymous: nobody logged in) see the publication right now?"""
-    if not in_window(c, now):
-        return False
+def in_audience(c: Campaign, user) -> bool:
+    """Is ``user`` (``None`` or anonymous: nobody logged in) among those the campaign's scope
+    publishes to, whatever the window? Also what decides who may read the campaign's name on
+    its receipt check, which anyone may open."""
     tenant = db.session.get(Tenant, c.tenant_id)
     if tenant is None or not tenant.is_active:
         return False
@@ -88,6 +88,20 @@ def visible(c: Campaign, user, now: datetime | None = None) -> bool:
     if scope == "oversight":
         return any(_membership(user, a.id) is not None for a in ancestors(tenant))
     return False  # an unknown scope shows nothing
+
+
+def visible(c: Campaign, user, now: datetime | None = None) -> bool:
+    """May ``user`` (``None`` or anonymous: nobody logged in) see the publication right now?"""
+    return in_window(c, now) and in_audience(c, user)
+
+
+def may_name(c: Campaign, user) -> bool:
+    """May ``user`` read the campaign's (and its tenant's) name on a page anyone may open (the
+    receipt check)? Its publication's audience and the tenant's own members: an anonymous
+    visitor learns the name only of a campaign published to the public."""
+    if in_audience(c, user) or can_preview(c, user):
+        return True
+    return _logged_in(user) and _membership(user, c.tenant_id) is not None
 
 
 def mode(c: Campaign, user, now: datetime | None = None) -> str | None:

@@ -27,6 +27,7 @@ from pingyi.models import (
     EvaluatorCategory,
     Form,
     Subject,
+    Tenant,
     Unit,
     utcnow,
 )
@@ -41,12 +42,14 @@ from . import tokens
 # mixer, then counts what was moved; voting knows nothing of it.
 ballot_boxed = Signal("ballot-boxed")
 
-STATUS_HTTP = {"unknown": 404, "used": 409, "revoked": 410, "not_started": 403, "ended": 410}
+# "inactive": the link's tenant was deactivated (``pingyi tenant deactivate``): it serves no ballot
+# and, like an unknown link, shows nothing of its campaign.
+STATUS_HTTP = {"unknown": 404, "inactive": 404, "used": 409, "revoked": 410, "not_started": 403, "ended": 410}
 
 
 @dataclass
 class LinkState:
-    status: str  # ok | unknown | used | revoked | not_started | ended
+    status: str  # ok | unknown | inactive | used | revoked | not_started | ended
     token: BallotToken | None = None
     campaign: Campaign | None = None
     category: EvaluatorCategory | None = None
@@ -58,6 +61,9 @@ def resolve(text: str, now: datetime | None = None) -> LinkState:
     if token is None:
         return LinkState("unknown")
     set_tenant(token.tenant_id)
+    tenant = db.session.get(Tenant, token.tenant_id)
+    if tenant is None or not tenant.is_active:
+        return LinkState("inactive")
     campaign = db.session.get(Campaign, token.campaign_id)
     category = db.session.get(EvaluatorCategory, token.category_id)
     now = now or utcnow()

@@ -21,7 +21,7 @@ from pingyi.bulk import insert_rows
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
-from pingyi.models import BallotToken, Campaign, EvaluatorCategory, Unit, utcnow
+from pingyi.models import BallotToken, Campaign, EvaluatorCategory, Tenant, Unit, utcnow
 from pingyi.org.orgtree import subtree_filter
 from pingyi.security import hash_secret
 from pingyi.tenancy import require_tenant_id, unscoped
@@ -189,13 +189,15 @@ def issued_count(campaign: Campaign, within: str | None = None) -> int:
 def redeem(token_column: str, digest: str) -> tuple[int, int, int] | None:
     """Mark a link used: one atomic conditional UPDATE … RETURNING, safe under concurrent
     double submits on SQLite and PostgreSQL; only while its campaign is open (a submit racing
-    the close is refused rather than left in the box after the final mix). Returns
+    the close is refused rather than left in the box after the final mix) and its tenant active
+    (a deactivated tenant takes no ballot, whenever its page was opened). Returns
     (campaign, category, unit) or None. No time is kept: whether it was used is all."""
     row = db.session.execute(
         update(BallotToken)
         .where(getattr(BallotToken, token_column) == digest, BallotToken.used.is_(False),
                BallotToken.revoked_at.is_(None),
-               BallotToken.campaign_id.in_(select(Campaign.id).where(Campaign.state == "open")))
+               BallotToken.campaign_id.in_(select(Campaign.id).where(Campaign.state == "open")),
+               BallotToken.tenant_id.in_(select(Tenant.id).where(Tenant.is_active.is_(True))))
         .values(used=True)
         .returning(BallotToken.campaign_id, BallotToken.category_id, BallotToken.unit_id)
         .execution_options(synchronize_session=False)

@@ -9,12 +9,14 @@ whose ``Origin`` names another site is refused as well. Failed look-ups are rate
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user
 from limits import parse_many
 
 from pingyi import logsafe
 from pingyi.extensions import db, limiter
 from pingyi.i18n import _
 from pingyi.models import Tenant
+from pingyi.results import publication
 from pingyi.tenancy import get_scoped
 from pingyi.voting import ballots, mixer, statement, tokens
 from pingyi.web.access import public_campaign_or_404
@@ -96,13 +98,17 @@ def enter_code():
 @bp.route("/p/<slug>/<int:campaign_id>/receipt", methods=["GET", "POST"])
 @limiter.limit(RECEIPT_LIMIT, methods=["POST"])
 def receipt_check(slug: str, campaign_id: int):
-    """Anyone may check that a receipt was counted; the answer reveals no choices."""
-    tenant, campaign = public_campaign_or_404(slug, campaign_id)
+    """Anyone may check that a receipt was counted; the answer reveals no choices. The page
+    names the campaign and its tenant only to its publication's audience and the tenant's
+    members (``results.publication.may_name``): to anyone else, a campaign not published to
+    the public stays unnamed."""
+    tenant, campaign = public_campaign_or_404(slug, campaign_id)  # a deactivated tenant: 404
     result, form = None, CodeForm()
     if form.is_submitted():
         result = ballots.check_receipt(campaign, form.code.data or "") or "unknown"
     return render_template("ballot/receipt_check.html", campaign=campaign, tenant=tenant, result=result,
-                           code=form.code.data or "", min_batch=mixer.batch_size())
+                           code=form.code.data or "", min_batch=mixer.batch_size(),
+                           named=publication.may_name(campaign, current_user))
 
 
 @bp.route("/stored")
