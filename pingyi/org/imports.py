@@ -208,8 +208,13 @@ def _parse_kind(value: str, name: str) -> str | None:
     return KIND_BY_LABEL.get(value) or KIND_BY_LABEL.get(value.lower())
 
 
+MAX_DEPTH = 30  # levels of a unit tree (a real one has 5): the chain resolver recurses once per level
+
+
 def plan_units(df: pd.DataFrame, existing: dict[tuple[str, ...], int]) -> UnitPlan:
-    """Resolve every row's place in the tree; collect all problems before refusing."""
+    """Resolve every row's place in the tree; collect all problems before refusing. A parent
+    chain deeper than ``MAX_DEPTH`` is refused before it can exhaust the recursion."""
+    from .orgtree import SORT_ORDER_RANGE
     issues: list[ImportIssue] = []
     rows = df.to_dict("records")
     by_name: dict[str, list[int]] = {}
@@ -231,6 +236,10 @@ def plan_units(df: pd.DataFrame, existing: dict[tuple[str, ...], int]) -> UnitPl
             issues.append(ImportIssue(r["_row"], "上级单位", _("上级关系形成循环：%(chain)s", chain=chain)))
             for j in visiting[visiting.index(i):]:
                 resolved[j] = None
+            return None
+        if len(visiting) >= MAX_DEPTH:
+            issues.append(ImportIssue(r["_row"], "上级单位", _("上级单位的层级过深（最多 %(n)d 级）", n=MAX_DEPTH)))
+            resolved[i] = None
             return None
         visiting.append(i)
         key = _resolve_parent(i, r)
@@ -285,11 +294,20 @@ def plan_units(df: pd.DataFrame, existing: dict[tuple[str, ...], int]) -> UnitPl
         order = None
         if r["order"]:
             try:
-                order = int(float(r["order"]))
+                number = float(r["order"])  # Excel may write 3 as "3.0"
             except ValueError:
-                issues.append(ImportIssue(r["_row"], "排序", _("排序必须是整数")))
+                number = None
+            low, high = SORT_ORDER_RANGE  # a comparison with inf or NaN is False: refused too
+            if number is not None and low <= number <= high:
+                order = int(number)
+            else:
+                issues.append(ImportIssue(r["_row"], "排序", _("排序必须是整数（%(low)d 到 %(high)d）",
+                                                            low=low, high=high)))
         key = resolve(i)
         if key is None:
+            continue
+        if len(key) > MAX_DEPTH:
+            issues.append(ImportIssue(r["_row"], "上级单位", _("上级单位的层级过深（最多 %(n)d 级）", n=MAX_DEPTH)))
             continue
         if key in seen_keys:
             issues.append(ImportIssue(r["_row"], "单位名称", _("与第 %(other)d 行重复：同一上级下已有同名单位“%(n)s”",

@@ -130,7 +130,8 @@ def parse(data: Mapping[str, str], subjects: list[Subject], forms: dict[int, For
                         if item.required:
                             sub.errors[name] = _("请选择")
                         continue
-                    if not raw.isdigit() or int(raw) not in valid:
+                    # ASCII digits of an id's length only: int() of 5 000 digits raises, and of "²" too
+                    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or int(raw) not in valid:
                         sub.errors[name] = _("选项无效")
                         continue
                     sub.answers.append((s.id, item.id, int(raw)))

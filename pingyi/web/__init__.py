@@ -5,6 +5,26 @@ Views stay thin: they parse the request, call a domain function and render."""
 from __future__ import annotations
 
 from flask import Flask, g, jsonify, render_template, request
+from werkzeug.routing import IntegerConverter
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route: digits naming a row id, so at most the id column's maximum
+    (PostgreSQL INTEGER); a larger number matches no route and is a 404 before any view or
+    lookup sees it (a lookup of 2**64 raised OverflowError on SQLite, a DataError on PostgreSQL)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        from .forms import ID_RANGE
+
+        kwargs.setdefault("max", ID_RANGE[1])
+        super().__init__(map, *args, **kwargs)
+
+    def to_python(self, value: str):
+        if len(value) > 10:  # int() of thousands of digits is slow, then refused anyway
+            from werkzeug.routing import ValidationError
+
+            raise ValidationError()
+        return super().to_python(value)
 
 
 def init_app(app: Flask) -> None:
@@ -20,6 +40,7 @@ def init_app(app: Flask) -> None:
     from .platform import bp as platform_bp
     from .public import bp as public_bp
 
+    app.url_map.converters["int"] = IdConverter  # before any rule is added: every <int:…> is bounded
     install_login(app)
     for bp in (auth_bp, admin_bp, oversight_bp, platform_bp, api_bp, ballot_bp, public_bp):
         app.register_blueprint(bp)
@@ -35,6 +56,10 @@ def _install_error_pages(app: Flask) -> None:
         def handle(exc):
             if getattr(exc, "response", None) is not None:
                 return exc.response  # a page of its own (the login page's 429 says how long to wait)
+            if code == 500:  # a failed statement leaves the transaction aborted: the page needs a fresh one
+                from pingyi.extensions import db
+
+                db.session.rollback()
             if request.path.startswith("/api/"):
                 return jsonify(error=getattr(exc, "description", str(code)), status=code), code
             return render_template("error.html", code=code), code
@@ -42,6 +67,27 @@ def _install_error_pages(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, handler(code))
+
+    def out_of_range(exc: Exception):
+        """The net under the edge's validation: a number, text or nesting that some path still
+        passed on unchecked is a 400 that says so, never a 500; the transaction is rolled back,
+        so nothing of the request was written."""
+        from pingyi.extensions import db
+        from pingyi.i18n import _
+
+        db.session.rollback()
+        message = (_("请求嵌套过深") if isinstance(exc, RecursionError)
+                   else _("请求中的数字或文字超出了允许的范围，没有保存任何内容"))
+        if request.path.startswith("/api/"):
+            return jsonify(error=message, status=400), 400
+        return render_template("error.html", code=400, message=message), 400
+
+    from decimal import DecimalException
+
+    from sqlalchemy.exc import DataError
+
+    for exc_class in (OverflowError, RecursionError, DecimalException, DataError):
+        app.register_error_handler(exc_class, out_of_range)
 
 
 def _install_template_helpers(app: Flask) -> None:

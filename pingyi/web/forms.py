@@ -2,13 +2,117 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, Field, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation
 
+from pingyi.i18n import _
 from pingyi.i18n import lazy_gettext as _l
-from pingyi.models import ROLES, UNIT_KINDS
+from pingyi.models import ROLES, UNIT_KINDS, utcnow
+
+# ---- bounds: what a typed number, id, decimal or date may be -----------------------------------
+# One place for the pages and the API (``web.api.schemas`` uses the same bounds): a value outside
+# them is refused where it enters, so no lookup or write ever sees a number the database cannot
+# hold (SQLite raised OverflowError past 2**63, PostgreSQL "integer out of range" past 2**31) and
+# no date arithmetic leaves the calendar (0001-01-01 in Asia/Shanghai is before year 1 in UTC).
+
+INT_RANGE = (-(2**31), 2**31 - 1)  # an INTEGER column (PostgreSQL: 4 bytes): sort orders, scores…
+ID_RANGE = (1, 2**31 - 1)  # a row id (INTEGER primary keys)
+YEAR_FROM = 2000
+_ID_TEXT = re.compile(r"[0-9]{1,10}")  # ASCII digits only: "²".isdigit() is True, int("²") fails
+# A weight or other decimal as people type it: 0.4, 40%, 1 — no exponent (1e-999999999 would be
+# written out as a billion digits), no inf or NaN, at most the 20 characters the column keeps.
+DECIMAL_TEXT = re.compile(r"\s*[0-9]{1,6}(\.[0-9]{1,12})?\s*%?\s*")
+
+
+def year_range() -> tuple[int, int]:
+    """The years a typed date may name: 2000 to a century from today (the domain's own rules,
+    such as a window of at most a year, are narrower; this keeps its arithmetic finite)."""
+    return YEAR_FROM, utcnow().year + 100
+
+
+def as_id(value) -> int | None:
+    """A row id from a form field or a query string, or ``None`` when the text cannot name a row
+    (not plain digits, or outside the id column's range)."""
+    text = str(value if value is not None else "").strip()
+    if not _ID_TEXT.fullmatch(text):
+        return None
+    number = int(text)
+    return number if ID_RANGE[0] <= number <= ID_RANGE[1] else None
+
+
+def date_out_of_range(value) -> str | None:
+    """Why a typed date-time cannot be taken (its year outside ``year_range``), or ``None``;
+    text that is not a date at all is left to the domain, which says how to write one."""
+    text = str(value or "").strip().replace(" ", "T")
+    if not text:
+        return None
+    try:
+        year = datetime.fromisoformat(text).year
+    except ValueError:
+        match = re.match(r"([0-9]{1,4})-", text)  # 0001-01-01T25:00 is no date, but its year is wrong too
+        if not match:
+            return None
+        year = int(match.group(1))
+    low, high = year_range()
+    if low <= year <= high:
+        return None
+    return _("日期应在 %(low)d 年到 %(high)d 年之间", low=low, high=high)
+
+
+class InRange:
+    """An optional whole number field in [low, high] (by default an INTEGER column's range)."""
+
+    def __init__(self, low: int = INT_RANGE[0], high: int = INT_RANGE[1]) -> None:
+        self.low, self.high = low, high
+
+    def __call__(self, form, field) -> None:
+        if field.data is not None and not self.low <= field.data <= self.high:
+            raise StopValidation(_("应为 %(low)d 到 %(high)d 之间的整数", low=self.low, high=self.high))
+
+
+class IdText:
+    """A text field (or every value of a ``Values`` field) naming a row by id: blank, or digits
+    within the id column's range."""
+
+    def __call__(self, form, field) -> None:
+        values = field.data if isinstance(field.data, list) else [field.data]
+        for value in values:
+            if value not in (None, "") and as_id(value) is None:
+                raise StopValidation(_("“%(v)s”不是有效的编号", v=str(value)[:20]))
+
+
+class DateText:
+    """A typed date-time whose year lies in ``year_range`` (blank passes)."""
+
+    def __call__(self, form, field) -> None:
+        problem = date_out_of_range(field.data)
+        if problem:
+            raise StopValidation(problem)
+
+
+class DecimalText:
+    """Every value of a ``Values`` field a plain decimal (0.4, 40%) or blank."""
+
+    def __call__(self, form, field) -> None:
+        for value in field.data or []:
+            if value.strip() and not DECIMAL_TEXT.fullmatch(value):
+                raise StopValidation(_("“%(v)s”不是数字，请写成 0.4 或 40%%", v=value[:20]))
+
+
+class EachLength:
+    """Every value of a ``Values`` field at most ``n`` characters (the column's size)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __call__(self, form, field) -> None:
+        if any(len(v) > self.n for v in field.data or []):
+            raise StopValidation(_("不能超过 %(n)d 字", n=self.n))
 
 
 class LoginForm(FlaskForm):
@@ -28,13 +132,13 @@ class ApiKeyForm(FlaskForm):
 class UnitForm(FlaskForm):
     name = StringField(_l("单位名称"), validators=[DataRequired(), Length(max=200)])
     kind = SelectField(_l("类型"), choices=list(UNIT_KINDS.items()))
-    parent_id = SelectField(_l("上级单位"), coerce=str, validate_choice=False)
-    sort_order = IntegerField(_l("排序"), default=0, validators=[Optional()])
+    parent_id = SelectField(_l("上级单位"), coerce=str, validate_choice=False, validators=[IdText()])
+    sort_order = IntegerField(_l("排序"), default=0, validators=[Optional(), InRange()])
 
 
 class PersonForm(FlaskForm):
     name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=100)])
-    unit_id = SelectField(_l("所在单位"), coerce=str, validate_choice=False)
+    unit_id = SelectField(_l("所在单位"), coerce=str, validate_choice=False, validators=[IdText()])
     position = StringField(_l("职务"), default="党员", validators=[Length(max=50)])
     is_party_member = BooleanField(_l("党员"), default=True)
 
@@ -47,7 +151,7 @@ class ImportForm(FlaskForm):
 class MemberForm(FlaskForm):
     email = StringField(_l("邮箱"), validators=[DataRequired(), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("邮箱格式不正确"))])
     role = SelectField(_l("角色"), choices=[(r, r) for r in ROLES])
-    unit_id = SelectField(_l("所管单位（单位管理员）"), coerce=str, validate_choice=False)
+    unit_id = SelectField(_l("所管单位（单位管理员）"), coerce=str, validate_choice=False, validators=[IdText()])
 
 
 class TenantForm(FlaskForm):
@@ -90,14 +194,14 @@ class Prefixed(Field):
 
 
 def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if str(v).isdigit()]
+    return [i for i in map(as_id, values) if i is not None]
 
 
 class CampaignForm(FlaskForm):
     name = StringField(_l("名称"), validators=[Length(max=200)])
     description = StringField(_l("说明"), validators=[Length(max=5000)])
-    opens_at = StringField(_l("开始时间"))
-    closes_at = StringField(_l("结束时间"))
+    opens_at = StringField(_l("开始时间"), validators=[DateText()])
+    closes_at = StringField(_l("结束时间"), validators=[DateText()])
     weighting = BooleanField(_l("按类别加权"))
     publication_scope = StringField(_l("公示范围"))
 
@@ -108,7 +212,7 @@ class CampaignPageForm(CampaignForm):
 
     action = StringField()
     op = StringField()
-    publish_until = StringField(_l("公示截止"))
+    publish_until = StringField(_l("公示截止"), validators=[DateText()])
     publish_opinions = BooleanField(_l("公示意见"))
 
 
@@ -120,12 +224,12 @@ class LiveResultsForm(FlaskForm):
 
 class SubjectsForm(FlaskForm):
     op = StringField()
-    form_id = StringField(_l("测评表"))
-    root_unit_id = StringField(_l("单位"))
+    form_id = StringField(_l("测评表"), validators=[IdText()])
+    root_unit_id = StringField(_l("单位"), validators=[IdText()])
     kind = StringField(_l("对象类型"), default="unit")
     unit_kinds = Values()
     party_members_only = BooleanField()
-    subject_id = Values()
+    subject_id = Values(_l("评议对象"), validators=[IdText()])
 
     @property
     def subject_ids(self) -> list[int]:
@@ -133,20 +237,37 @@ class SubjectsForm(FlaskForm):
 
 
 def _table(form: FlaskForm, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    """A table posted as parallel ``Values`` columns, one dict per row ("" where a row is short)."""
+    """A table posted as parallel ``Values`` columns, one dict per row ("" for a column not posted
+    at all; ``TableForm`` refused columns of unequal lengths)."""
     cols = {k: getattr(form, k).data for k in columns}
     n = max((len(v) for v in cols.values()), default=0)
     return [{k: cols[k][i] if i < len(cols[k]) else "" for k in columns} for i in range(n)]
 
 
-class CategoriesForm(FlaskForm):
+class TableForm(FlaskForm):
+    """A page table posted as parallel columns (``COLUMNS``, each a ``Values`` field). Columns
+    of unequal lengths are refused: padding the short ones would give a value to the wrong row."""
+
+    COLUMNS: tuple[str, ...] = ()
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        lengths = {len(getattr(self, k).data) for k in self.COLUMNS} - {0}  # a column not posted: blank
+        if len(lengths) > 1:
+            first = getattr(self, self.COLUMNS[0])
+            first.errors = [*first.errors, _("表格各列的行数不一致，没有保存；请刷新页面后重新填写")]
+            return False
+        return ok
+
+
+class CategoriesForm(TableForm):
     COLUMNS = ("id", "name", "weight", "scope", "group_unit_id")
     op = StringField()
-    id = Values()
-    name = Values()
-    weight = Values()
-    scope = Values()
-    group_unit_id = Values()
+    id = Values(_l("参评人员类别"), validators=[IdText()])
+    name = Values(_l("类别名称"), validators=[EachLength(50)])
+    weight = Values(_l("权重"), validators=[DecimalText(), EachLength(20)])
+    scope = Values(_l("参评范围"), validators=[EachLength(10)])
+    group_unit_id = Values(_l("全评的评议组"), validators=[IdText()])
 
     def rows(self) -> list[dict]:
         """One dict per named row (blank rows are the page's spare lines)."""
@@ -154,17 +275,17 @@ class CategoriesForm(FlaskForm):
                 for r in _table(self, self.COLUMNS) if r["name"].strip()]
 
 
-class RulesForm(FlaskForm):
+class RulesForm(TableForm):
     COLUMNS = ("metric", "op", "threshold", "outcome", "applies_to", "group", "severity", "source")
     preset = StringField()
-    metric = Values()
-    op = Values()
-    threshold = Values()
-    outcome = Values()
-    applies_to = Values()
-    group = Values()
-    severity = Values()
-    source = Values()
+    metric = Values(_l("指标"), validators=[EachLength(30)])
+    op = Values(_l("比较"), validators=[EachLength(2)])
+    threshold = Values(_l("阈值"), validators=[EachLength(20)])
+    outcome = Values(_l("结果"), validators=[EachLength(100)])
+    applies_to = Values(_l("适用对象"), validators=[EachLength(10)])
+    group = Values(_l("互斥组"), validators=[EachLength(30)])
+    severity = Values(_l("级别"), validators=[EachLength(10)])
+    source = Values(_l("依据"), validators=[EachLength(100)])
 
     def rows(self) -> list[dict]:
         """One dict per row that has an outcome or a threshold."""
@@ -176,11 +297,11 @@ class LinksForm(FlaskForm):
     a short code, or a unit with an optional serial and category)."""
 
     op = StringField()
-    category_id = StringField(_l("参评人员类别"))
-    unit_id = StringField(_l("单位"))
+    category_id = StringField(_l("参评人员类别"), validators=[IdText()])
+    unit_id = StringField(_l("单位"), validators=[IdText()])
     unit_kinds = Values()
-    count = IntegerField(_l("每个单位数量"), validators=[Optional()])
-    serial = IntegerField(_l("序号"), validators=[Optional()])
+    count = IntegerField(_l("每个单位数量"), validators=[Optional(), InRange()])
+    serial = IntegerField(_l("序号"), validators=[Optional(), InRange(*ID_RANGE)])
     short_code = StringField(_l("短码"), validators=[Length(max=40)])
 
 
@@ -210,26 +331,27 @@ class NewFormForm(FlaskForm):
     subject_kind = StringField(_l("对象类型"), default="unit")
 
 
-class DesignerForm(FlaskForm):
+class DesignerForm(TableForm):
     """One edit of the form designer (``op``) and whatever fields that edit posts."""
 
+    COLUMNS = ("label", "score")  # a scale's choices (``satisfied`` holds ticked indexes only)
     op = StringField()
     anchor = StringField()
     name = StringField(validators=[Length(max=200)])
     description = StringField(validators=[Length(max=5000)])
     subject_kind = StringField()
     preset = StringField()
-    scale_id = StringField()
-    section_id = StringField()
-    item_id = StringField()
+    scale_id = StringField(_l("量表"), validators=[IdText()])
+    section_id = StringField(_l("栏目"), validators=[IdText()])
+    item_id = StringField(_l("评议项目"), validators=[IdText()])
     title = StringField()
     text = StringField()
     kind = StringField(default="rating")
     required = BooleanField()
-    max_length = IntegerField(validators=[Optional()])
-    delta = IntegerField(validators=[Optional()], default=0)
-    label = Values()
-    score = Values()
+    max_length = IntegerField(_l("字数上限"), validators=[Optional(), InRange()])
+    delta = IntegerField(_l("移动"), validators=[Optional(), InRange()], default=0)
+    label = Values(_l("选项"), validators=[EachLength(30)])
+    score = Values(_l("分值"), validators=[EachLength(11)])
     satisfied = Values()
 
     def choices(self) -> list[dict]:

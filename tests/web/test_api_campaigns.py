@@ -361,7 +361,8 @@ def test_bad_inputs_in_a_draft_are_refused_and_change_nothing(app, world):
     # malformed bodies are 400, not 500
     assert api.put(f"/campaigns/{cid}/categories", {"name": "党员"}).status_code == 400
     assert api.put(f"/campaigns/{cid}/rules", ["x"]).status_code == 400
-    assert api.post(f"/campaigns/{cid}/subjects", {"bulk": [1]}).status_code == 400
+    r = api.post(f"/campaigns/{cid}/subjects", {"bulk": [1]})  # a field of the wrong type: 422 naming it
+    assert r.status_code == 422 and r.json["field"] == "bulk"
     assert _snapshot(app, world.a.id) == before
 
 

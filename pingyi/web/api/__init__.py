@@ -22,6 +22,7 @@ from pingyi.web.access import (
 from pingyi.web.origin import session_write_allowed
 from pingyi.web.paging import window
 
+from . import schemas
 from .openapi import spec
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -56,19 +57,21 @@ def _person_json(p: Person) -> dict:
             "is_party_member": p.is_party_member}
 
 
-def _body() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        abort(400, description="expected a JSON object body")
-    return data
+def _body(model: type[schemas.Body]) -> dict:
+    """The request's JSON object as ``model`` takes it (only the keys sent); a refused body
+    raises ``schemas.BodyRefused``, answered by ``_refused``."""
+    return schemas.parse(model)
 
 
+@bp.errorhandler(DomainError)
 def _refused(exc: DomainError):
     db.session.rollback()
     status = getattr(exc, "status", 422)  # 403: a write the role may not make (access.NotPermitted)
     payload = {"error": exc.message, "field": exc.field, "status": status}
     if isinstance(exc, ImportRefused):
         payload["issues"] = [{"row": i.row, "column": i.column, "message": i.message} for i in exc.issues]
+    if isinstance(exc, schemas.BodyRefused):
+        payload["details"] = exc.details  # pydantic's, per field
     return jsonify(payload), status
 
 
@@ -92,7 +95,7 @@ def units():
     if request.method == "GET":
         rows = db.session.execute(visible_units().order_by(Unit.path)).scalars().all()
         return jsonify([_unit_json(u) for u in rows])
-    data = _body()
+    data = _body(schemas.UnitIn)
     try:
         parent = unit_or_404(data["parent_id"]) if data.get("parent_id") else None
         check_unit_write(None, parent)
@@ -116,7 +119,7 @@ def unit(unit_id: int):
             orgtree.delete_unit(u)
             db.session.commit()
             return "", 204
-        data = _body()
+        data = _body(schemas.UnitPatch)
         parent = False  # absent, or sent back as read: it stays where it is
         if "parent_id" in data and data["parent_id"] != u.parent_id:
             parent = unit_or_404(data["parent_id"]) if data["parent_id"] else None
@@ -137,7 +140,7 @@ def people():
         limit, offset = window()
         rows = db.session.execute(orgtree.people(within).limit(limit).offset(offset)).scalars().all()
         return jsonify([_person_json(p) for p in rows])
-    data = _body()
+    data = _body(schemas.PersonIn)
     try:
         person = orgtree.create_person(data.get("name", ""), unit_or_404(data.get("unit_id")),
                                        data.get("position") or "党员", data.get("is_party_member", True))
@@ -157,7 +160,7 @@ def person(person_id: int):
         orgtree.delete_person(p)
         db.session.commit()
         return "", 204
-    data = _body()
+    data = _body(schemas.PersonPatch)
     try:
         orgtree.update_person(p, name=data.get("name"), position=data.get("position"),
                               unit=unit_or_404(data["unit_id"]) if data.get("unit_id") else None,

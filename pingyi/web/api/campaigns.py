@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from flask import abort, g, jsonify, request
+from flask import g, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -36,18 +36,16 @@ from pingyi.web.access import (
 )
 from pingyi.web.paging import window
 
-from . import _body, _refused, bp
+from . import _body, _refused, bp, schemas
 
 T = "/t/<slug>"
 
 
 # ---- request helpers ---------------------------------------------------------------------------
 
-def _rows() -> list[dict]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        abort(400, description="expected a JSON array of objects")
-    return data
+def _rows(model: type[schemas.Body]) -> list[dict]:
+    """The request's JSON array of objects, each as ``model`` takes it (only the keys sent)."""
+    return schemas.parse_rows(model)
 
 
 def _unit(ident, field: str = "unit_id") -> Unit:
@@ -123,7 +121,7 @@ def form_templates():
 def forms():
     if request.method == "GET":
         return jsonify([_form_summary(f) for f in q.latest_forms()])
-    data = _body()
+    data = _body(schemas.FormIn)
     try:
         form = q.copy_template(str(data["template"])) if "template" in data else q.create_form(data)
     except DomainError as exc:
@@ -143,7 +141,7 @@ def form(form_id: int):
             q.delete_form(f)
             db.session.commit()
             return "", 204
-        q.replace_content(f, _body())
+        q.replace_content(f, _body(schemas.FormDocument))
     except DomainError as exc:
         return _refused(exc)
     db.session.commit()
@@ -169,7 +167,7 @@ def campaigns():
     if request.method == "GET":
         rows = db.session.execute(select(Campaign).order_by(Campaign.id.desc())).scalars().all()
         return jsonify([_campaign_json(c) for c in rows])
-    data = _body()
+    data = _body(schemas.CampaignIn)
     try:
         c = cp.create_campaign(str(data.get("name") or ""), data.get("opens_at"), data.get("closes_at"),
                                str(data.get("description") or ""), str(data.get("timezone") or cp.DEFAULT_TZ),
@@ -187,7 +185,7 @@ def campaign(campaign_id: int):
     c = campaign_or_404(campaign_id)
     if request.method == "GET":
         return jsonify(_campaign_detail(c))
-    data = _body()
+    data = _body(schemas.CampaignIn)
     text = lambda k: str(data[k]) if data.get(k) is not None else None  # noqa: E731
     try:
         cp.update_campaign(c, name=text("name"), description=text("description"), opens_at=text("opens_at"),
@@ -207,7 +205,7 @@ def campaign(campaign_id: int):
 def campaign_transition(campaign_id: int):
     c = campaign_or_404(campaign_id)
     try:
-        cp.transition(c, str(_body().get("action") or ""))
+        cp.transition(c, str(_body(schemas.TransitionIn).get("action") or ""))
     except DomainError as exc:
         return _refused(exc)
     db.session.commit()
@@ -223,15 +221,11 @@ def subjects(campaign_id: int):
         limit, offset = window()
         stmt = cp.subjects(c, request.args.get("kind") or None, g.access.unit_path).limit(limit).offset(offset)
         return jsonify([_subject_json(s) for s in db.session.execute(stmt).scalars()])
-    data = _body()
+    data = _body(schemas.SubjectIn)
     bulk = data.get("bulk")
-    if "bulk" in data and not isinstance(bulk, dict):
-        abort(400, description="'bulk' must be a JSON object")
     try:
         if bulk is not None:
             kinds = bulk.get("unit_kinds") or []
-            if not isinstance(kinds, list):
-                raise DomainError(_("单位类型应为列表"), "unit_kinds")
             added = cp.add_subjects_bulk(c, str(bulk.get("kind") or ""),
                                          _unit(bulk.get("root_unit_id"), "root_unit_id"), _form(bulk.get("form_id")),
                                          [str(k) for k in kinds], bool(bulk.get("party_members_only", True)))
@@ -265,7 +259,7 @@ def categories(campaign_id: int):
     c = campaign_or_404(campaign_id)
     if request.method == "GET":
         return jsonify([_category_json(k) for k in cp.categories(c)])
-    rows = _rows()
+    rows = _rows(schemas.CategoryIn)
     try:
         for r in rows:
             if r.get("id") is not None:
@@ -288,7 +282,7 @@ def campaign_rules(campaign_id: int):
     c = campaign_or_404(campaign_id)
     if request.method == "GET":
         return jsonify([_rule_json(r) for r in cp.campaign_rules(c)])
-    rows = _rows()
+    rows = _rows(schemas.RuleIn)
     try:
         saved = cp.set_rules(c, rows)
     except DomainError as exc:
@@ -302,7 +296,7 @@ def campaign_rules(campaign_id: int):
 def campaign_rule_preset(campaign_id: int):
     c = campaign_or_404(campaign_id)
     try:
-        saved = cp.add_preset(c, str(_body().get("preset") or ""))
+        saved = cp.add_preset(c, str(_body(schemas.PresetIn).get("preset") or ""))
     except DomainError as exc:
         return _refused(exc)
     db.session.commit()
@@ -319,7 +313,7 @@ def rule_presets():
 @require_role("admin")
 def links(campaign_id: int):
     c = campaign_or_404(campaign_id)
-    data = _body()
+    data = _body(schemas.LinksIn)
     try:
         category = posted_or_refuse(EvaluatorCategory, data.get("category_id"), _("找不到参评人员类别"), "category_id")
         unit, count = _unit(data.get("unit_id")), _int(data.get("count"), "count")
