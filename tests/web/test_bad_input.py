@@ -349,3 +349,26 @@ def test_an_import_that_crashed_is_refused_with_its_rows(app, world, content, sa
                 content_type="multipart/form-data")
     assert r.status_code == 422 and r.json["issues"] and any(says in i["message"] or says == i["column"]
                                                              for i in r.json["issues"])
+
+
+def test_the_openapi_document_states_the_schemas_bounds(app):
+    """Request bodies in openapi.json are generated from the models that parse them."""
+    spec = app.test_client().get("/api/v1/openapi.json").json
+    schemas = spec["components"]["schemas"]
+    body = spec["paths"]["/t/{slug}/units"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    unit_in = schemas[body["$ref"].rsplit("/", 1)[1]]
+    assert unit_in["properties"]["sort_order"]["maximum"] == 2**31 - 1
+    assert unit_in["properties"]["name"]["maxLength"] == 200
+    refs = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            refs.update(v for k, v in node.items() if k == "$ref")
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(spec)
+    assert {r.rsplit("/", 1)[1] for r in refs if r.startswith("#/components/schemas/")} <= set(schemas)

@@ -1,7 +1,10 @@
 """The OpenAPI 3.1 description of ``/api/v1`` (kept beside the routes; a test checks every
-route is described)."""
+route is described). Request bodies are generated from the models that parse them
+(``schemas``), so the document and the validation cannot disagree."""
 
 from __future__ import annotations
+
+from . import schemas
 
 ERR = {"$ref": "#/components/responses/Error"}
 SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -47,10 +50,6 @@ CAMPAIGN = _obj({"id": INT, "name": STR, "description": STR,
                  "subject_counts": {"type": "object", "additionalProperties": INT},
                  "readiness": {"type": "array", "items": STR, "description": "what stops it from opening now"},
                  "live_links": INT})
-CAMPAIGN_IN = _obj({"name": STR, "description": STR, "timezone": STR, "weighting": BOOL, "live_results": BOOL,
-                    "publication_scope": STR,
-                    "opens_at": {"type": "string", "description": "local wall-clock time, YYYY-MM-DD HH:MM"},
-                    "closes_at": STR})
 SUBJECT = _obj({"id": INT, "kind": KIND, "unit_id": INT, "person_id": NINT, "form_id": INT, "label": STR,
                 "position": INT})
 CATEGORY = _obj({"id": INT, "name": STR, "weight": {"type": "string", "description": "0.4 or 40%"},
@@ -78,7 +77,12 @@ def spec() -> dict:
         code: {"description": desc, **_json(schema)}, **crud_errors}
     done = {"204": {"description": "deleted"}, **crud_errors}
     cid = [SLUG, _id("campaign_id")]
-    return {
+    bodies: dict = {}  # the request models, filled as the paths name them
+
+    def body(model: type[schemas.Body], rows: bool = False) -> dict:
+        return _json(schemas.request_schema(model, bodies, rows))
+
+    doc = {
         "openapi": "3.1.0",
         "info": {"title": "pingyi 评议 API", "version": "1"},
         "servers": [{"url": "/api/v1"}],
@@ -89,7 +93,10 @@ def spec() -> dict:
             "schemas": {"Unit": UNIT, "Person": PERSON, "FormSummary": FORM_SUMMARY, "Form": FORM,
                         "Campaign": CAMPAIGN, "Subject": SUBJECT, "Category": CATEGORY, "Rule": RULE,
                         "Error": _obj({"error": {"type": "string"}, "status": {"type": "integer"},
-                                       "issues": {"type": "array"}})},
+                                       "field": {"type": ["string", "null"], "description": "the field refused"},
+                                       "issues": {"type": "array", "description": "an import's problems by row"},
+                                       "details": {"type": "array", "description": "the schema's, per field: "
+                                                   "loc, type, msg"}})},
             "responses": {"Error": {"description": "error", **_json(ref("Error"))}},
         },
         "paths": {
@@ -103,9 +110,7 @@ def spec() -> dict:
                         "responses": {"200": {"description": "units", **_json({"type": "array", "items": ref("Unit")})},
                                       **crud_errors}},
                 "post": {"summary": "create a unit",
-                         "requestBody": _json(_obj({"name": {"type": "string"}, "kind": {"type": "string"},
-                                                    "parent_id": {"type": ["integer", "null"]},
-                                                    "sort_order": {"type": "integer"}}, ["name"])),
+                         "requestBody": body(schemas.UnitIn),
                          "responses": {"201": {"description": "created", **_json(ref("Unit"))}, **crud_errors}},
             },
             "/t/{slug}/units/{unit_id}": {
@@ -113,9 +118,7 @@ def spec() -> dict:
                 "get": {"summary": "one unit", "responses": {"200": {"description": "unit", **_json(ref("Unit"))},
                                                              **crud_errors}},
                 "patch": {"summary": "rename, retype, reorder or move a unit",
-                          "requestBody": _json(_obj({"name": {"type": "string"}, "kind": {"type": "string"},
-                                                     "parent_id": {"type": ["integer", "null"]},
-                                                     "sort_order": {"type": "integer"}})),
+                          "requestBody": body(schemas.UnitPatch),
                           "responses": {"200": {"description": "unit", **_json(ref("Unit"))}, **crud_errors}},
                 "delete": {"summary": "delete an empty unit", "responses": {"204": {"description": "deleted"},
                                                                             **crud_errors}},
@@ -129,16 +132,14 @@ def spec() -> dict:
                         "responses": {"200": {"description": "people",
                                               **_json({"type": "array", "items": ref("Person")})}, **crud_errors}},
                 "post": {"summary": "add a person",
-                         "requestBody": _json(_obj({"name": {"type": "string"}, "unit_id": {"type": "integer"},
-                                                    "position": {"type": "string"},
-                                                    "is_party_member": {"type": "boolean"}}, ["name", "unit_id"])),
+                         "requestBody": body(schemas.PersonIn),
                          "responses": {"201": {"description": "created", **_json(ref("Person"))}, **crud_errors}},
             },
             "/t/{slug}/people/{person_id}": {
                 "parameters": [SLUG, _id("person_id")],
                 "get": {"summary": "one person", "responses": {"200": {"description": "person",
                                                                        **_json(ref("Person"))}, **crud_errors}},
-                "patch": {"summary": "edit a person", "requestBody": _json(PERSON),
+                "patch": {"summary": "edit a person", "requestBody": body(schemas.PersonPatch),
                           "responses": {"200": {"description": "person", **_json(ref("Person"))}, **crud_errors}},
                 "delete": {"summary": "remove a person", "responses": {"204": {"description": "deleted"},
                                                                        **crud_errors}},
@@ -164,14 +165,14 @@ def spec() -> dict:
                 "get": {"summary": "the latest version of each form family",
                         "responses": ok("forms", arr("FormSummary"))},
                 "post": {"summary": "copy a template ({\"template\": key}) or create a form from a document",
-                         "requestBody": _json({"oneOf": [_obj({"template": STR}, ["template"]), ref("Form")]}),
+                         "requestBody": body(schemas.FormIn),
                          "responses": ok("created", ref("Form"), "201")},
             },
             "/t/{slug}/forms/{form_id}": {
                 "parameters": [SLUG, _id("form_id")],
                 "get": {"summary": "one form version as a document", "responses": ok("form", ref("Form"))},
                 "put": {"summary": "replace a draft version's whole content (frozen versions: 422)",
-                        "requestBody": _json(ref("Form")), "responses": ok("form", ref("Form"))},
+                        "requestBody": body(schemas.FormDocument), "responses": ok("form", ref("Form"))},
                 "delete": {"summary": "delete an unused, unfrozen version", "responses": done},
             },
             "/t/{slug}/forms/{form_id}/versions": {
@@ -183,7 +184,7 @@ def spec() -> dict:
             "/t/{slug}/campaigns": {
                 "parameters": [SLUG],
                 "get": {"summary": "campaigns, newest first", "responses": ok("campaigns", arr("Campaign"))},
-                "post": {"summary": "create a draft campaign", "requestBody": _json(CAMPAIGN_IN),
+                "post": {"summary": "create a draft campaign", "requestBody": body(schemas.CampaignIn),
                          "responses": ok("created", ref("Campaign"), "201")},
             },
             "/t/{slug}/campaigns/{campaign_id}": {
@@ -191,13 +192,12 @@ def spec() -> dict:
                 "get": {"summary": "a campaign with subject counts, readiness and live link count",
                         "responses": ok("campaign", ref("Campaign"))},
                 "patch": {"summary": "edit; once open the start is fixed and the end can only move later",
-                          "requestBody": _json(CAMPAIGN_IN), "responses": ok("campaign", ref("Campaign"))},
+                          "requestBody": body(schemas.CampaignIn), "responses": ok("campaign", ref("Campaign"))},
             },
             "/t/{slug}/campaigns/{campaign_id}/transitions": {
                 "parameters": cid,
                 "post": {"summary": "draft → open → closed → published → archived; closed → open (reopen)",
-                         "requestBody": _json(_obj({"action": {"type": "string", "enum": [
-                             "open", "close", "reopen", "publish", "archive"]}}, ["action"])),
+                         "requestBody": body(schemas.TransitionIn),
                          "responses": ok("campaign", ref("Campaign"))},
             },
             "/t/{slug}/campaigns/{campaign_id}/subjects": {
@@ -208,13 +208,7 @@ def spec() -> dict:
                                        {"name": "offset", "in": "query", "schema": INT}],
                         "responses": ok("subjects", arr("Subject"))},
                 "post": {"summary": "add one subject (201), or in bulk every unit/member of a subtree (200)",
-                         "requestBody": _json({"oneOf": [
-                             _obj({"kind": KIND, "unit_id": INT, "form_id": INT, "person_id": NINT},
-                                  ["kind", "unit_id", "form_id"]),
-                             _obj({"bulk": _obj({"kind": KIND, "root_unit_id": INT, "form_id": INT,
-                                                 "unit_kinds": {"type": "array", "items": STR},
-                                                 "party_members_only": BOOL},
-                                                ["kind", "root_unit_id", "form_id"])}, ["bulk"])]}),
+                         "requestBody": body(schemas.SubjectIn),
                          "responses": {"201": {"description": "added", **_json(ref("Subject"))},
                                        **ok("bulk count", _obj({"added": INT}))}},
             },
@@ -227,18 +221,19 @@ def spec() -> dict:
                 "get": {"summary": "evaluator categories (参评人员类别)", "responses": ok("categories", arr("Category"))},
                 "put": {"summary": "replace all categories (weights must sum to 1 when weighting is on); "
                                    "keep an id to keep a category",
-                        "requestBody": _json(arr("Category")), "responses": ok("categories", arr("Category"))},
+                        "requestBody": body(schemas.CategoryIn, rows=True),
+                        "responses": ok("categories", arr("Category"))},
             },
             "/t/{slug}/campaigns/{campaign_id}/rules": {
                 "parameters": cid,
                 "get": {"summary": "result rules in order", "responses": ok("rules", arr("Rule"))},
                 "put": {"summary": "replace all rules (until results are published)",
-                        "requestBody": _json(arr("Rule")), "responses": ok("rules", arr("Rule"))},
+                        "requestBody": body(schemas.RuleIn, rows=True), "responses": ok("rules", arr("Rule"))},
             },
             "/t/{slug}/campaigns/{campaign_id}/rules/presets": {
                 "parameters": cid,
                 "post": {"summary": "append a preset's rules (skipping ones already there)",
-                         "requestBody": _json(_obj({"preset": STR}, ["preset"])),
+                         "requestBody": body(schemas.PresetIn),
                          "responses": ok("rules", arr("Rule"))},
             },
             "/t/{slug}/rule-presets": {
@@ -250,10 +245,11 @@ def spec() -> dict:
             "/t/{slug}/campaigns/{campaign_id}/links": {
                 "parameters": cid,
                 "post": {"summary": "issue one-time ballot links; the secrets appear only in this response",
-                         "requestBody": _json(_obj({"category_id": INT, "unit_id": INT, "count": INT},
-                                                   ["category_id", "unit_id", "count"])),
+                         "requestBody": body(schemas.LinksIn),
                          "responses": ok("links", _obj({"count": INT, "links": {"type": "array", "items": STR}}),
                                          "201")},
             },
         },
     }
+    doc["components"]["schemas"].update(bodies)
+    return doc

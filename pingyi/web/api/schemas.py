@@ -141,7 +141,7 @@ class CampaignIn(Body):
 
 
 class TransitionIn(Body):
-    action: Text(20) = ""
+    action: Text(20) = Field("", description="open, close, reopen, publish or archive")
 
 
 class PresetIn(Body):
@@ -157,7 +157,9 @@ class BulkSubjectsIn(Body):
 
 
 class SubjectIn(Body):
-    kind: Text(10) = ""
+    """One subject, or with ``bulk`` every unit (or member) of a subtree."""
+
+    kind: Text(10) = Field("", description="unit, person or team")
     unit_id: Id | None = None
     form_id: Id | None = None
     person_id: Id | None = None
