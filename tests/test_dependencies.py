@@ -24,7 +24,6 @@ CONSTRAINTS = ROOT / "constraints.txt"
 
 # Runtime dependencies no module imports by name; each needs a reason to stay.
 NOT_IMPORTED = {
-    "openpyxl": "the engine pandas.read_excel uses for .xlsx imports (pingyi.org.imports)",
     "rl-accel": "reportlab's C accelerator (_rl_accel), loaded by reportlab when installed",
     "psycopg": "the PostgreSQL driver SQLAlchemy loads for postgresql+psycopg:// (pingyi.config)",
 }
