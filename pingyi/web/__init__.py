@@ -68,26 +68,31 @@ def _install_error_pages(app: Flask) -> None:
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, handler(code))
 
-    def out_of_range(exc: Exception):
-        """The net under the edge's validation: a number, text or nesting that some path still
-        passed on unchecked is a 400 that says so, never a 500; the transaction is rolled back,
-        so nothing of the request was written."""
+    from decimal import DecimalException
+
+    from sqlalchemy.exc import DataError, IntegrityError
+
+    def refused_by_database(exc: Exception):
+        """The net under the edge's validation: what some path still passed on unchecked — a
+        number or text out of range, nesting too deep, a row still referenced — is a 400 (409)
+        that says so, never a 500; the transaction is rolled back, so nothing of it was written."""
         from pingyi.extensions import db
         from pingyi.i18n import _
 
         db.session.rollback()
-        message = (_("请求嵌套过深") if isinstance(exc, RecursionError)
-                   else _("请求中的数字或文字超出了允许的范围，没有保存任何内容"))
+        code = 409 if isinstance(exc, IntegrityError) else 400
+        if isinstance(exc, RecursionError):
+            message = _("请求嵌套过深，没有保存任何内容")
+        elif code == 409:
+            message = _("该操作与已有数据冲突（例如要删除的记录仍被评议活动使用），没有保存任何内容")
+        else:
+            message = _("请求中的数字或文字超出了允许的范围，没有保存任何内容")
         if request.path.startswith("/api/"):
-            return jsonify(error=message, status=400), 400
-        return render_template("error.html", code=400, message=message), 400
+            return jsonify(error=message, status=code), code
+        return render_template("error.html", code=code, message=message), code
 
-    from decimal import DecimalException
-
-    from sqlalchemy.exc import DataError
-
-    for exc_class in (OverflowError, RecursionError, DecimalException, DataError):
-        app.register_error_handler(exc_class, out_of_range)
+    for exc_class in (OverflowError, RecursionError, DecimalException, DataError, IntegrityError):
+        app.register_error_handler(exc_class, refused_by_database)
 
 
 def _install_template_helpers(app: Flask) -> None:
