@@ -164,11 +164,13 @@ def user_create(email, password, superuser) -> None:
 def _import(kind: str, slug: str, path: str) -> None:
     tenant = _tenant(slug)
     set_actor(None, "cli")
-    data = Path(path).read_bytes()
+    limit = current_app.config["IMPORT_MAX_BYTES"]
+    with Path(path).open("rb") as f:
+        data = f.read(limit + 1)  # enough to know it is too large; a huge file is never read whole
     with tenant_context(tenant.id):
         try:
             run = import_units if kind == "units" else import_people
-            plan = run(data, path, current_app.config["IMPORT_MAX_BYTES"])
+            plan = run(data, path, limit)
             db.session.commit()
         except ImportRefused as exc:
             db.session.rollback()

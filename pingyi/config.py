@@ -88,6 +88,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "MAX_CONTENT_LENGTH": _int(env, "PINGYI_MAX_UPLOAD_BYTES", 32 * 1024 * 1024),
         "IMPORT_MAX_BYTES": _int(env, "PINGYI_IMPORT_MAX_BYTES", 10 * 1024 * 1024),
+        # An import .xlsx unpacked (a 300 KB zip bomb unpacks to 300 MB) and the data rows of any
+        # import, checked before anything parses the file (pingyi/org/sheets.py); files of more
+        # rows than IMPORT_JOB_ROWS are imported by a worker job instead of the page's request.
+        "IMPORT_MAX_UNCOMPRESSED_BYTES": _int(env, "PINGYI_IMPORT_MAX_UNCOMPRESSED_BYTES", 50 * 1024 * 1024, low=1),
+        "IMPORT_MAX_ROWS": _int(env, "PINGYI_IMPORT_MAX_ROWS", 100_000, low=1),
+        "IMPORT_JOB_ROWS": _int(env, "PINGYI_IMPORT_JOB_ROWS", 5000),
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": {"zh_Hans_CN": "简体中文", "en": "English"},

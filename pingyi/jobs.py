@@ -22,6 +22,9 @@ from pingyi.queue import enqueue, rq_job_id, running_here
 from pingyi.tenancy import require_tenant_id, tenant_context, unscoped
 
 RQ_ENTRY = "worker.jobs.run"  # a stable path: queued jobs survive a deploy
+# The MIME type of a file given to a job (an uploaded import), not made by it: a retry keeps
+# it, and the pages never offer it for download.
+INPUT = "application/vnd.pingyi.job-input"
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,7 @@ def run(job_id: int) -> None:
     user = db.session.get(User, job.created_by) if job.created_by else None
     with tenant_context(job.tenant_id), acting_as(user.id if user else None, user.email if user else "worker"):
         if job.attempts:
-            db.session.execute(delete(JobFile).where(JobFile.job_id == job_id))
+            db.session.execute(delete(JobFile).where(JobFile.job_id == job_id, JobFile.mime != INPUT))
         job.state, job.started_at, job.finished_at = "running", utcnow(), None
         job.attempts, job.error = job.attempts + 1, ""
         db.session.commit()
@@ -161,6 +164,16 @@ def add_file(job: Job, name: str, mime: str, data: bytes, once: bool = False) ->
     db.session.add(f)
     db.session.flush()
     return f
+
+
+def add_input(job: Job, name: str, data: bytes) -> JobFile:
+    """Keep a file the job works on with its row (so a worker on another host can read it)."""
+    return add_file(job, name, INPUT, data)
+
+
+def input_of(job: Job) -> JobFile | None:
+    return db.session.execute(select(JobFile).where(JobFile.job_id == job.id, JobFile.mime == INPUT)
+                              .order_by(JobFile.id)).scalars().first()
 
 
 def take_file(f: JobFile) -> bytes | None:

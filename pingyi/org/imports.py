@@ -17,16 +17,18 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import select
 
+from pingyi import jobs
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
-from pingyi.models import UNIT_KINDS, Person, Unit
+from pingyi.models import UNIT_KINDS, Job, Person, Unit
 from pingyi.tenancy import require_tenant_id
 
+from . import sheets
 from .orgtree import set_path
 
 MAX_ISSUES = 50
-MAX_ROWS = 100_000
+MAX_ROWS = sheets.MAX_ROWS  # the default of IMPORT_MAX_ROWS
 KIND_BY_LABEL = {label: code for code, label in UNIT_KINDS.items()} | {c: c for c in UNIT_KINDS} | {
     "总支": "general_branch", "支部": "branch", "部门": "office",
 }
@@ -88,53 +90,92 @@ def _refuse(message: str, row: int | None = None, column: str | None = None):
     raise ImportRefused([ImportIssue(row, column, message)])
 
 
-def read_table(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 1024) -> pd.DataFrame:
-    """Bytes of an uploaded file → DataFrame of stripped strings with a ``_row`` column
-    holding the spreadsheet row number (header = row 1)."""
+def _checked(data: bytes, filename: str, limits: sheets.Limits) -> tuple[str, object, int]:
+    """The cheap checks, in the order that refuses soonest: size, type, then the content's
+    size and rows (``sheets``) — nothing parsed yet. Returns (kind, what its reader needs, rows)."""
     name = (filename or "").lower()
     if not data:
         _refuse(_("文件是空的"))
-    if len(data) > max_bytes:
+    if len(data) > limits.max_bytes:
         _refuse(_("文件过大（%(size).1f MB），上限 %(limit).0f MB",
-                  size=len(data) / 1048576, limit=max_bytes / 1048576))
-    if name.endswith(".xls"):
-        _refuse(_("不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 或 .csv"))
-    if name.endswith((".xlsx", ".xlsm")):
-        if not data.startswith(b"PK\x03\x04"):
-            _refuse(_("不是有效的 Excel（.xlsx）文件"))
+                  size=len(data) / 1048576, limit=limits.max_bytes / 1048576))
+    try:
+        if name.endswith(".xls"):
+            _refuse(_("不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 或 .csv"))
+        if name.endswith((".xlsx", ".xlsm")):
+            if not data.startswith(b"PK\x03\x04"):
+                _refuse(_("不是有效的 Excel（.xlsx）文件"))
+            checked = sheets.check_xlsx(data, limits)
+            return "xlsx", checked, checked.rows
+        if name.endswith((".csv", ".txt")):
+            if b"\x00" in data[:65536]:
+                _refuse(_("不是文本表格文件（含二进制内容）"))
+            text = None
+            for encoding in ("utf-8-sig", "gb18030"):
+                try:
+                    text = data.decode(encoding)
+                    break
+                except UnicodeDecodeError:
+                    continue
+            if text is None:
+                _refuse(_("无法识别文件编码，请保存为 UTF-8 或 GBK 编码的 CSV"))
+            if not text.strip():
+                _refuse(_("文件是空的"))
+            return "csv", text, sheets.check_csv(text, limits)
+    except sheets.Refused as exc:
+        _refuse(exc.message, row=exc.row)
+    _refuse(_("只支持 .xlsx 和 .csv 文件"))
+
+
+def check_file(data: bytes, filename: str, max_bytes: int | None = None) -> int:
+    """Refuse a file that is empty, too large, of the wrong type, unpacks too large or holds too
+    many rows — within a fraction of a second, before anything parses it (``sheets``); returns
+    its rows after the header (blank rows count), e.g. to send a large import to the worker."""
+    return _checked(data, filename, sheets.Limits.current(max_bytes))[2]
+
+
+def read_table(data: bytes, filename: str, max_bytes: int | None = None) -> pd.DataFrame:
+    """Bytes of an uploaded file → DataFrame of stripped strings with a ``_row`` column
+    holding the spreadsheet row number (header = row 1). Checked first (``check_file``), then
+    read within the limits: an .xlsx through openpyxl's read-only reader (never pandas'
+    ``read_excel``, which pads every row to the widest and holds the whole sheet)."""
+    limits = sheets.Limits.current(max_bytes)
+    kind, content, _rows = _checked(data, filename, limits)
+    if kind == "xlsx":
         try:
-            df = pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False, engine="openpyxl")
-        except Exception:  # openpyxl raises many types for broken zips/XML
-            _refuse(_("无法读取该 Excel 文件，可能已损坏"))
-    elif name.endswith((".csv", ".txt")):
-        if b"\x00" in data[:65536]:
-            _refuse(_("不是文本表格文件（含二进制内容）"))
-        text = None
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        if text is None:
-            _refuse(_("无法识别文件编码，请保存为 UTF-8 或 GBK 编码的 CSV"))
-        if not text.strip():
-            _refuse(_("文件是空的"))
+            names, rows = sheets.read_xlsx(data, content, limits)
+        except sheets.Refused as exc:
+            _refuse(exc.message, row=exc.row)
+        df = pd.DataFrame([texts for _n, texts in rows], columns=_unique(names), dtype=str)
+        df["_row"] = [n for n, _t in rows]
+    else:
         try:
-            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
+            df = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False, skip_blank_lines=False)
         except pd.errors.ParserError as exc:
             line = re.search(r"line (\d+)", str(exc))
             _refuse(_("CSV 格式有误：各行的列数不一致，请用 Excel 另存为 CSV"), row=int(line.group(1)) if line else None)
-    else:
-        _refuse(_("只支持 .xlsx 和 .csv 文件"))
-    df.columns = [str(c).strip() for c in df.columns]
-    df = df.map(lambda v: str(v).strip())
-    df["_row"] = range(2, len(df) + 2)
+        df.columns = [str(c).strip() for c in df.columns]
+        df = df.map(lambda v: str(v).strip())
+        df["_row"] = range(2, len(df) + 2)
     data_cols = [c for c in df.columns if c != "_row"]
     df = df[(df[data_cols] != "").any(axis=1)] if data_cols else df.iloc[0:0]
-    if len(df) > MAX_ROWS:
-        _refuse(_("行数过多（%(n)d 行），上限 %(limit)d 行", n=len(df), limit=MAX_ROWS))
+    if len(df) > limits.max_rows:
+        _refuse(_("行数过多（%(n)d 行），上限 %(limit)d 行", n=len(df), limit=limits.max_rows))
     return df
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Column names as pandas makes them: an empty heading "Unnamed: i", a repeated one "名称.1"."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):
+        n = n or f"Unnamed: {i}"
+        if n in seen:
+            seen[n] += 1
+            n = f"{n}.{seen[n]}"
+        seen.setdefault(n, 0)
+        out.append(n)
+    return out
 
 
 def map_columns(df: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
@@ -322,7 +363,7 @@ def plan_units(df: pd.DataFrame, existing: dict[tuple[str, ...], int]) -> UnitPl
     return plan
 
 
-def import_units(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 1024) -> UnitPlan:
+def import_units(data: bytes, filename: str, max_bytes: int | None = None) -> UnitPlan:
     """Read, plan and apply a unit file in the current tenant; raise ``ImportRefused``."""
     df = map_columns(read_table(data, filename, max_bytes), UNIT_COLUMNS)
     return import_unit_frame(df)
@@ -453,7 +494,7 @@ def plan_people(df: pd.DataFrame, keys: dict[tuple[str, ...], int],
     return plan
 
 
-def import_people(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 1024) -> PeoplePlan:
+def import_people(data: bytes, filename: str, max_bytes: int | None = None) -> PeoplePlan:
     df = map_columns(read_table(data, filename, max_bytes), PERSON_COLUMNS)
     return import_people_frame(df)
 
@@ -472,3 +513,42 @@ def import_people_frame(df: pd.DataFrame) -> PeoplePlan:
     db.session.add_all(Person(tenant_id=tenant_id, **values) for values in plan.creates)
     db.session.flush()
     return plan
+
+
+# ---- large files: a job ----------------------------------------------------------------------
+
+IMPORTERS = {"units": import_units, "people": import_people}
+
+
+def submit_import(what: str, data: bytes, filename: str, rows: int, user_id: int | None = None,
+                  run_here: bool = False) -> Job:
+    """Import a checked file (``check_file``) as a job on the ``bulk`` queue, or here without
+    Redis: a large file would hold a web worker past its timeout. The file is kept with the job
+    row until the import has run; the job's result is the counts or the refusal with its issues."""
+    if what not in IMPORTERS:
+        raise ValueError(f"unknown import {what!r}")
+    name = (filename or "upload")[-200:]
+    job = jobs.create("import", {"what": what, "filename": name}, total=rows, user_id=user_id)
+    jobs.add_input(job, name, data)
+    db.session.commit()
+    return jobs.requeue(job, run_here)
+
+
+@jobs.handles("import", queue="bulk")
+def run_import_job(job: Job) -> None:
+    """All or nothing, as on the page: the rows, the result and the dropped upload are committed
+    together by ``jobs.run``; a refused file writes nothing but the refusal (not an error: the
+    same file would be refused again, so there is nothing to retry)."""
+    upload = jobs.input_of(job)
+    if upload is None or upload.data is None:
+        raise DomainError(_("上传的文件已不在，请重新上传"))
+    try:
+        plan = IMPORTERS[job.params["what"]](upload.data, job.params["filename"])
+    except ImportRefused as exc:
+        db.session.rollback()
+        job.result = {"refused": str(exc), "more": exc.more,
+                      "issues": [{"row": i.row, "column": i.column, "message": i.message} for i in exc.issues]}
+    else:
+        job.result = {"created": plan.created, "updated": plan.updated}
+    db.session.delete(jobs.input_of(job))  # a roster is personal data: kept no longer than needed
+    job.done = job.total

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from pingyi.extensions import db
 from pingyi.i18n import _
 from pingyi.models import AuditEvent, Membership, Person, Unit, User
 from pingyi.org import accounts, orgtree
-from pingyi.org.imports import ImportRefused, import_people, import_units
+from pingyi.org.imports import ImportRefused, check_file, import_people, import_units, submit_import
 from pingyi.tenancy import scoped
 from pingyi.web.access import (
     bind_for_page,
@@ -194,10 +195,16 @@ def import_file():
     issues, result = [], None
     if form.validate_on_submit():
         upload = form.file.data
-        data = upload.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
+        limit = current_app.config["IMPORT_MAX_BYTES"]
+        data, filename = upload.read(limit + 1), upload.filename or ""
         try:
+            rows = check_file(data, filename, limit)  # a zip bomb or a million rows: refused at once
+            if rows > current_app.config["IMPORT_JOB_ROWS"]:  # longer than a request should take
+                job = submit_import(form.what.data, data, filename, rows, user_id=current_user.id)
+                flash(_("文件有 %(n)d 行，已转入后台导入，结果见本页", n=rows), "success")
+                return redirect(url_for(".job", job_id=job.id))
             run = import_units if form.what.data == "units" else import_people
-            plan = run(data, upload.filename or "", current_app.config["IMPORT_MAX_BYTES"])
+            plan = run(data, filename, limit)
             db.session.commit()
             result = (plan.created, plan.updated)
             flash(_("导入成功：新增 %(c)d 条，更新 %(u)d 条", c=plan.created, u=plan.updated), "success")

@@ -17,7 +17,8 @@ from . import bp
 @bp.route("/jobs/<int:job_id>")
 def job(job_id: int):
     j = job_or_404(job_id)  # a unit admin: only a job they started
-    files = db.session.execute(select(JobFile).where(JobFile.job_id == j.id).order_by(JobFile.id)).scalars().all()
+    files = db.session.execute(select(JobFile).where(JobFile.job_id == j.id, JobFile.mime != jobs.INPUT)
+                               .order_by(JobFile.id)).scalars().all()  # an upload the job works on is not offered
     return render_template("admin/job.html", job=j, files=files)
 
 
@@ -39,7 +40,7 @@ def job_file(job_id: int, file_id: int):
     """Link lists are secrets: only admins download them, and only once."""
     j = job_or_404(job_id)
     f = job_file_or_404(file_id)
-    if f.job_id != j.id:
+    if f.job_id != j.id or f.mime == jobs.INPUT:
         abort(404)
     if (f.once or j.kind == "report" and g.access.unit_path) and not g.access.is_admin:
         abort(403)  # a report holds the whole campaign: not a unit admin's subtree
