@@ -42,6 +42,7 @@ MAX_COLUMNS = 100  # header columns read
 MAX_PARTS = 1000  # entries of the zip
 MAX_PART = 1024 * 1024  # any part openpyxl reads whole (styles, workbook, relationships, …)
 MAX_STRINGS = 16 * 1024 * 1024  # the shared strings (100 000 rows of distinct names need ~3 MB)
+MAX_STRING_COUNT = 300_000  # distinct texts in them (openpyxl loads them all: 1 M took 7 s)
 CHUNK = 1 << 20
 
 _WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
@@ -56,6 +57,7 @@ _MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 # A row's start tag, with its namespace prefix (if any).
 _ROW = re.compile(rb"<([A-Za-z_][\w.-]*:)?row(?=[\s/>])")
+_SI = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si(?=[\s/>])")
 _TAG_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:row|c)(?=[\s/>])")
 _LONG_TAG = 64 * 1024
 _R_ATTR = re.compile(rb"""\sr\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -220,7 +222,10 @@ def check_xlsx(data: bytes, limits: Limits) -> Checked:
         types = {o.get("PartName", "").lstrip("/"): o.get("ContentType", "")
                  for o in _xml(zf, "[Content_Types].xml").iter(f"{_CT_NS}Override")}
         for name, size in sizes.items():
-            kind = types.get(name) if name != "xl/styles.xml" else None  # openpyxl reads the styles by their path
+            # openpyxl reads the styles by their path, the workbook and the strings by their type, and
+            # streams the sheets: some writers declare no type for them, so their folder will do.
+            kind = None if name == "xl/styles.xml" else types.get(name) or (
+                _WORKSHEET if name.startswith("xl/worksheets/") else None)
             cap = None if kind == _WORKSHEET else MAX_STRINGS if kind == _STRINGS else MAX_PART
             if cap is not None and size > cap:
                 raise Refused(_("Excel 文件中的“%(part)s”过大（%(size)s MB），请在 Excel 中把数据复制到新的工作簿后另存",
@@ -229,8 +234,13 @@ def check_xlsx(data: bytes, limits: Limits) -> Checked:
         rows = _count(zf, sheet, limits)
         for name in sizes:  # every other part openpyxl may parse: no DTD (the sheet was streamed above)
             if name != sheet and name.endswith((".xml", ".rels")):
-                for _chunk in _chunks(zf, name):
-                    pass
+                strings = 0
+                for chunk in _chunks(zf, name):
+                    if types.get(name) == _STRINGS:  # openpyxl holds every one: count them first
+                        strings += len(_SI.findall(chunk))
+                        if strings > MAX_STRING_COUNT:
+                            raise Refused(_("Excel 文件中的不同文字过多（超过 %(n)d 个），请分成几个文件导入",
+                                            n=MAX_STRING_COUNT))
     except Refused:
         raise
     except Exception:  # zipfile, zlib and expat raise many types for broken or encrypted parts  # noqa: BLE001

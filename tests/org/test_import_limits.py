@@ -77,6 +77,8 @@ def test_seven_million_rows(ctx, world):
      "“xl/styles.xml”过大"),  # openpyxl builds every style: 2 MB of them took 1.4 GB
     (lambda: hostile.with_part(hostile.many_rows(3), "xl/sharedStrings.xml",
                                b"<sst>" + b"<si><t>x</t></si>" * 1_100_000 + b"</sst>"), "“xl/sharedStrings.xml”过大"),
+    (lambda: hostile.with_part(hostile.many_rows(3), "xl/sharedStrings.xml",
+                               b"<sst>" + b"<si><t>x</t></si>" * 300_001 + b"</sst>"), "不同文字过多（超过 300000 个）"),
     (lambda: hostile.with_part(hostile.many_rows(3), "xl/workbook.xml",
                                b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY e SYSTEM "file:///etc/passwd">]><w>&e;</w>'),
      "DTD"),
@@ -93,6 +95,22 @@ def test_hostile_xlsx(ctx, world, make, expected):
 ])
 def test_hostile_csv(ctx, world, make, expected):
     assert expected in _refused_fast(world, make(), "p.csv", import_units)
+
+
+def test_a_sheet_without_a_declared_type_is_still_a_sheet():
+    data = hostile.many_rows(40_000)  # a sheet of 2 MB: more than any other part may hold
+    types = io.BytesIO(data)
+    import zipfile
+
+    ct = zipfile.ZipFile(types).read("[Content_Types].xml")
+    plain = ct.replace(b'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="'
+                       + sheets._WORKSHEET.encode() + b'"/>', b"")
+    assert plain != ct
+    assert check_file(hostile.with_part(data, "[Content_Types].xml", plain), "p.xlsx") == 40_000
+    styles_as_sheet = hostile.with_part(data, "xl/styles.xml", b"<styleSheet>" + b"<xf/>" * 400_000 + b"</styleSheet>",
+                                        sheets._WORKSHEET)  # the styles' path decides, whatever it claims to be
+    with pytest.raises(ImportRefused, match="styles.xml"):
+        check_file(styles_as_sheet, "p.xlsx")
 
 
 def test_the_limits_are_settings(ctx, world):
