@@ -90,9 +90,10 @@ def _refuse(message: str, row: int | None = None, column: str | None = None):
     raise ImportRefused([ImportIssue(row, column, message)])
 
 
-def _checked(data: bytes, filename: str, limits: sheets.Limits) -> tuple[str, object, int]:
+def _checked(data: bytes, filename: str, limits: sheets.Limits) -> tuple[str, str | None, sheets.Checked]:
     """The cheap checks, in the order that refuses soonest: size, type, then the content's
-    size and rows (``sheets``) — nothing parsed yet. Returns (kind, what its reader needs, rows)."""
+    size, rows and cells (``sheets``) — nothing parsed yet. Returns (kind, a CSV's text, what
+    the check found)."""
     name = (filename or "").lower()
     if not data:
         _refuse(_("文件是空的"))
@@ -105,8 +106,7 @@ def _checked(data: bytes, filename: str, limits: sheets.Limits) -> tuple[str, ob
         if name.endswith((".xlsx", ".xlsm")):
             if not data.startswith(b"PK\x03\x04"):
                 _refuse(_("不是有效的 Excel（.xlsx）文件"))
-            checked = sheets.check_xlsx(data, limits)
-            return "xlsx", checked, checked.rows
+            return "xlsx", None, sheets.check_xlsx(data, limits)
         if name.endswith((".csv", ".txt")):
             if b"\x00" in data[:65536]:
                 _refuse(_("不是文本表格文件（含二进制内容）"))
@@ -127,11 +127,20 @@ def _checked(data: bytes, filename: str, limits: sheets.Limits) -> tuple[str, ob
     _refuse(_("只支持 .xlsx 和 .csv 文件"))
 
 
-def check_file(data: bytes, filename: str, max_bytes: int | None = None) -> int:
+CELLS_PER_ROW = 10  # a roster's row has 4 to 10 cells: a file of more cells is as much work as more rows
+
+
+def check_file(data: bytes, filename: str, max_bytes: int | None = None) -> sheets.Checked:
     """Refuse a file that is empty, too large, of the wrong type, unpacks too large or holds too
-    many rows — within a fraction of a second, before anything parses it (``sheets``); returns
-    its rows after the header (blank rows count), e.g. to send a large import to the worker."""
+    many rows or cells — within a fraction of a second, before anything parses it (``sheets``);
+    returns its rows after the header (blank rows count) and cells."""
     return _checked(data, filename, sheets.Limits.current(max_bytes))[2]
+
+
+def is_large(checked: sheets.Checked, job_rows: int) -> bool:
+    """Whether a checked file takes longer to import than a page request should wait: more than
+    ``job_rows`` rows, or as many cells as that many rows of ``CELLS_PER_ROW``."""
+    return checked.rows > job_rows or checked.cells > job_rows * CELLS_PER_ROW
 
 
 def read_table(data: bytes, filename: str, max_bytes: int | None = None) -> pd.DataFrame:
@@ -140,17 +149,17 @@ def read_table(data: bytes, filename: str, max_bytes: int | None = None) -> pd.D
     read within the limits: an .xlsx through openpyxl's read-only reader (never pandas'
     ``read_excel``, which pads every row to the widest and holds the whole sheet)."""
     limits = sheets.Limits.current(max_bytes)
-    kind, content, _rows = _checked(data, filename, limits)
+    kind, text, checked = _checked(data, filename, limits)
     if kind == "xlsx":
         try:
-            names, rows = sheets.read_xlsx(data, content, limits)
+            names, rows = sheets.read_xlsx(data, checked, limits)
         except sheets.Refused as exc:
             _refuse(exc.message, row=exc.row)
         df = pd.DataFrame([texts for _n, texts in rows], columns=_unique(names), dtype=str)
         df["_row"] = [n for n, _t in rows]
     else:
         try:
-            df = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False, skip_blank_lines=False)
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
         except pd.errors.ParserError as exc:
             line = re.search(r"line (\d+)", str(exc))
             _refuse(_("CSV 格式有误：各行的列数不一致，请用 Excel 另存为 CSV"), row=int(line.group(1)) if line else None)

@@ -99,11 +99,12 @@ def _too_many_rows(limits: Limits) -> Refused:
 
 @dataclass(frozen=True)
 class Checked:
-    """What ``check_xlsx`` found: the sheet that will be read and its rows after the header
-    (an upper bound: blank rows count)."""
+    """What a check found: the sheet that will be read (an .xlsx), its rows after the header
+    (an upper bound: blank rows count) and its cells (fields of a CSV)."""
 
     sheet: str
     rows: int
+    cells: int
 
 
 def _chunks(zf: zipfile.ZipFile, name: str) -> Iterator[bytes]:
@@ -156,7 +157,7 @@ def _row_number(raw: bytes) -> int:
         return int(value)
 
 
-def _count(zf: zipfile.ZipFile, sheet: str, limits: Limits) -> int:
+def _count(zf: zipfile.ZipFile, sheet: str, limits: Limits) -> tuple[int, int]:
     """The sheet's highest row number, as openpyxl numbers rows (``r``, else the previous + 1),
     and its cells, counted on the stream; stops at the first row or cell too many. A tag holds
     no "<", so up to a chunk's last "<" every tag is whole (the rest waits for the next chunk),
@@ -194,7 +195,7 @@ def _count(zf: zipfile.ZipFile, sheet: str, limits: Limits) -> int:
         pending = buf[cut:]
         if len(pending) > _LONG_TAG and not _TAG_START.match(pending):
             pending = b""  # a long text, not a row still open: nothing to wait for
-    return max(highest - 1, 0)
+    return max(highest - 1, 0), cells
 
 
 def check_xlsx(data: bytes, limits: Limits) -> Checked:
@@ -231,7 +232,7 @@ def check_xlsx(data: bytes, limits: Limits) -> Checked:
                 raise Refused(_("Excel 文件中的“%(part)s”过大（%(size)s MB），请在 Excel 中把数据复制到新的工作簿后另存",
                                 part=name, size=_mb(size)))
         sheet = _first_sheet(zf, types)
-        rows = _count(zf, sheet, limits)
+        rows, cells = _count(zf, sheet, limits)
         for name in sizes:  # every other part openpyxl may parse: no DTD (the sheet was streamed above)
             if name != sheet and name.endswith((".xml", ".rels")):
                 strings = 0
@@ -245,7 +246,7 @@ def check_xlsx(data: bytes, limits: Limits) -> Checked:
         raise
     except Exception:  # zipfile, zlib and expat raise many types for broken or encrypted parts  # noqa: BLE001
         raise Refused(_("无法读取该 Excel 文件，可能已损坏")) from None
-    return Checked(sheet, rows)
+    return Checked(sheet, rows, cells)
 
 
 def _text(value: object) -> str:
@@ -296,10 +297,11 @@ def read_xlsx(data: bytes, checked: Checked, limits: Limits) -> tuple[list[str],
 
 # ---- .csv ------------------------------------------------------------------------------------
 
-def check_csv(text: str, limits: Limits) -> int:
-    """The CSV's records after the header (blank lines count), read as a stream; refuses more
-    than ``max_rows`` of them, or a record with more than ``MAX_ROW_CELLS`` fields."""
-    records = 0
+def check_csv(text: str, limits: Limits) -> Checked:
+    """The CSV's records after the header (blank lines count) and fields, read as a stream;
+    refuses more than ``max_rows`` records, a record of more than ``MAX_ROW_CELLS`` fields or
+    more than ``MAX_CELLS`` fields in all."""
+    records = fields_in_all = 0
     try:
         for fields in csv.reader(io.StringIO(text)):
             records += 1
@@ -307,6 +309,9 @@ def check_csv(text: str, limits: Limits) -> int:
                 raise _too_many_rows(limits)
             if len(fields) > MAX_ROW_CELLS:
                 raise Refused(_("第 %(row)d 行的列数过多（超过 %(n)d 列）", row=records, n=MAX_ROW_CELLS), row=records)
+            fields_in_all += len(fields)
+            if fields_in_all > MAX_CELLS:
+                raise Refused(_("单元格过多（超过 %(n)d 个），请删除不需要的列或分成几个文件导入", n=MAX_CELLS))
     except csv.Error:
         raise Refused(_("CSV 格式有误，请用 Excel 另存为 CSV"), row=records + 1) from None
-    return max(records - 1, 0)
+    return Checked("", max(records - 1, 0), fields_in_all)

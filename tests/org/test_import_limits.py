@@ -106,7 +106,7 @@ def test_a_sheet_without_a_declared_type_is_still_a_sheet():
     plain = ct.replace(b'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="'
                        + sheets._WORKSHEET.encode() + b'"/>', b"")
     assert plain != ct
-    assert check_file(hostile.with_part(data, "[Content_Types].xml", plain), "p.xlsx") == 40_000
+    assert check_file(hostile.with_part(data, "[Content_Types].xml", plain), "p.xlsx").rows == 40_000
     styles_as_sheet = hostile.with_part(data, "xl/styles.xml", b"<styleSheet>" + b"<xf/>" * 400_000 + b"</styleSheet>",
                                         sheets._WORKSHEET)  # the styles' path decides, whatever it claims to be
     with pytest.raises(ImportRefused, match="styles.xml"):
@@ -122,7 +122,7 @@ def test_the_limits_are_settings(ctx, world):
     assert "行数过多（超过 3 行）" in _refused_fast(world, csv(rows), "p.csv")
     assert "上限 1.0 MB" in _refused_fast(world, hostile.many_rows(60_000), "p.xlsx")
     with tenant_context(world.a.id):
-        assert check_file(csv(rows[:4]), "p.csv") == 3
+        assert (check_file(csv(rows[:4]), "p.csv").rows, check_file(csv(rows[:4]), "p.csv").cells) == (3, 8)
         assert import_people(csv(rows[:4]), "p.csv").created == 3
         db.session.rollback()
 
@@ -168,7 +168,7 @@ def test_a_legitimate_large_file_still_reads():
     from pingyi.org.imports import read_table
 
     data = hostile.many_rows(99_999, numbered=True)
-    assert check_file(data, "p.xlsx") == 99_999
+    assert (check_file(data, "p.xlsx").rows, check_file(data, "p.xlsx").cells) == (99_999, 200_000)
 
     df = read_table(data, "p.xlsx")
     assert len(df) == 99_999 and list(df.iloc[-1][["姓名", "所在单位", "_row"]]) == ["王伟", "采煤一队党支部", 100_000]
@@ -186,11 +186,14 @@ def test_the_api_refuses_at_once_too(app, world, client):
 
 # ---- large imports run as a job -------------------------------------------------------------
 
-def _roster(n: int, bad_row: int | None = None, prefix: str = "人员") -> bytes:
+def _roster(n: int, bad_row: int | None = None, prefix: str = "人员", notes: int = 0) -> bytes:
+    """``n`` people in 采煤一队党支部 (one in a unit that does not exist), with ``notes`` more
+    columns the import does not read."""
     from tests.org.test_imports import xlsx
 
-    rows = [["姓名", "所在单位", "职务", "是否党员"]]
-    rows += [[f"{prefix}{i}", "火星党支部" if i == bad_row else "采煤一队党支部", "党员", "是"] for i in range(n)]
+    rows = [["姓名", "所在单位", "职务", "是否党员"] + [f"备注{j}" for j in range(notes)]]
+    rows += [[f"{prefix}{i}", "火星党支部" if i == bad_row else "采煤一队党支部", "党员", "是"] + ["…"] * notes
+             for i in range(n)]
     return xlsx(rows)
 
 
@@ -224,6 +227,9 @@ def test_large_import_goes_to_a_job_and_its_page_shows_the_result(app, world, cl
             assert db.session.execute(select(JobFile).where(JobFile.job_id == job_id)).first() is None
     r = _post(client, _roster(10, prefix="新人"))  # small files: on the page, as before
     assert r.status_code == 200 and "导入成功：新增 10 条" in r.text
+    r = _post(client, _roster(2000, prefix="宽表", notes=30))  # few rows, but 68 000 cells: as much work as more
+    assert r.status_code == 302 and "/jobs/" in r.location
+    assert "导入成功：新增 2000 条" in client.get(r.location).text
 
 
 def test_a_refused_job_writes_nothing_and_lists_the_problems(app, world, client):
@@ -268,7 +274,7 @@ def test_import_job_on_a_real_rq_worker(rq_app, world, database):
     servers.require("redis")
     with rq_app.app_context(), tenant_context(world.a.id):
         data = _roster(40)
-        job = submit_import("people", data, "名册.xlsx", check_file(data, "名册.xlsx"))
+        job = submit_import("people", data, "名册.xlsx", check_file(data, "名册.xlsx").rows)
         job_id = job.id
         assert job.state == "queued"
     _burst(rq_app, database, "bulk")

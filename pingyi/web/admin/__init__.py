@@ -10,7 +10,7 @@ from pingyi.extensions import db
 from pingyi.i18n import _
 from pingyi.models import AuditEvent, Membership, Person, Unit, User
 from pingyi.org import accounts, orgtree
-from pingyi.org.imports import ImportRefused, check_file, import_people, import_units, submit_import
+from pingyi.org.imports import ImportRefused, check_file, import_people, import_units, is_large, submit_import
 from pingyi.tenancy import scoped
 from pingyi.web.access import (
     bind_for_page,
@@ -198,10 +198,10 @@ def import_file():
         limit = current_app.config["IMPORT_MAX_BYTES"]
         data, filename = upload.read(limit + 1), upload.filename or ""
         try:
-            rows = check_file(data, filename, limit)  # a zip bomb or a million rows: refused at once
-            if rows > current_app.config["IMPORT_JOB_ROWS"]:  # longer than a request should take
-                job = submit_import(form.what.data, data, filename, rows, user_id=current_user.id)
-                flash(_("文件有 %(n)d 行，已转入后台导入，结果见本页", n=rows), "success")
+            checked = check_file(data, filename, limit)  # a zip bomb or a million rows: refused at once
+            if is_large(checked, current_app.config["IMPORT_JOB_ROWS"]):  # longer than a request should take
+                job = submit_import(form.what.data, data, filename, checked.rows, user_id=current_user.id)
+                flash(_("文件有 %(n)d 行，已转入后台导入，结果见本页", n=checked.rows), "success")
                 return redirect(url_for(".job", job_id=job.id))
             run = import_units if form.what.data == "units" else import_people
             plan = run(data, filename, limit)
