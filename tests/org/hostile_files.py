@@ -120,6 +120,18 @@ def with_part(data: bytes, name: str, content: bytes, content_type: str | None =
     return buf.getvalue()
 
 
+def second_sheet(data: bytes, sheet_xml: bytes) -> bytes:
+    """``data`` with a second worksheet (``sheet_xml``) behind its first: not imported, but
+    openpyxl parses it through when it states no dimension."""
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    book = zf.read("xl/workbook.xml").replace(b"</sheets>", b'<sheet name="S2" sheetId="2" r:id="rId9"/></sheets>')
+    rels = zf.read("xl/_rels/workbook.xml.rels").replace(
+        b"</Relationships>", f'<Relationship Id="rId9" Type="{_REL}/worksheet" Target="worksheets/sheet2.xml"/>'
+                             "</Relationships>".encode())
+    data = with_part(data, "xl/worksheets/sheet2.xml", sheet_xml, _SHEET_CT)
+    return with_part(with_part(data, "xl/workbook.xml", book), "xl/_rels/workbook.xml.rels", rels)
+
+
 def lying_sizes(data: bytes, part: str = "xl/worksheets/sheet1.xml", size: int = 100) -> bytes:
     """``data`` rewritten so that its directory says ``part`` unpacks to ``size`` bytes (it
     unpacks to more): the local header and the central directory entry both lie."""

@@ -113,6 +113,23 @@ def test_a_sheet_without_a_declared_type_is_still_a_sheet():
         check_file(styles_as_sheet, "p.xlsx")
 
 
+def test_the_cells_of_every_sheet_count():
+    """openpyxl parses every sheet that states no dimension: their cells weigh on the import
+    (a job, not the page) and count toward the limit."""
+    import zipfile
+
+    from pingyi.org.imports import is_large
+
+    def sheet_of(rows: int, per_row: int) -> bytes:
+        return zipfile.ZipFile(io.BytesIO(hostile.cells(rows, per_row))).read("xl/worksheets/sheet1.xml")
+
+    checked = check_file(hostile.second_sheet(hostile.many_rows(3), sheet_of(200, 500)), "p.xlsx")
+    assert (checked.rows, checked.cells) == (3, 8 + 2 + 100_000)
+    assert is_large(checked, 5000) and not is_large(check_file(hostile.many_rows(3), "p.xlsx"), 5000)
+    with pytest.raises(ImportRefused, match="单元格过多"):
+        check_file(hostile.second_sheet(hostile.many_rows(3), sheet_of(3100, 1000)), "p.xlsx")
+
+
 def test_the_limits_are_settings(ctx, world):
     ctx.config.update(IMPORT_MAX_ROWS=3, IMPORT_MAX_UNCOMPRESSED_BYTES=1024 * 1024)
     rows = [["姓名", "所在单位"]] + [[f"人{i}", "采煤一队党支部"] for i in range(4)]
