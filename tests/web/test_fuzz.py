@@ -89,10 +89,38 @@ def _json_value(real_ids: list[int], keys):
                         max_leaves=25)
 
 
-def _json_body(real_ids: list[int]):
-    keys = st.sampled_from(_schema_fields()) | st.text(max_size=8)
+def _body_keys(spec: dict, rule, method: str) -> list[str]:
+    """The field names the OpenAPI document gives the route's request body, nested ones too."""
+    path = re.sub(r"<(?:[a-z]+:)?(\w+)>", r"{\1}", rule.rule).removeprefix("/api/v1")
+    body = spec["paths"].get(path, {}).get(method.lower(), {}).get("requestBody", {})
+    keys: set[str] = set()
+    seen: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/components/schemas/") and ref not in seen:
+                seen.add(ref)
+                walk(spec["components"]["schemas"].get(ref.rsplit("/", 1)[1], {}))
+            if isinstance(node.get("properties"), dict):
+                keys.update(node["properties"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(body)
+    return sorted(keys)
+
+
+def _json_body(real_ids: list[int], route_keys: list[str]):
+    """A body for a route whose documented fields are ``route_keys``: mostly an object (or an array
+    of them) holding some of those fields with hostile values, sometimes anything at all."""
+    keys = st.sampled_from(route_keys * 4 + _schema_fields()) if route_keys else st.sampled_from(_schema_fields())
+    keys = keys | st.text(max_size=8)
     value = _json_value(real_ids, keys)
-    obj = st.dictionaries(keys, value, max_size=8)
+    obj = st.fixed_dictionaries({}, optional=dict.fromkeys(route_keys, value)) | st.dictionaries(keys, value, max_size=8)
     text = st.one_of(
         obj.map(lambda d: json.dumps(d)),  # NaN and Infinity as JSON literals, huge ints as digits
         st.lists(obj, max_size=4).map(json.dumps),
@@ -148,6 +176,11 @@ def fuzzed(app, world, scene):
 
 
 @pytest.fixture
+def api_spec(app) -> dict:
+    return app.test_client().get("/api/v1/openapi.json").json
+
+
+@pytest.fixture
 def admin(app, world):
     client = app.test_client()
     login(client, world.a.admin)
@@ -166,7 +199,7 @@ def _api_routes(app) -> list[tuple]:
 
 @settings(PROFILE)
 @given(data=st.data())
-def test_no_api_body_crashes_or_writes_when_refused(app, world, fuzzed, data):
+def test_no_api_body_crashes_or_writes_when_refused(app, world, fuzzed, api_spec, data):
     ids = fuzzed
     real = sorted({i for v in ids.values() for i in v})
     rule, method = data.draw(st.sampled_from(_api_routes(app)), label="route")
@@ -186,7 +219,8 @@ def test_no_api_body_crashes_or_writes_when_refused(app, world, fuzzed, data):
         query = data.draw(st.dictionaries(st.sampled_from(["limit", "offset", "unit_id", "kind"]),
                                           st.sampled_from(ODD_TEXT[:16]) | st.integers().map(str), max_size=2))
         r = client.open(url, method=method, headers=headers, query_string=query,
-                        data=data.draw(_json_body(real), label="body"), content_type="application/json")
+                        data=data.draw(_json_body(real, _body_keys(api_spec, rule, method)), label="body"),
+                        content_type="application/json")
     _check(app, rule.endpoint, r, before, page=False)
 
 
