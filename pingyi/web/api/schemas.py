@@ -212,11 +212,12 @@ def _messages() -> dict[str, str]:
 
 
 # Union members pydantic appends to a location (``('weight', 'constrained-str')``): not field names.
-_MEMBER = ("str", "int", "float", "bool", "none", "constrained-", "function-", "nullable[", "list[")
+_MEMBERS = {"str", "int", "float", "bool", "none"}
+_MEMBER_PREFIXES = ("constrained-", "function-", "nullable[", "list[", "union[")
 
 
 def _location(loc: tuple) -> tuple:
-    while loc and isinstance(loc[-1], str) and loc[-1].startswith(_MEMBER):
+    while loc and isinstance(loc[-1], str) and (loc[-1] in _MEMBERS or loc[-1].startswith(_MEMBER_PREFIXES)):
         loc = loc[:-1]
     return loc
 
