@@ -190,7 +190,9 @@ class Prefixed(Field):
 
     def process(self, formdata, data=None, extra_filters=None) -> None:
         self.process_errors = []
-        self.data = {k[len(self.prefix):]: v for k, v in (formdata or {}).items() if k.startswith(self.prefix)}
+        # a multipart part whose name does not parse comes with the name None
+        self.data = {k[len(self.prefix):]: v for k, v in (formdata or {}).items()
+                     if isinstance(k, str) and k.startswith(self.prefix)}
 
 
 def _ids(values: list[str]) -> list[int]:

@@ -292,6 +292,14 @@ def test_table_columns_posted_with_unequal_lengths_are_refused(app, world, scene
     assert r.status_code == 200 and 'class="flash error"' in r.text and "行数不一致" in r.text
 
 
+def test_a_multipart_field_without_a_name_is_ignored(app, world, scene):
+    """Found by the fuzz test: a part named "\\r" reaches the form as the name None."""
+    admin = _client(app, world, "admin")
+    r = _posted(app, world, admin, f"/t/alpha/campaigns/{scene.cid}/summary", {"\r": "x"},
+                content_type="multipart/form-data")
+    assert r.status_code == 200
+
+
 def _deep_chain(n: int) -> bytes:
     """Units named child first: each row's parent is the next row, n levels deep."""
     rows = ["单位名称,上级单位"] + [f"单位{i},单位{i + 1}" for i in range(n)] + [f"单位{n},"]
