@@ -17,6 +17,7 @@ from tests import clock
 from tests.ballot_world import build, full_answers
 
 VOLATILE_COLUMNS = {"last_used_at", "last_seen_at"}  # touched by authenticating, not by the request
+FLASHED_ERROR = '<div class="flash error" role="status">'  # a refusal flashed (base.html), not a page's notice
 
 
 def snapshot() -> dict[str, list]:

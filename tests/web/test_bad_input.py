@@ -13,7 +13,7 @@ import pytest
 from flask import Response
 
 from tests.factories import bearer, login
-from tests.web.hostile_scene import Scene, build_scene, snapshot
+from tests.web.hostile_scene import FLASHED_ERROR, Scene, build_scene, snapshot
 
 pytestmark = pytest.mark.dates  # campaign windows relative to today
 
@@ -240,7 +240,7 @@ def _problem(app, world, scene, clients: dict, case) -> str | None:
     elif r.status_code in (400, 404, 409):
         if r.status_code != 404 and 'data-testid="error-message"' not in r.text:
             return f"{name}: {r.status_code} without a reason"
-    elif r.status_code != 200 or ('class="flash error"' not in r.text and '<small class="error">' not in r.text):
+    elif r.status_code != 200 or (FLASHED_ERROR not in r.text and '<small class="error">' not in r.text):
         return f"{name}: {r.status_code}, no refusal shown"
     elif says and says not in r.text:
         return f"{name}: refused, but the page does not say {says!r}"
@@ -285,11 +285,11 @@ def test_table_columns_posted_with_unequal_lengths_are_refused(app, world, scene
     r = _posted(app, world, admin, f"/t/alpha/campaigns/{scene.cid}/categories",
                 {"id": [str(scene.kid)], "name": ["甲", "乙"], "weight": ["1"], "scope": ["own_unit", "group"],
                  "group_unit_id": ["", str(world.a.root), ""]})
-    assert r.status_code == 200 and 'class="flash error"' in r.text and "行数不一致" in r.text
+    assert r.status_code == 200 and FLASHED_ERROR in r.text and "行数不一致" in r.text
     r = _posted(app, world, admin, f"/t/alpha/campaigns/{scene.cid}/rules",
                 {"metric": ["satisfied_share", "turnout"], "op": ["lt"], "threshold": ["60%", "80%"],
                  "outcome": ["整改", "提醒"]})
-    assert r.status_code == 200 and 'class="flash error"' in r.text and "行数不一致" in r.text
+    assert r.status_code == 200 and FLASHED_ERROR in r.text and "行数不一致" in r.text
 
 
 def test_a_multipart_field_without_a_name_is_ignored(app, world, scene):

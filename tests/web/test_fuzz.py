@@ -29,7 +29,7 @@ from pingyi.tenancy import tenant_context
 from pingyi.web import forms as page_forms
 from pingyi.web.api import schemas
 from tests.factories import bearer, login
-from tests.web.hostile_scene import Scene, build_scene, snapshot
+from tests.web.hostile_scene import FLASHED_ERROR, Scene, build_scene, snapshot
 
 pytestmark = pytest.mark.dates
 
@@ -155,7 +155,7 @@ def _url(rule, method: str, draw, ids: dict) -> str:
 def _check(app, endpoint: str, response, before, page: bool) -> None:
     event(f"{endpoint} {response.status_code}")  # --hypothesis-show-statistics: what the examples reached
     assert response.status_code < 500, response.text[:800]
-    refused = response.status_code >= 400 or page and ('class="flash error"' in response.text or
+    refused = response.status_code >= 400 or page and (FLASHED_ERROR in response.text or
                                                        '<small class="error">' in response.text)
     if refused:
         with app.app_context():
