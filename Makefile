@@ -51,6 +51,8 @@ demo: install
 	@echo
 	$(BIN)/pingyi run --host 127.0.0.1 --port 5000
 
+# The main run is spread over TEST_WORKERS processes (pytest-xdist; each has databases of its own).
+TEST_WORKERS ?= 2
 # The clock-shift check (the tests marked 'dates' again, SQLite, no browser, with the clock moved
 # +365 and +730 days) runs beside the main run, which waits on PostgreSQL, Redis, workers and
 # Chromium much of the time; its results are printed after the main run's.
@@ -62,7 +64,7 @@ test: install
 	@log=$$(mktemp -d); for d in 365 730; do \
 	  ( $(BIN)/python -m pytest -p no:cacheprovider -m "dates and not browser" -k "not postgresql" --clock-shift=$$d \
 	    >$$log/$$d 2>&1; echo $$? >$$log/$$d.rc ) & \
-	done; $(BIN)/python -m pytest; fail=$$?; wait; \
+	done; $(BIN)/python -m pytest -n $(TEST_WORKERS); fail=$$?; wait; \
 	echo "Clock-shift check: the tests marked 'dates' again (SQLite, no browser) with the clock moved +365 and +730 days"; \
 	for d in 365 730; do \
 	  if [ "$$(cat $$log/$$d.rc)" = 0 ]; then tail -n 2 $$log/$$d; else cat $$log/$$d; fail=1; fi; \
