@@ -13,7 +13,7 @@ from .ballots import (
     JobFile,
     PaperEntry,
 )
-from .base import TenantMixin, utcnow
+from .base import ID_RANGE, INTEGER_RANGE, TenantMixin, utcnow
 from .campaigns import (
     PUBLICATION_SCOPES,
     PUBLISHED_STATES,
@@ -31,7 +31,7 @@ from .tallies import TallyCount, TallyInbox, TallyRun, TallyUnit
 
 __all__ = [
     "TallyCount", "TallyInbox", "TallyRun", "TallyUnit", "Answer", "Ballot", "BoxedBallot", "Comment", "InterviewSample", "Job", "JobFile", "PaperEntry",
-    "ITEM_KINDS", "PUBLICATION_SCOPES", "PUBLISHED_STATES", "ROLES", "SCOPES", "STATES", "STATE_LABELS", "SUBJECT_KINDS",
+    "ID_RANGE", "INTEGER_RANGE", "ITEM_KINDS", "PUBLICATION_SCOPES", "PUBLISHED_STATES", "ROLES", "SCOPES", "STATES", "STATE_LABELS", "SUBJECT_KINDS",
     "UNIT_KINDS", "ApiKey", "LoginSession", "AuditEvent", "BallotToken", "Campaign", "EvaluatorCategory", "Form", "FormItem",
     "FormSection", "Membership", "Person", "Rule", "Scale", "ScaleChoice", "Subject", "Tenant", "TenantMixin",
     "Unit", "User", "utcnow",

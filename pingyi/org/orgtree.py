@@ -15,7 +15,7 @@ from sqlalchemy.orm import contains_eager
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
-from pingyi.models import UNIT_KINDS, Person, Unit
+from pingyi.models import INTEGER_RANGE, UNIT_KINDS, Person, Unit
 from pingyi.tenancy import require_tenant_id
 
 
@@ -48,7 +48,7 @@ def _validate_unit(name: str, kind: str) -> tuple[str, str]:
     return name, kind
 
 
-SORT_ORDER_RANGE = (-(2**31), 2**31 - 1)  # the column is an INTEGER (PostgreSQL: 4 bytes)
+SORT_ORDER_RANGE = INTEGER_RANGE  # the column is an INTEGER
 
 
 def _validate_sort_order(value) -> int:

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from pingyi.errors import DomainError, int_in_range
 from pingyi.extensions import db
 from pingyi.i18n import _
-from pingyi.models import BallotToken, Campaign, InterviewSample
+from pingyi.models import INTEGER_RANGE, BallotToken, Campaign, InterviewSample
 
 MAX_PER_UNIT = 100
-MAX_SEED = 2**31 - 1  # the column is a 32-bit integer
+MAX_SEED = INTEGER_RANGE[1]  # the column is an INTEGER
 
 
 def draw(links: list[tuple[int, int]], seed: int, per_unit: int) -> list[tuple[int, int]]:

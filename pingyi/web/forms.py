@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValid
 
 from pingyi.i18n import _
 from pingyi.i18n import lazy_gettext as _l
-from pingyi.models import ROLES, UNIT_KINDS, utcnow
+from pingyi.models import ID_RANGE, INTEGER_RANGE, ROLES, UNIT_KINDS, utcnow
 
 # ---- bounds: what a typed number, id, decimal or date may be -----------------------------------
 # One place for the pages and the API (``web.api.schemas`` uses the same bounds): a value outside
@@ -20,8 +20,7 @@ from pingyi.models import ROLES, UNIT_KINDS, utcnow
 # hold (SQLite raised OverflowError past 2**63, PostgreSQL "integer out of range" past 2**31) and
 # no date arithmetic leaves the calendar (0001-01-01 in Asia/Shanghai is before year 1 in UTC).
 
-INT_RANGE = (-(2**31), 2**31 - 1)  # an INTEGER column (PostgreSQL: 4 bytes): sort orders, scores…
-ID_RANGE = (1, 2**31 - 1)  # a row id (INTEGER primary keys)
+INT_RANGE = INTEGER_RANGE  # an INTEGER column: sort orders, scores…
 YEAR_FROM = 2000
 _ID_TEXT = re.compile(r"[0-9]{1,10}")  # ASCII digits only: "²".isdigit() is True, int("²") fails
 # A weight or other decimal as people type it: 0.4, 40%, 1 — no exponent (1e-999999999 would be

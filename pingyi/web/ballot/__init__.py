@@ -34,7 +34,7 @@ RECEIPT_LIMIT = setting("RECEIPT_CHECK_LIMIT")
 
 @bp.after_request
 def _private(response):
-    response.headers["Cache-Control"] = "no-store"
+    # no-store comes with every dynamic page (web.headers); the link in the URL is the credential
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
