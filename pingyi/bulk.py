@@ -1,18 +1,57 @@
 """Bulk inserts in the caller's transaction: PostgreSQL ``COPY`` (≈5× faster than batched
 INSERTs), a plain executemany elsewhere. The caller supplies ``tenant_id`` (this bypasses the
-ORM, so tenant scoping is the caller's job)."""
+ORM, so tenant scoping is the caller's job).
+
+Tables a transaction filled with many rows are analysed right after it commits: the planner
+would otherwise plan the next queries for the empty tables it last saw (a live roll-up on a
+freshly loaded demo took 15.8 s instead of 30 ms), until autovacuum comes by.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+from collections import Counter
 from collections.abc import Iterable
 from itertools import islice
 
-from sqlalchemy import JSON, Table, text
+from sqlalchemy import JSON, Table, event, text
 
-from pingyi.extensions import db
+from pingyi.extensions import Session, db
 
 CHUNK = 50_000
+ANALYZE_AFTER_ROWS = 1000  # rows one transaction adds to a table before it is analysed after the commit
+_FILLED = "pingyi.bulk_filled"
+log = logging.getLogger(__name__)
+
+
+def note_filled(table: str, rows: int) -> None:
+    """Count rows this transaction adds to ``table`` (bulk inserts do; so may ORM bulk adds)."""
+    db.session.info.setdefault(_FILLED, Counter())[table] += rows
+
+
+@event.listens_for(Session, "after_commit")
+def _analyze_filled(session) -> None:
+    filled = session.info.pop(_FILLED, None)
+    tables = sorted(t for t, n in (filled or {}).items() if n >= ANALYZE_AFTER_ROWS)
+    if tables:
+        analyze(*tables)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_filled(session) -> None:
+    session.info.pop(_FILLED, None)
+
+
+def analyze(*tables: str) -> None:
+    """Refresh the planner's statistics of these tables (all, if none are named) on a connection
+    of its own; a failure is logged, never raised (autovacuum gets there later)."""
+    try:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE " + ", ".join(tables) if tables and conn.dialect.name == "postgresql"
+                              else "ANALYZE"))
+    except Exception:
+        log.exception("ANALYZE %s failed", ", ".join(tables) or "(all)")
 
 
 def insert_rows(table: Table, rows: list[dict]) -> None:
@@ -25,11 +64,12 @@ def insert_rows(table: Table, rows: list[dict]) -> None:
 def insert_tuples(table: Table, columns: list[str], rows: Iterable[tuple]) -> None:
     """Rows as tuples in ``columns`` order; any iterable, consumed once (generators stream)."""
     conn = db.session.connection()
+    counted = _counting(table.name, rows)
     if conn.dialect.name != "postgresql":
-        rows = iter(rows)
-        while chunk := list(islice(rows, CHUNK)):
+        while chunk := list(islice(counted, CHUNK)):
             conn.execute(table.insert(), [dict(zip(columns, r, strict=True)) for r in chunk])
         return
+    rows = counted
     types = {c.name: c.type for c in table.columns}
     binds = [json.dumps if isinstance(types[name], JSON) else types[name].bind_processor(conn.dialect)
              for name in columns]  # COPY takes JSON as text
@@ -41,6 +81,14 @@ def insert_tuples(table: Table, columns: list[str], rows: Iterable[tuple]) -> No
             return
         for row in rows:
             copy.write_row([b(v) if b else v for b, v in zip(binds, row, strict=True)])
+
+
+def _counting(table: str, rows: Iterable[tuple]) -> Iterable[tuple]:
+    n = 0
+    for row in rows:
+        n += 1
+        yield row
+    note_filled(table, n)
 
 
 def reserve_ids(table: Table, n: int) -> list[int]:

@@ -101,6 +101,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "PASSWORD_HASH_PARAMS": {"time_cost": 3, "memory_cost": 65536, "parallelism": 2},
     }
     cfg["RATELIMIT_STORAGE_URI"] = env.get("PINGYI_RATELIMIT_STORAGE") or cfg["REDIS_URL"] or "memory://"
+    if not cfg["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        # Limits never fail a request: a Redis that is down or slow (at most 0.5 s) hands the
+        # counting to this process's memory until it answers again.
+        cfg["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
+        cfg["RATELIMIT_SWALLOW_ERRORS"] = True
+        cfg["RATELIMIT_STORAGE_OPTIONS"] = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
     cfg["RATELIMIT_HEADERS_ENABLED"] = True
     # Behind nginx (or any proxy) every request comes from the proxy's address: with this many
     # proxies in front that set X-Forwarded-For/-Proto, the app (rate limits, logs) takes the
@@ -123,14 +129,18 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     # Worker jobs: a failed job runs again up to JOB_RETRY_MAX times, after these waits (seconds).
     cfg["JOB_RETRY_MAX"] = _int(env, "PINGYI_JOB_RETRY_MAX", 3)
     cfg["JOB_RETRY_INTERVALS"] = [int(s) for s in env.get("PINGYI_JOB_RETRY_INTERVALS", "10,60,300").split(",")]
-    # The worker's reaper runs this often (seconds); a queued/running job row younger than
-    # JOB_REAPER_GRACE is left alone (its RQ job may be about to be enqueued).
-    cfg["WORKER_MAINTENANCE_INTERVAL"] = _int(env, "PINGYI_WORKER_MAINTENANCE_INTERVAL", 60)
+    # The worker's maintenance runs this often (seconds): a dead scheduler's lock taken over,
+    # dead workers' jobs retried, live tallies that Redis lost scheduled again. Its reaper runs
+    # every JOB_REAPER_INTERVAL; a queued/running job row younger than JOB_REAPER_GRACE is left
+    # alone (its RQ job may be about to be enqueued).
+    cfg["WORKER_MAINTENANCE_INTERVAL"] = _int(env, "PINGYI_WORKER_MAINTENANCE_INTERVAL", 5, low=1)
+    cfg["JOB_REAPER_INTERVAL"] = _int(env, "PINGYI_JOB_REAPER_INTERVAL", 60, low=1)
     cfg["JOB_REAPER_GRACE"] = _int(env, "PINGYI_JOB_REAPER_GRACE", 60)
     # A running job's heartbeat: every WORKER_JOB_MONITORING_INTERVAL seconds; a job whose worker
-    # missed it by WORKER_HEARTBEAT_GRACE more is abandoned (RQ's defaults: 30 and 60).
-    cfg["WORKER_JOB_MONITORING_INTERVAL"] = _int(env, "PINGYI_WORKER_JOB_MONITORING_INTERVAL", 30)
-    cfg["WORKER_HEARTBEAT_GRACE"] = _int(env, "PINGYI_WORKER_HEARTBEAT_GRACE", 60)
+    # missed it by WORKER_HEARTBEAT_GRACE more is abandoned and retried (RQ's defaults, 30 and 60,
+    # would leave a killed worker's live tally stuck for 90 s).
+    cfg["WORKER_JOB_MONITORING_INTERVAL"] = _int(env, "PINGYI_WORKER_JOB_MONITORING_INTERVAL", 5, low=1)
+    cfg["WORKER_HEARTBEAT_GRACE"] = _int(env, "PINGYI_WORKER_HEARTBEAT_GRACE", 10, low=1)
     cfg.update(overrides)
     cfg["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(cfg["SQLALCHEMY_DATABASE_URI"])
     return cfg

@@ -18,8 +18,12 @@ def select_locale() -> str:
             return session["lang"]
         from flask_login import current_user
 
-        if getattr(current_user, "locale", None) in langs:
-            return current_user.locale
+        try:
+            locale = getattr(current_user, "locale", None)
+        except Exception:  # the user is read from the database, which may be down (the 503 page)
+            locale = None
+        if locale in langs:
+            return locale
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

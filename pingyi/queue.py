@@ -22,10 +22,21 @@ if TYPE_CHECKING:
 QUEUES = ("tally", "reports", "bulk", "default")
 
 
-def redis_connection(url: str | None = None):
+_clients: dict[tuple[str, float | None, int], Redis] = {}
+
+
+def redis_connection(url: str | None = None, timeout: float | None = None):
+    """A Redis client for ``url`` (default ``REDIS_URL``), one per process and setting, so
+    requests reuse its connection pool instead of connecting anew. ``timeout`` bounds connecting
+    and every command (the voter's path); the worker's blocking reads need none."""
     from redis import Redis
 
-    return Redis.from_url(url or current_app.config["REDIS_URL"])
+    url = url or current_app.config["REDIS_URL"]
+    key = (url, timeout, os.getpid())
+    client = _clients.get(key)
+    if client is None:
+        client = _clients[key] = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    return client
 
 
 def get_queue(name: str, connection=None):

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -92,7 +93,9 @@ class SealBroken(RuntimeError):
     """Sealed data that no configured key opens (SECRET_KEY changed without a fallback)."""
 
 
+@lru_cache(maxsize=64)
 def _fernet(secret: str, purpose: str) -> Fernet:
+    """The key of one purpose (derived once per process: every ballot seals its box row)."""
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"pingyi:{purpose}".encode()).derive(
         secret.encode())
     return Fernet(base64.urlsafe_b64encode(key))

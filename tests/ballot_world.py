@@ -12,6 +12,7 @@ from pingyi.campaigns import lifecycle as cp
 from pingyi.campaigns import questionnaire as q
 from pingyi.extensions import db
 from pingyi.models import Campaign, Subject, Unit, utcnow
+from pingyi.results import live
 from pingyi.tenancy import tenant_context
 from pingyi.voting import tokens
 
@@ -81,6 +82,7 @@ def vote(world, bw: BallotWorld, links: list[tokens.IssuedLink], choices, commen
         subjects = ballots.subjects_for(state.token, state.category)
         ballots.cast(link.secret, ballots.parse(full_answers(world, bw, link.secret, choice, comment), subjects,
                                                 ballots.forms_of(subjects)))
+    live.drain()  # the live tallies the ballots asked for (a thread of this process runs them)
 
 
 def cast(links, choices, comment: str = "") -> None:
@@ -92,6 +94,7 @@ def cast(links, choices, comment: str = "") -> None:
         subjects = ballots.subjects_for(state.token, state.category)
         ballots.cast(link.secret, ballots.parse(full_answers(None, None, link.secret, choice, comment), subjects,
                                                 ballots.forms_of(subjects)))
+    live.drain()
 
 
 def published_campaign(t, name: str, choices=(0, 1, 3), scope: str = "tenant") -> int:

@@ -183,6 +183,9 @@ def app(database):
     with app.app_context():
         _wipe()
     yield app
+    from pingyi.results import live
+
+    live.drain(app)  # no live tally of this test may run into the next one's data
     with app.app_context():
         _db.session.remove()
         _db.engine.dispose()

@@ -120,3 +120,36 @@ http {{
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free loopback port, keeping nothing on disk, that
+    the test may stop (SIGKILL: Redis dies, its data with it) and start again, empty."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            message = "redis-server not found — install it (apt-get install redis-server)"
+            pytest.fail("CI=true and " + message, pytrace=False) if IN_CI else pytest.skip(message)
+        self.workdir, self.port, self.proc = workdir, free_port(), None
+        workdir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--dir", str(self.workdir)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not _reachable(self.url, self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.02)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None

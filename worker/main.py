@@ -2,23 +2,54 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import current_app, has_app_context
 from rq import Queue, Worker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.job import Job
+from rq.scheduler import RQScheduler
 
 from pingyi.extensions import db
 from pingyi.queue import get_queue, redis_connection
+from pingyi.results import live
 
 from . import reaper
 
 
+class PingyiScheduler(RQScheduler):
+    """RQ's scheduler (it moves retries and the debounced live tallies onto their queues when
+    due) with a lock that outlives a killed scheduler by ``lock_ttl`` seconds, not RQ's 61: the
+    next worker's maintenance round takes it over within seconds. The scheduler refreshes it
+    every ``interval`` (1 s)."""
+
+    lock_ttl = 10
+
+    def _shorten(self) -> None:
+        for name in self.acquired_locks:
+            self.connection.expire(self.get_locking_key(name), self.lock_ttl)
+
+    def acquire_locks(self, auto_start: bool = False):
+        got = super().acquire_locks(auto_start)
+        self._shorten()
+        return got
+
+    def heartbeat(self) -> None:
+        super().heartbeat()
+        self._shorten()
+
+
 class PingyiWorker(Worker):
-    """RQ's forking worker plus the reaper. Each maintenance round (``maintenance_interval``) RQ
-    cleans every queue's registries, which retries or fails the jobs of workers that died; then
-    ``reaper.reconcile`` fixes the job rows RQ cannot. A dying work-horse is recorded on its row
-    at once."""
+    """RQ's forking worker plus the reaper and the live tallies' catch-up. Each maintenance round
+    (``maintenance_interval``, a few seconds) RQ takes over a dead scheduler's lock once it
+    expired and cleans every queue's registries, which retries or fails the jobs of workers that
+    died; ``live.catch_up`` schedules the live tallies Redis lost; about once per
+    ``reaper_interval`` ``reaper.reconcile`` fixes the job rows RQ cannot. A dying work-horse is
+    recorded on its row at once."""
 
     heartbeat_grace = 60
+    reaper_interval = 60.0
+    _reaped_at = 0.0
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         # RQ allows a fixed 60 s past the next heartbeat before a job counts as abandoned; the
@@ -28,11 +59,38 @@ class PingyiWorker(Worker):
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
         try:
-            reaper.reconcile(self.connection)
+            live.catch_up(self.connection)
         except Exception:  # the worker must keep working
+            self.log.exception("Worker %s: live tally catch-up failed", self.name)
+        finally:
+            _release_session()
+        if time.monotonic() - self._reaped_at < self.reaper_interval:
+            return
+        self._reaped_at = time.monotonic()
+        try:
+            reaper.reconcile(self.connection)
+        except Exception:
             self.log.exception("Worker %s: reaper failed", self.name)
         finally:
             _release_session()
+
+    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
+                         date_format: str = DEFAULT_LOGGING_DATE_FORMAT, log_format: str = DEFAULT_LOGGING_FORMAT) -> None:
+        """RQ's own, with ``PingyiScheduler`` (RQ names its class inside this method)."""
+        self.scheduler = PingyiScheduler(self.queues, connection=self.connection,
+                                         logging_level=logging_level if logging_level is not None else self.log.level,
+                                         date_format=date_format, log_format=log_format, serializer=self.serializer)
+        self.scheduler.acquire_locks()
+        if self.scheduler.acquired_locks:
+            if burst:
+                try:
+                    self.scheduler.register_birth()
+                    self.scheduler.enqueue_scheduled_jobs()
+                finally:
+                    self.scheduler.release_locks()
+                    self.scheduler.register_death()
+            else:
+                self.scheduler.start()
 
     def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage) -> None:
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)
@@ -58,9 +116,10 @@ def _release_session() -> None:
 
 
 def run_worker(queues: list[str], burst: bool = False) -> None:
-    """Work the named queues with the scheduler (retry backoff) and the reaper about once per
-    ``WORKER_MAINTENANCE_INTERVAL``: RQ runs maintenance between blocking dequeues, which wait
-    ``worker_ttl - 15`` seconds, so the worker TTL follows the interval."""
+    """Work the named queues with the scheduler (retry backoff, live tallies), maintenance every
+    ``WORKER_MAINTENANCE_INTERVAL`` seconds and the reaper every ``JOB_REAPER_INTERVAL``: RQ runs
+    maintenance between blocking dequeues, which wait ``worker_ttl - 15`` seconds, so the worker
+    TTL follows the interval."""
     from rq.serializers import JSONSerializer
 
     if not current_app.config.get("REDIS_URL"):
@@ -69,9 +128,10 @@ def run_worker(queues: list[str], burst: bool = False) -> None:
     # The SQLAlchemy pool must not be shared with forked work-horses.
     db.engine.dispose()
     cfg = current_app.config
-    interval = max(1, int(cfg.get("WORKER_MAINTENANCE_INTERVAL", 60)))
+    interval = max(1, int(cfg.get("WORKER_MAINTENANCE_INTERVAL", 5)))
     worker = PingyiWorker([get_queue(q, conn) for q in queues], connection=conn, serializer=JSONSerializer,
                           maintenance_interval=interval, worker_ttl=interval + 15,
-                          job_monitoring_interval=max(1, int(cfg.get("WORKER_JOB_MONITORING_INTERVAL", 30))))
-    worker.heartbeat_grace = max(1, int(cfg.get("WORKER_HEARTBEAT_GRACE", 60)))
+                          job_monitoring_interval=max(1, int(cfg.get("WORKER_JOB_MONITORING_INTERVAL", 5))))
+    worker.heartbeat_grace = max(1, int(cfg.get("WORKER_HEARTBEAT_GRACE", 10)))
+    worker.reaper_interval = max(interval, int(cfg.get("JOB_REAPER_INTERVAL", 60)))
     worker.work(with_scheduler=True, burst=burst)

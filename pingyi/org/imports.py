@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from pingyi import jobs
+from pingyi.bulk import note_filled
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
@@ -413,6 +414,7 @@ def import_unit_frame(df: pd.DataFrame) -> UnitPlan:
             units[u.id] = u
             set_path(u, units.get(u.parent_id))
         db.session.flush()
+        note_filled("units", len(fresh))
     return plan
 
 
@@ -520,6 +522,7 @@ def import_people_frame(df: pd.DataFrame) -> PeoplePlan:
             if getattr(p, attr) != values[attr]:
                 setattr(p, attr, values[attr])
     db.session.add_all(Person(tenant_id=tenant_id, **values) for values in plan.creates)
+    note_filled("people", len(plan.creates))
     db.session.flush()
     return plan
 

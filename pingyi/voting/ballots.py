@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from blinker import Signal
 from sqlalchemy import select
 
 from pingyi.extensions import db
-from pingyi.i18n import _
 from pingyi.models import (
     Ballot,
     BallotToken,
@@ -31,15 +30,15 @@ from pingyi.models import (
     Unit,
     utcnow,
 )
-from pingyi.org.orgtree import subtree_filter
 from pingyi.security import hash_secret, seal
-from pingyi.tenancy import require_tenant_id, set_tenant
+from pingyi.tenancy import require_tenant_id, set_tenant, unscoped
 
-from . import tokens
+from . import sheet, tokens
+from .sheet import Sheet, Submission, field_name  # noqa: F401  (the ballot's names, used with these functions)
 
-# Sent after a ballot's transaction has committed it to the box, with its ``campaign_id``, in
-# the ballot's tenant scope. The live tally listens (``pingyi.results.live``): it runs the
-# mixer, then counts what was moved; voting knows nothing of it.
+# Sent after a ballot's transaction has committed it to the box, with its ``tenant_id`` and
+# ``campaign_id``. The live tally listens (``pingyi.results.live``): it asks for a mix and a
+# count later, never in the voter's request; voting knows nothing of it.
 ballot_boxed = Signal("ballot-boxed")
 
 # "inactive": the link's tenant was deactivated (``pingyi tenant deactivate``): it serves no ballot
@@ -53,19 +52,37 @@ class LinkState:
     token: BallotToken | None = None
     campaign: Campaign | None = None
     category: EvaluatorCategory | None = None
+    tenant_slug: str = ""
+    unit_name: str = ""
+
+    def sheet(self) -> Sheet:
+        """What this link may rate (``voting.sheet``: cached once the campaign has opened)."""
+        token, category = self.token, self.category
+        return sheet.for_link(token.tenant_id, token.campaign_id, self.campaign.opened_at, category.id,
+                              category.scope, category.group_unit_id, token.unit_id)
 
 
 def resolve(text: str, now: datetime | None = None) -> LinkState:
-    """Look a link up and say whether it may vote now; binds the session to its tenant."""
-    token = tokens.lookup(text)
-    if token is None:
+    """Look a link up and say whether it may vote now; binds the session to its tenant. One
+    indexed read brings the link with its campaign, category, tenant and unit name."""
+    found = tokens.credential_hash(text or "")
+    if found is None:
         return LinkState("unknown")
+    column, digest = found
+    with unscoped():
+        row = db.session.execute(
+            select(BallotToken, Campaign, EvaluatorCategory, Tenant.is_active, Tenant.slug, Unit.name)
+            .join(Campaign, Campaign.id == BallotToken.campaign_id)
+            .join(EvaluatorCategory, EvaluatorCategory.id == BallotToken.category_id)
+            .join(Tenant, Tenant.id == BallotToken.tenant_id)
+            .outerjoin(Unit, Unit.id == BallotToken.unit_id)
+            .where(getattr(BallotToken, column) == digest)).first()
+    if row is None:
+        return LinkState("unknown")
+    token, campaign, category, active, slug, unit_name = row
     set_tenant(token.tenant_id)
-    tenant = db.session.get(Tenant, token.tenant_id)
-    if tenant is None or not tenant.is_active:
+    if not active:
         return LinkState("inactive")
-    campaign = db.session.get(Campaign, token.campaign_id)
-    category = db.session.get(EvaluatorCategory, token.category_id)
     now = now or utcnow()
     if token.revoked_at is not None:
         status = "revoked"
@@ -77,74 +94,24 @@ def resolve(text: str, now: datetime | None = None) -> LinkState:
         status = "ended"
     else:
         status = "ok"
-    return LinkState(status, token, campaign, category)
+    return LinkState(status, token, campaign, category, slug, unit_name or "")
 
 
 def subjects_for(token: BallotToken, category: EvaluatorCategory) -> list[Subject]:
-    """本单位 links rate the subjects of their own unit; 全评 links every subject in the group."""
-    q = select(Subject).where(Subject.campaign_id == token.campaign_id)
-    if category.scope == "group" and category.group_unit_id:
-        group = db.session.get(Unit, category.group_unit_id)
-        q = q.join(Unit, Unit.id == Subject.unit_id).where(subtree_filter(group.path)).order_by(Unit.path)
-    else:
-        q = q.where(Subject.unit_id == token.unit_id)
-    kind_order = {"unit": 0, "team": 1, "person": 2}
-    subjects = db.session.execute(q.order_by(Subject.position)).scalars().all()
-    return sorted(subjects, key=lambda s: (kind_order.get(s.kind, 3), s.position))
+    """The subjects a link may rate, in page order (``voting.sheet.subjects_for``)."""
+    return sheet.subjects_for(token.campaign_id, category.scope, category.group_unit_id, token.unit_id)
 
 
 def forms_of(subjects: list[Subject]) -> dict[int, Form]:
-    ids = {s.form_id for s in subjects}
-    return {f.id: f for f in db.session.execute(select(Form).where(Form.id.in_(ids))).scalars()}
-
-
-@dataclass
-class Submission:
-    answers: list[tuple[int, int, int]] = field(default_factory=list)  # subject, item, choice
-    comments: list[tuple[int, int, str]] = field(default_factory=list)  # subject, item, text
-    errors: dict[str, str] = field(default_factory=dict)  # field name → message
-
-    def payload(self) -> dict:
-        """A comparable form of the answers (paper double entry compares these)."""
-        return {"answers": sorted([list(a) for a in self.answers]),
-                "comments": sorted([list(c) for c in self.comments])}
-
-
-def field_name(prefix: str, subject_id: int, item_id: int) -> str:
-    return f"{prefix}_{subject_id}_{item_id}"
+    return sheet.forms_of(subjects)
 
 
 def parse(data: Mapping[str, str], subjects: list[Subject], forms: dict[int, Form]) -> Submission:
-    """Read posted fields ``a_<subject>_<item>`` (a choice id) and ``c_<subject>_<item>`` (text).
-    Required items must be answered, choices must belong to the item's scale, texts are
-    length-limited; unknown fields are ignored."""
-    sub = Submission()
-    for s in subjects:
-        for section in forms[s.form_id].sections:
-            for item in section.items:
-                if item.kind == "rating":
-                    name = field_name("a", s.id, item.id)
-                    raw = (data.get(name) or "").strip()
-                    valid = {c.id for c in item.scale.choices} if item.scale else set()
-                    if not raw:
-                        if item.required:
-                            sub.errors[name] = _("请选择")
-                        continue
-                    # ASCII digits of an id's length only: int() of 5 000 digits raises, and of "²" too
-                    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or int(raw) not in valid:
-                        sub.errors[name] = _("选项无效")
-                        continue
-                    sub.answers.append((s.id, item.id, int(raw)))
-                else:
-                    name = field_name("c", s.id, item.id)
-                    text = (data.get(name) or "").strip()
-                    if len(text) > item.max_length:
-                        sub.errors[name] = _("不能超过 %(n)d 字", n=item.max_length)
-                    elif text:
-                        sub.comments.append((s.id, item.id, text))
-                    elif item.required:
-                        sub.errors[name] = _("请填写")
-    return sub
+    """Read a submission for these subjects on these forms (``voting.sheet.read``)."""
+    return sheet.read(data, sheet.build(subjects, forms))
+
+
+read = sheet.read  # a submission against a link's sheet (``LinkState.sheet``)
 
 
 class AlreadyUsed(Exception):
@@ -185,7 +152,10 @@ def cast(link_text: str, sub: Submission, paper: bool = False) -> str:
         "id": secrets.token_hex(16), "tenant_id": require_tenant_id(), "campaign_id": campaign_id,
         "receipt_hash": box_receipt_hash(receipt), "sealed": seal(content, BOX_SEAL)}])
     db.session.commit()
-    ballot_boxed.send(None, campaign_id=campaign_id)
+    try:  # the ballot is stored: nothing after the commit may cost the voter the receipt
+        ballot_boxed.send(None, tenant_id=require_tenant_id(), campaign_id=campaign_id)
+    except Exception:  # whoever listens logs its own failures; the box row waits for the next run
+        db.session.rollback()
     return receipt
 
 

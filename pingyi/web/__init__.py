@@ -94,6 +94,31 @@ def _install_error_pages(app: Flask) -> None:
     for exc_class in (OverflowError, RecursionError, DecimalException, DataError, IntegrityError):
         app.register_error_handler(exc_class, refused_by_database)
 
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    def database_unavailable(exc: Exception):
+        """The database is down, restarting or out of connections: a 503 that says to come back,
+        never a 500. Nothing was written (the transaction did not commit); a ballot link is
+        redeemed only in the transaction that stores its ballot, so it still works afterwards."""
+        from contextlib import suppress
+
+        from pingyi.extensions import db
+        from pingyi.i18n import _
+
+        with suppress(Exception):
+            db.session.rollback()
+        app.logger.error("database unavailable: %s", type(exc).__name__)
+        message = (_("系统繁忙，请稍后再试，您的测评码仍然有效") if request.blueprint == "ballot"
+                   else _("系统繁忙，请稍后再试"))
+        headers = {"Retry-After": "10"}
+        if request.path.startswith("/api/"):
+            return jsonify(error=message, status=503), 503, headers
+        # a page that needs no database (no signed-in user, no tenant), for every audience
+        return render_template("ballot/unavailable.html", message=message), 503, headers
+
+    for exc_class in (OperationalError, InterfaceError):
+        app.register_error_handler(exc_class, database_unavailable)
+
 
 def _install_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale

@@ -188,7 +188,8 @@ def test_a_ballot_boxed_after_the_close_is_sealed_in(app, world):
             with pytest.raises(DomainError, match="密封票箱"):  # not published with a ballot outside the count
                 cp.transition(db.session.get(Campaign, bw.campaign_id), "publish")
             db.session.rollback()
-            live.ballot_cast(None, campaign_id=bw.campaign_id)
+            live.ballot_cast(None, tenant_id=world.a.id, campaign_id=bw.campaign_id)
+            live.drain()
             assert (mixer.waiting(bw.campaign_id), _count(Ballot)) == (0, 3)
             cp.transition(db.session.get(Campaign, bw.campaign_id), "publish")
             db.session.commit()
@@ -237,6 +238,7 @@ def test_no_byte_of_the_box_matches_a_ballot(app, world):
             receipts.append(ballots.cast(link.secret, ballots.parse(
                 full_answers(world, first, link.secret, i % 4, comment=f"mixed-secret-{i}"), subjects,
                 ballots.forms_of(subjects))))
+        live.drain()
         with unscoped():
             assert (mixer.waiting(first.campaign_id), mixer.waiting(second.campaign_id)) == (0, 1)
             markers = [f"mixed-secret-{i}" for i in range(5)] + ["still-waiting-0"]

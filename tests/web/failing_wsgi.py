@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Flask, request
 
 from pingyi import create_app
-from pingyi.voting import ballots
+from pingyi.voting import sheet
 
 
 def _fail(*_args) -> None:
@@ -15,7 +15,7 @@ def _fail(*_args) -> None:
 
 
 def make() -> Flask:
-    ballots.subjects_for = _fail
+    sheet.subjects_for = _fail
     app = create_app()
     flask_app = app.wsgi_app
 

@@ -140,7 +140,7 @@ def test_guessing_links_is_rate_limited(app, world):
 
 
 def test_no_stack_trace_reaches_an_evaluator(app, world, monkeypatch):
-    from pingyi.voting import ballots
+    from pingyi.voting import sheet
 
     with app.app_context():
         bw = build(world)
@@ -149,7 +149,7 @@ def test_no_stack_trace_reaches_an_evaluator(app, world, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(ballots, "subjects_for", boom)
+    monkeypatch.setattr(sheet, "subjects_for", boom)
     r = app.test_client().get(f"/b/{bw.own[0].secret}")
     assert r.status_code == 500 and "Traceback" not in r.text and "secret internals" not in r.text
     assert "服务器出错了" in r.text

@@ -19,7 +19,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from pingyi.logsafe import redact
-from pingyi.voting import ballots, tokens
+from pingyi.voting import sheet, tokens
 from tests.ballot_world import build
 
 ROOT = Path(__file__).parent.parent.parent
@@ -67,7 +67,7 @@ def test_an_exception_on_a_ballot_url_is_logged_without_the_link(app, world, mon
     with app.app_context():
         link = build(world).own[0]
     app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: Flask logs the error, answers 500
-    monkeypatch.setattr(ballots, "subjects_for", _fail_with_the_url)
+    monkeypatch.setattr(sheet, "subjects_for", _fail_with_the_url)
     client = app.test_client()
     assert client.get(f"/b/{link.secret}").status_code == 500
     r = client.post("/c", data={"code": tokens.format_code(link.short_code)})
@@ -86,7 +86,7 @@ def test_the_development_server_logs_no_link(app, world, monkeypatch, root_log):
     with app.app_context():
         link = build(world).own[0]
     app.config["PROPAGATE_EXCEPTIONS"] = True
-    monkeypatch.setattr(ballots, "subjects_for", _fail_with_the_url)
+    monkeypatch.setattr(sheet, "subjects_for", _fail_with_the_url)
     server = make_server("127.0.0.1", 0, app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -30,7 +30,8 @@ from tests import clock, servers
 from tests.factories import login
 
 FAST = {"PINGYI_WORKER_MAINTENANCE_INTERVAL": "1", "PINGYI_WORKER_JOB_MONITORING_INTERVAL": "1",
-        "PINGYI_WORKER_HEARTBEAT_GRACE": "2", "PINGYI_JOB_REAPER_GRACE": "2"}
+        "PINGYI_WORKER_HEARTBEAT_GRACE": "2", "PINGYI_JOB_REAPER_GRACE": "2",
+        "PINGYI_JOB_REAPER_INTERVAL": "1"}
 
 
 @pytest.fixture

@@ -20,20 +20,19 @@ def campaign_paper(campaign_id: int):
     ballot page), not by a page form."""
     c = campaign_or_404(campaign_id)
     code = (request.values.get("code") or "").strip()
-    context = {"c": c, "code": code, "result": None, "subjects": [], "forms": {}, "errors": {}, "values": {}}
+    context = {"c": c, "code": code, "result": None, "sheet": None, "errors": {}, "values": {}}
     if code:
         try:
             token = paper.token_for(c, code)
             unit_or_404(token.unit_id)  # a unit admin enters only their own units' forms
-            category = ballots.resolve(code).category
-            subjects = ballots.subjects_for(token, category)
-            context.update(subjects=subjects, forms=ballots.forms_of(subjects), code=tokens.format_code(
-                tokens.normalize_code(code)), category=category, labels={s.id: s.label for s in subjects})
+            state = ballots.resolve(code)
+            context.update(sheet=state.sheet(), category=state.category,
+                           code=tokens.format_code(tokens.normalize_code(code)))
         except DomainError as exc:
             flash(exc.message, "error")
             context["code"] = ""
-        if request.method == "POST" and context["subjects"]:
-            sub = ballots.parse(request.form, context["subjects"], context["forms"])
+        if request.method == "POST" and context["sheet"]:
+            sub = ballots.read(request.form, context["sheet"])
             context.update(errors=sub.errors, values=request.form)
             if not sub.errors:
                 try:
@@ -45,12 +44,14 @@ def campaign_paper(campaign_id: int):
                 if result and result.status != "mismatch":
                     flash(_("已计票（纸质票）") if result.status == "counted" else _("已保存，等待另一人录入核对"),
                           "success")
-                    context.update(subjects=[], code="", values={})
+                    context.update(sheet=None, code="", values={})
                 if result and result.status == "mismatch":
-                    items = {it.id: it.text for f in context["forms"].values() for sec in f.sections for it in sec.items}
-                    choices = {str(ch.id): ch.label for f in context["forms"].values() for s in f.scales
-                               for ch in s.choices}
-                    context["diff_rows"] = [(context["labels"].get(s, s), items.get(i, i), choices.get(a, a),
+                    subjects = context["sheet"].subjects
+                    labels = {s.id: s.label for s in subjects}
+                    items = {it.id: it.text for s in subjects for sec in s.sections for it in sec.items}
+                    choices = {str(ch.id): ch.label for s in subjects for sec in s.sections for it in sec.items
+                               for ch in it.choices}
+                    context["diff_rows"] = [(labels.get(s, s), items.get(i, i), choices.get(a, a),
                                              choices.get(b, b)) for s, i, a, b in result.diffs]
     context["pending"], context["mismatched"] = paper.pending_counts(c, within())
     return render_template("admin/campaign_paper.html", field=ballots.field_name, **context)

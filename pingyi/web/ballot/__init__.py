@@ -13,11 +13,9 @@ from flask_login import current_user
 from limits import parse_many
 
 from pingyi import logsafe
-from pingyi.extensions import db, limiter
+from pingyi.extensions import limiter
 from pingyi.i18n import _
-from pingyi.models import Tenant
 from pingyi.results import publication
-from pingyi.tenancy import get_scoped
 from pingyi.voting import ballots, mixer, statement, tokens
 from pingyi.web.access import public_campaign_or_404
 from pingyi.web.forms import CodeForm
@@ -49,37 +47,27 @@ def _refusal(state: ballots.LinkState):
 @limiter.limit(LINK_LIMIT, deduct_when=failed_lookup)
 @limiter.limit(PAGE_LIMIT)
 def vote(link: str):
+    """One indexed read for the link, the sheet from the process's cache, one transaction that
+    redeems the link and boxes the ballot, the receipt: nothing else is done for a ballot."""
     if request.method == "POST" and origin_matches() is False:
         abort(400)
     state = ballots.resolve(link)
     if state.status != "ok":
         return _refusal(state)
-    subjects = ballots.subjects_for(state.token, state.category)
-    forms = ballots.forms_of(subjects)
-    unit_name = state.token.unit_id and _unit_name(state.token.unit_id)
+    sheet = state.sheet()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        sub = ballots.parse(request.form, subjects, forms)
+        sub = ballots.read(request.form, sheet)
         errors = sub.errors
         if not errors:
+            check_url = url_for(".receipt_check", slug=state.tenant_slug, campaign_id=state.token.campaign_id)
             try:
                 receipt = ballots.cast(link, sub)
             except ballots.AlreadyUsed:
                 return _refusal(ballots.resolve(link))
-            tenant = db.session.get(Tenant, state.campaign.tenant_id)
-            return render_template("ballot/receipt.html", campaign=state.campaign,
-                                   receipt=tokens.format_code(receipt),
-                                   check_url=url_for(".receipt_check", slug=tenant.slug, campaign_id=state.campaign.id))
-    return render_template("ballot/vote.html", state=state, subjects=subjects, forms=forms, errors=errors,
-                           values=request.form, unit_name=unit_name,
-                           field=ballots.field_name), (422 if errors else 200)
-
-
-def _unit_name(unit_id: int) -> str:
-    from pingyi.models import Unit
-
-    unit = get_scoped(Unit, unit_id)
-    return unit.name if unit else ""
+            return render_template("ballot/receipt.html", receipt=tokens.format_code(receipt), check_url=check_url)
+    return render_template("ballot/vote.html", state=state, sheet=sheet, errors=errors, values=request.form,
+                           unit_name=state.unit_name, field=ballots.field_name), (422 if errors else 200)
 
 
 @bp.route("/c", methods=["GET", "POST"])

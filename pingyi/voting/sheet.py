@@ -1,0 +1,186 @@
+"""What one link may rate, as plain data: the subjects in page order, each with its form's
+sections, items and the ids of the choices it accepts. The ballot page renders it and
+``read`` checks a submission against it.
+
+Building it takes a dozen queries over subjects, forms, sections, items, scales and choices.
+None of them can change once a campaign has opened (forms are frozen, subjects and categories
+are fixed to drafts), so each process keeps the sheets of opened campaigns, keyed by tenant,
+campaign, the moment it opened, category and unit: a ballot POST then costs no query for it.
+A draft's sheet (the paper entry's preview, tests) is built afresh every time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from pingyi.extensions import db
+from pingyi.i18n import _
+from pingyi.models import Form, FormItem, FormSection, Scale, Subject, Unit
+from pingyi.org.orgtree import subtree_filter
+
+KIND_ORDER = {"unit": 0, "team": 1, "person": 2}
+CACHE_SIZE = 2048  # sheets kept per process (one per campaign × category × unit that voted)
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    kind: str  # rating | text
+    text: str
+    required: bool
+    max_length: int
+    choices: tuple[Choice, ...] = ()
+    choice_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class SheetSubject:
+    id: int
+    kind: str
+    label: str
+    form_id: int
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
+class Sheet:
+    subjects: tuple[SheetSubject, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.subjects)
+
+    def __iter__(self):
+        return iter(self.subjects)
+
+    def __len__(self) -> int:
+        return len(self.subjects)
+
+
+@dataclass
+class Submission:
+    answers: list[tuple[int, int, int]] = field(default_factory=list)  # subject, item, choice
+    comments: list[tuple[int, int, str]] = field(default_factory=list)  # subject, item, text
+    errors: dict[str, str] = field(default_factory=dict)  # field name → message
+
+    def payload(self) -> dict:
+        """A comparable form of the answers (paper double entry compares these)."""
+        return {"answers": sorted([list(a) for a in self.answers]),
+                "comments": sorted([list(c) for c in self.comments])}
+
+
+def field_name(prefix: str, subject_id: int, item_id: int) -> str:
+    return f"{prefix}_{subject_id}_{item_id}"
+
+
+def subjects_for(campaign_id: int, scope: str, group_unit_id: int | None, unit_id: int | None) -> list[Subject]:
+    """本单位 links rate the subjects of their own unit; 全评 links every subject in the group."""
+    q = select(Subject).where(Subject.campaign_id == campaign_id)
+    if scope == "group" and group_unit_id:
+        group = db.session.get(Unit, group_unit_id)
+        q = q.join(Unit, Unit.id == Subject.unit_id).where(subtree_filter(group.path)).order_by(Unit.path)
+    else:
+        q = q.where(Subject.unit_id == unit_id)
+    subjects = db.session.execute(q.order_by(Subject.position)).scalars().all()
+    return sorted(subjects, key=lambda s: (KIND_ORDER.get(s.kind, 3), s.position))
+
+
+def forms_of(subjects: list[Subject]) -> dict[int, Form]:
+    """The subjects' forms with their sections, items, scales and choices loaded in a few queries."""
+    ids = {s.form_id for s in subjects}
+    q = select(Form).where(Form.id.in_(ids)).options(
+        selectinload(Form.sections).selectinload(FormSection.items).selectinload(FormItem.scale)
+        .selectinload(Scale.choices))
+    return {f.id: f for f in db.session.execute(q).scalars()}
+
+
+def build(subjects: list[Subject], forms: dict[int, Form]) -> Sheet:
+    """The plain sheet of these subjects on these forms."""
+    def item(it: FormItem) -> Item:
+        choices = tuple(Choice(c.id, c.label) for c in it.scale.choices) if it.kind == "rating" and it.scale else ()
+        return Item(it.id, it.kind, it.text, it.required, it.max_length, choices, frozenset(c.id for c in choices))
+
+    sections = {fid: tuple(Section(sec.title, tuple(item(it) for it in sec.items)) for sec in f.sections)
+                for fid, f in forms.items()}
+    return Sheet(tuple(SheetSubject(s.id, s.kind, s.label, s.form_id, sections[s.form_id]) for s in subjects))
+
+
+_cache: OrderedDict[tuple, Sheet] = OrderedDict()
+_lock = threading.Lock()
+
+
+def for_link(tenant_id: int, campaign_id: int, opened_at: datetime | None, category_id: int, scope: str,
+             group_unit_id: int | None, unit_id: int | None) -> Sheet:
+    """The sheet of a link (its campaign, category and unit), from this process's cache once
+    the campaign has opened. The key holds the tenant (no sheet crosses tenants) and the moment
+    the campaign opened (a campaign id SQLite reuses after a delete is another campaign)."""
+    key = (tenant_id, campaign_id, opened_at, category_id, unit_id if scope != "group" else None)
+    if opened_at is not None:
+        with _lock:
+            found = _cache.get(key)
+            if found is not None:
+                _cache.move_to_end(key)
+                return found
+    subjects = subjects_for(campaign_id, scope, group_unit_id, unit_id)
+    made = build(subjects, forms_of(subjects))
+    if opened_at is not None:
+        with _lock:
+            _cache[key] = made
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+    return made
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def read(data: Mapping[str, str], sheet: Sheet) -> Submission:
+    """Read posted fields ``a_<subject>_<item>`` (a choice id) and ``c_<subject>_<item>`` (text).
+    Required items must be answered, choices must belong to the item's scale, texts are
+    length-limited; unknown fields are ignored."""
+    sub = Submission()
+    for s in sheet.subjects:
+        for section in s.sections:
+            for it in section.items:
+                if it.kind == "rating":
+                    name = field_name("a", s.id, it.id)
+                    raw = (data.get(name) or "").strip()
+                    if not raw:
+                        if it.required:
+                            sub.errors[name] = _("请选择")
+                        continue
+                    # ASCII digits of an id's length only: int() of 5 000 digits raises, and of "²" too
+                    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or int(raw) not in it.choice_ids:
+                        sub.errors[name] = _("选项无效")
+                        continue
+                    sub.answers.append((s.id, it.id, int(raw)))
+                else:
+                    name = field_name("c", s.id, it.id)
+                    text = (data.get(name) or "").strip()
+                    if len(text) > it.max_length:
+                        sub.errors[name] = _("不能超过 %(n)d 字", n=it.max_length)
+                    elif text:
+                        sub.comments.append((s.id, it.id, text))
+                    elif it.required:
+                        sub.errors[name] = _("请填写")
+    return sub
