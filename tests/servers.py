@@ -153,3 +153,53 @@ class RedisServer:
             self.proc.kill()
             self.proc.wait(timeout=10)
         self.proc = None
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+class PostgresServer:
+    """A PostgreSQL cluster of the test's own (initdb in a temp dir, run as the ``postgres``
+    user when the test runs as root: initdb refuses root) on a free loopback port, which the
+    test may stop and start again."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self.bin = _pg_bin()
+        if self.bin is None:
+            message = "PostgreSQL's server binaries not found — install them (apt-get install postgresql)"
+            pytest.fail("CI=true and " + message, pytrace=False) if IN_CI else pytest.skip(message)
+        # a directory the postgres user can reach (pytest's tmp_path is root's alone)
+        self.workdir, self.port = Path(tempfile.mkdtemp(prefix="pingyi-pg-")), free_port()
+        self.workdir.chmod(0o755)
+        self.data = self.workdir / "data"
+        self._run(["initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres"])
+
+    def _run(self, argv: list[str]) -> None:
+        cmd = [str(self.bin / argv[0]), *argv[1:]]
+        if os.geteuid() == 0:
+            shutil.chown(self.workdir, "postgres")
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+
+    def url(self, dbname: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def start(self) -> None:
+        self._run(["pg_ctl", "-D", str(self.data), "-w", "-l", str(self.workdir / "server.log"), "-o",
+                   f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off", "start"])
+
+    def stop(self) -> None:
+        self._run(["pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop"])
+
+    def running(self) -> bool:
+        return (self.data / "postmaster.pid").exists()
+
+    def close(self) -> None:
+        """Stop it if it runs, and remove its files."""
+        if self.running():
+            self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)

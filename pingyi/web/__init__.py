@@ -110,11 +110,10 @@ def _install_error_pages(app: Flask) -> None:
         app.logger.error("database unavailable: %s", type(exc).__name__)
         message = (_("系统繁忙，请稍后再试，您的测评码仍然有效") if request.blueprint == "ballot"
                    else _("系统繁忙，请稍后再试"))
-        headers = {"Retry-After": "10"}
         if request.path.startswith("/api/"):
-            return jsonify(error=message, status=503), 503, headers
+            return jsonify(error=message, status=503), 503
         # a page that needs no database (no signed-in user, no tenant), for every audience
-        return render_template("ballot/unavailable.html", message=message), 503, headers
+        return render_template("ballot/unavailable.html", message=message), 503
 
     for exc_class in (OperationalError, InterfaceError):
         app.register_error_handler(exc_class, database_unavailable)
