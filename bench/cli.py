@@ -43,3 +43,33 @@ def bench_tally(answers, db_url, repeat, keep) -> None:
     app = create_app({"DATABASE_URL": db_url}) if db_url else current_app._get_current_object()
     with app.app_context():
         click.echo(json.dumps(run(answers, keep, repeat)))
+
+
+@bench_cli.command("ballots")
+@click.option("--count", default=20_000, show_default=True, type=click.IntRange(1), help="links, each cast once")
+@click.option("--connections", default=64, show_default=True, type=click.IntRange(1), help="wrk's connections")
+@click.option("--wrk-threads", default=2, show_default=True, type=click.IntRange(1), help="wrk's threads")
+@click.option("--workers", type=click.IntRange(1), help="PINGYI_WORKERS (default: deploy/gunicorn.conf.py's)")
+@click.option("--threads", type=click.IntRange(1), help="PINGYI_THREADS (default: deploy/gunicorn.conf.py's)")
+@click.option("--worker-class", help="PINGYI_WORKER_CLASS (default: deploy/gunicorn.conf.py's)")
+@click.option("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres", show_default=True,
+              help="server for the scratch database (a private one is started when it does not answer)")
+@click.option("--seed", default=2024, show_default=True, type=int, help="seed of the ballots' random choices")
+def bench_ballots(**options) -> None:
+    """Cast COUNT ballots over HTTP against gunicorn, PostgreSQL, Redis and a worker started for
+    the run, then GET /login as long as the baseline; print the figures. Exits 1 when an
+    accepted ballot was not stored exactly once."""
+    import sys
+
+    from .ballots import BenchError, Options, failures, run
+
+    try:
+        result = run(Options(**options))
+    except BenchError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(result))
+    problems = failures(result)
+    if problems:
+        click.echo("error: " + "; ".join(problems), err=True)
+        sys.exit(1)
