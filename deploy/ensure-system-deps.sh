@@ -9,6 +9,7 @@ fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || [ -e /usr/share/fonts/truetyp
 if [ "${1:-}" = "--test" ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  command -v wrk >/dev/null || missing+=(wrk)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
