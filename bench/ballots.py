@@ -469,24 +469,26 @@ def _run_stack(stack: ExitStack, opts: Options, tmp: Path, create_app, started: 
 
     wrk(base + "/login", opts, tmp, "warmup", 2)
     ballots = wrk(base + "/", opts, tmp, "ballots", RUN_CAP_S, tmp / "slices")
-    ended = time.monotonic()
+    ended, s = time.monotonic(), stored(prep.campaign_id)
+    behind = s["boxed"] + s["moved"] - s["tallied"]  # ballots the live tally had not counted yet
     k = app.config["MIN_CELL"]
     caught_up = None
     while time.monotonic() - ended < TALLY_WAIT_S:
-        s = stored(prep.campaign_id)
         if s["boxed"] < k and s["tallied"] == s["moved"]:
             caught_up = round(time.monotonic() - ended, 1)
             break
         time.sleep(0.2)
+        s = stored(prep.campaign_id)
     static = wrk(base + "/login", opts, tmp, "static", max(1, math.ceil(ballots.seconds)))
     s = stored(prep.campaign_id)
     errors = {"gunicorn": log_errors(web_log), "worker": log_errors(worker_log)}
     for name, lines in errors.items():
         if lines:
             print(f"{name} logged {len(lines)} error line(s), the first:\n  " + "\n  ".join(lines[:5]), file=sys.stderr)
-    return figures(opts, prep, ballots, static, s, caught_up, settings) | {
-        "prepare_s": round(prepare_s, 1), "wall_s": round(time.perf_counter() - started, 1),
-        "log_errors": {name: len(lines) for name, lines in errors.items()}}
+    extra = {"live_tally_behind_at_end": behind, "prepare_s": round(prepare_s, 1),
+             "wall_s": round(time.perf_counter() - started, 1),
+             "log_errors": {name: len(lines) for name, lines in errors.items()}}
+    return figures(opts, prep, ballots, static, s, caught_up, settings) | extra
 
 
 def figures(opts: Options, prep: Prepared, ballots: WrkRun, static: WrkRun, s: dict, caught_up: float | None,
