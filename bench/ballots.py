@@ -281,10 +281,10 @@ def prepare(count: int, seed: int = 2024) -> Prepared:
             *((b, tid, parent[i], f"第{i + 1}党支部", "branch", i, f"/{root}/{parent[i]}/{b}/", 2, now)
               for i, b in enumerate(brs))])
         people = iter(reserve_ids(Person.__table__, sum(m for m, _n in shape)))
+        members = {b: [next(people) for _ in range(m)] for b, (m, _n) in zip(brs, shape, strict=True)}
         insert_tuples(Person.__table__, ["id", "tenant_id", "unit_id", "name", "position", "is_party_member",
                                          "sort_order", "created_at"],
-                      [(p, tid, b, f"党员{p}", "党员", True, j, now)
-                       for b, (m, _n) in zip(brs, shape, strict=True) for j, p in enumerate(next(people) for _ in range(m))])
+                      [(p, tid, b, f"党员{p}", "党员", True, j, now) for b, ps in members.items() for j, p in enumerate(ps)])
         c = cp.create_campaign("基准评议", now - timedelta(hours=1), now + timedelta(days=30))
         root_unit = db.session.get(Unit, root)
         forms = q.copy_template("seed002-org"), q.copy_template("seed002-member")
