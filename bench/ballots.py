@@ -445,7 +445,8 @@ def _run_stack(stack: ExitStack, opts: Options, tmp: Path, create_app, started: 
     db_url = scratch_database(stack, opts.pg_admin_url, tmp)
     env = {k: v for k, v in os.environ.items() if k != "PINGYI_RATELIMIT_STORAGE"}  # the limits use our Redis
     env.update(PINGYI_ENV="production", SECRET_KEY=secret, DATABASE_URL=db_url, PINGYI_BALLOT_PAGE_LIMIT=UNLIMITED,
-               PINGYI_LINK_FAILURE_LIMIT=UNLIMITED, PINGYI_BIND=f"127.0.0.1:{free_port()}")
+               PINGYI_LINK_FAILURE_LIMIT=UNLIMITED, PINGYI_BIND=f"127.0.0.1:{free_port()}",
+               PINGYI_ACCESS_LOG="")  # off, where deploy/gunicorn.conf.py reads it
     for name, value in (("PINGYI_WORKERS", opts.workers), ("PINGYI_THREADS", opts.threads),
                         ("PINGYI_WORKER_CLASS", opts.worker_class)):
         if value is not None:
