@@ -75,6 +75,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # SECRET_KEY, keep the old one here until every open campaign's box has emptied.
         "SECRET_KEY_FALLBACKS": [k for k in env.get("SECRET_KEY_FALLBACKS", "").split(",") if k],
         "SQLALCHEMY_DATABASE_URI": normalize_db_url(db_url),
+        # A connection per thread that serves requests (deploy/gunicorn.conf.py sets the size
+        # to its threads), a few more for the live-tally thread and bursts; a connection
+        # is checked before use, so a restarted database costs no request.
+        # a connection is checked before use: a restarted database costs no request
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": env.get("REDIS_URL") or None,
         "RQ_PREFIX": env.get("PINGYI_RQ_PREFIX", ""),
@@ -107,7 +111,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         cfg["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
         cfg["RATELIMIT_SWALLOW_ERRORS"] = True
         cfg["RATELIMIT_STORAGE_OPTIONS"] = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
-    cfg["RATELIMIT_HEADERS_ENABLED"] = True
+    # No X-RateLimit-* headers: each costs a round trip to the limits' storage on every response
+    # (ballots included); a 429 still says Retry-After (pingyi.web).
+    cfg["RATELIMIT_HEADERS_ENABLED"] = False
     # Behind nginx (or any proxy) every request comes from the proxy's address: with this many
     # proxies in front that set X-Forwarded-For/-Proto, the app (rate limits, logs) takes the
     # client's address from them instead. 0 (the default) trusts no forwarded header.
@@ -143,4 +149,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     cfg["WORKER_HEARTBEAT_GRACE"] = _int(env, "PINGYI_WORKER_HEARTBEAT_GRACE", 10, low=1)
     cfg.update(overrides)
     cfg["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(cfg["SQLALCHEMY_DATABASE_URI"])
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A connection per thread that serves requests (deploy/gunicorn.conf.py sets the size to
+        # its threads), a few more for the live-tally thread and bursts.
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {**cfg["SQLALCHEMY_ENGINE_OPTIONS"],
+                                            "pool_size": _int(env, "PINGYI_DB_POOL_SIZE", 5, low=1),
+                                            "max_overflow": _int(env, "PINGYI_DB_MAX_OVERFLOW", 5)}
     return cfg

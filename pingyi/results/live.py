@@ -6,8 +6,9 @@ record of the request, so nothing is lost when the asking fails.
 - With Redis the request is debounced: the first ballot sets a per-campaign key (``SET NX``,
   holding the RQ job's id) and schedules one job ``LIVE_TALLY_DELAY`` seconds later; ballots
   meanwhile find the key and add nothing. The job deletes the key before counting, so a ballot
-  cast during its run schedules the next one. Redis is asked with short time-outs, and not
-  again for a few seconds after it failed: a Redis that is down or slow costs the voter nothing.
+  cast during its run schedules the next one. A process that found a run pending does not ask
+  again for ``LIVE_TALLY_DELAY`` seconds. Redis is asked with short time-outs, and not again for
+  a few seconds after it failed: a Redis that is down or slow costs the voter nothing.
   The worker's maintenance (``catch_up``, every few seconds) schedules a run for every campaign
   whose box or inbox holds work and whose job is gone (Redis restarted empty, or was down while
   ballots came in).
@@ -31,6 +32,7 @@ from rq import Retry
 from sqlalchemy import func, select
 
 from pingyi import jobs
+from pingyi.bulk import analyze_grown
 from pingyi.extensions import db
 from pingyi.models import BoxedBallot, Campaign, TallyInbox
 from pingyi.queue import fetch_rq_job, get_queue, redis_connection, rq_job_alive
@@ -45,6 +47,8 @@ KEY_TTL = 600  # a key whose job is lost is replaced by ``catch_up`` long before
 REDIS_TIMEOUT = 0.5  # seconds a voter's request may wait on Redis, at most
 REDIS_BACKOFF = 5.0  # after a failure, ballots do not ask Redis again for this long
 _redis_down_until = 0.0
+_asked: dict[tuple, float] = {}  # (prefix, tenant, campaign) → until when this process need not ask
+GROWING = ("answers", "ballots", "comments", "tally_inbox", "tally_counts")  # what voting grows
 
 
 def pending_key(tenant_id: int, campaign_id: int) -> str:
@@ -59,10 +63,17 @@ def ballot_cast(_sender, tenant_id: int, campaign_id: int) -> None:
     if not current_app.config.get("REDIS_URL"):
         _pump(current_app._get_current_object()).request(tenant_id, campaign_id)
         return
-    if time.monotonic() < _redis_down_until:
+    now = time.monotonic()
+    key = (current_app.config.get("RQ_PREFIX", ""), tenant_id, campaign_id)
+    if now < _redis_down_until or now < _asked.get(key, 0):
         return
     try:
         schedule(tenant_id, campaign_id, redis_connection(timeout=REDIS_TIMEOUT))
+        # a run is pending now: the ballots of the next LIVE_TALLY_DELAY seconds need not ask
+        # again (one ballot after it, or the workers' catch-up, schedules the next run)
+        _asked[key] = now + float(current_app.config["LIVE_TALLY_DELAY"])
+        if len(_asked) > 10_000:
+            _asked.clear()
     except Exception as exc:
         _redis_down_until = time.monotonic() + REDIS_BACKOFF
         current_app.logger.warning("live tally of campaign %s not scheduled (%s); the worker catches up",
@@ -140,6 +151,7 @@ def update_now(tenant_id: int, campaign_id: int) -> None:
             db.session.rollback()
             return
         if mixer.mix(campaign_id):
+            analyze_grown(*GROWING)
             tally.update(campaign_id)
             db.session.commit()
 

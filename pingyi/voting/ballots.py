@@ -9,13 +9,15 @@ Nothing written carries a time, request data or an audit row.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from blinker import Signal
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from pingyi.extensions import db
 from pingyi.models import (
@@ -35,6 +37,8 @@ from pingyi.tenancy import require_tenant_id, set_tenant, unscoped
 
 from . import sheet, tokens
 from .sheet import Sheet, Submission, field_name  # noqa: F401  (the ballot's names, used with these functions)
+
+log = logging.getLogger(__name__)
 
 # Sent after a ballot's transaction has committed it to the box, with its ``tenant_id`` and
 # ``campaign_id``. The live tally listens (``pingyi.results.live``): it asks for a mix and a
@@ -62,6 +66,18 @@ class LinkState:
                               category.scope, category.group_unit_id, token.unit_id)
 
 
+@cache
+def _link_statement(column: str):
+    """The link with all a ballot page needs of it, by one of its hashes (built once per column:
+    constructing the statement cost more than running it)."""
+    return (select(BallotToken, Campaign, EvaluatorCategory, Tenant.is_active, Tenant.slug, Unit.name)
+            .join(Campaign, Campaign.id == BallotToken.campaign_id)
+            .join(EvaluatorCategory, EvaluatorCategory.id == BallotToken.category_id)
+            .join(Tenant, Tenant.id == BallotToken.tenant_id)
+            .outerjoin(Unit, Unit.id == BallotToken.unit_id)
+            .where(getattr(BallotToken, column) == bindparam("digest")))
+
+
 def resolve(text: str, now: datetime | None = None) -> LinkState:
     """Look a link up and say whether it may vote now; binds the session to its tenant. One
     indexed read brings the link with its campaign, category, tenant and unit name."""
@@ -70,13 +86,7 @@ def resolve(text: str, now: datetime | None = None) -> LinkState:
         return LinkState("unknown")
     column, digest = found
     with unscoped():
-        row = db.session.execute(
-            select(BallotToken, Campaign, EvaluatorCategory, Tenant.is_active, Tenant.slug, Unit.name)
-            .join(Campaign, Campaign.id == BallotToken.campaign_id)
-            .join(EvaluatorCategory, EvaluatorCategory.id == BallotToken.category_id)
-            .join(Tenant, Tenant.id == BallotToken.tenant_id)
-            .outerjoin(Unit, Unit.id == BallotToken.unit_id)
-            .where(getattr(BallotToken, column) == digest)).first()
+        row = db.session.execute(_link_statement(column), {"digest": digest}).first()
     if row is None:
         return LinkState("unknown")
     token, campaign, category, active, slug, unit_name = row
@@ -132,30 +142,66 @@ def box_receipt_hash(code: str) -> str:
 
 
 BOX_SEAL = "ballot-box"  # the purpose the box's content is sealed under (security.seal)
+_BOX_INSERT = BoxedBallot.__table__.insert()
 
 
-def cast(link_text: str, sub: Submission, paper: bool = False) -> str:
+@cache
+def _cast_statement(column: str):
+    """PostgreSQL: the redeem and the box row in one statement (a data-modifying CTE): the box
+    row is written only if the link was redeemed, both or neither, in one round trip."""
+    redeemed = tokens._redeem_statement(column).cte("redeemed")
+    box = BoxedBallot.__table__
+    return (box.insert()
+            .from_select(["id", "tenant_id", "campaign_id", "receipt_hash", "sealed"],
+                         select(bindparam("box_id", type_=box.c.id.type), bindparam("link_tenant"),
+                                redeemed.c.campaign_id, bindparam("box_receipt", type_=box.c.receipt_hash.type),
+                                bindparam("box_sealed", type_=box.c.sealed.type)).select_from(redeemed))
+            .returning(box.c.id))
+
+
+def single_statements() -> None:
+    """For the ballot pages on PostgreSQL: the session's statements run without a transaction
+    around them (no BEGIN, no COMMIT round trips). Reads need none, and ``cast`` is one
+    statement there. Call before the request's first statement (a session already in a
+    transaction keeps it)."""
+    if db.engine.dialect.name == "postgresql" and not db.session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def cast(link_text: str, sub: Submission, paper: bool = False, link: LinkState | None = None) -> str:
     """Redeem the link and put the ballot into the box in one transaction; return the receipt
-    code. Raises ``AlreadyUsed`` (nothing stored) when another submit won the race."""
+    code. Raises ``AlreadyUsed`` (nothing stored) when another submit won the race. ``link``:
+    the link as ``resolve`` found it in this request (else it is looked up again)."""
     found = tokens.credential_hash(link_text)
-    if found is None:
+    state = link if link is not None and link.token is not None else (resolve(link_text) if found else None)
+    if found is None or state is None or state.token is None:
         raise AlreadyUsed()
-    redeemed = tokens.redeem(*found)
-    if redeemed is None:
+    token = state.token  # its campaign, category and unit never change once issued
+    receipt = new_receipt()
+    content = {"category_id": token.category_id, "unit_id": token.unit_id, "paper": paper,
+               "receipt_hash": receipt_hash(receipt),
+               "answers": [list(a) for a in sub.answers], "comments": [list(c) for c in sub.comments]}
+    # the session's tenant, bound on its own (Core statements bypass the tenant criteria): a
+    # link of another tenant is not redeemed here
+    box = {"box_id": secrets.token_hex(16), "link_tenant": require_tenant_id(), "box_receipt": box_receipt_hash(receipt),
+           "box_sealed": seal(content, BOX_SEAL)}
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        stored = conn.execute(_cast_statement(found[0]), {"digest": found[1], **box}).first() is not None
+    else:  # SQLite: no data-modifying CTE; two statements in the session's transaction
+        redeemed = tokens.redeem(*found)
+        if redeemed is not None:
+            conn.execute(_BOX_INSERT, {"id": box["box_id"], "tenant_id": box["link_tenant"], "campaign_id": redeemed[0],
+                                       "receipt_hash": box["box_receipt"], "sealed": box["box_sealed"]})
+        stored = redeemed is not None
+    if not stored:
         db.session.rollback()
         raise AlreadyUsed()
-    campaign_id, category_id, unit_id = redeemed
-    receipt = new_receipt()
-    content = {"category_id": category_id, "unit_id": unit_id, "paper": paper, "receipt_hash": receipt_hash(receipt),
-               "answers": [list(a) for a in sub.answers], "comments": [list(c) for c in sub.comments]}
-    db.session.execute(BoxedBallot.__table__.insert(), [{
-        "id": secrets.token_hex(16), "tenant_id": require_tenant_id(), "campaign_id": campaign_id,
-        "receipt_hash": box_receipt_hash(receipt), "sealed": seal(content, BOX_SEAL)}])
     db.session.commit()
     try:  # the ballot is stored: nothing after the commit may cost the voter the receipt
-        ballot_boxed.send(None, tenant_id=require_tenant_id(), campaign_id=campaign_id)
+        ballot_boxed.send(None, tenant_id=token.tenant_id, campaign_id=token.campaign_id)
     except Exception:  # whoever listens logs its own failures; the box row waits for the next run
-        db.session.rollback()
+        log.exception("after ballot of campaign %s", token.campaign_id)
     return receipt
 
 

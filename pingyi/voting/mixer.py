@@ -28,6 +28,7 @@ import secrets
 from flask import current_app
 from sqlalchemy import delete, func, select, text
 
+from pingyi.bulk import insert_rows
 from pingyi.extensions import db
 from pingyi.models import Answer, Ballot, BoxedBallot, Comment
 from pingyi.security import unseal
@@ -84,10 +85,10 @@ def _take(campaign_id: int) -> list[dict]:
 
 
 def _insert(campaign_id: int, boxed: list[dict]) -> None:
+    """In random order, with COPY on PostgreSQL (a batch of 2 000 ballots is 90 000 answers)."""
     secrets.SystemRandom().shuffle(boxed)
     for table, rows in zip(_SHUFFLED, _rows(campaign_id, boxed), strict=True):
-        if rows:
-            db.session.execute(table.insert(), rows)
+        insert_rows(table, rows)
 
 
 def mix(campaign_id: int) -> int:

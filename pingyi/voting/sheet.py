@@ -112,46 +112,85 @@ def forms_of(subjects: list[Subject]) -> dict[int, Form]:
     return {f.id: f for f in db.session.execute(q).scalars()}
 
 
-def build(subjects: list[Subject], forms: dict[int, Form]) -> Sheet:
-    """The plain sheet of these subjects on these forms."""
+def _sections(form: Form) -> tuple[Section, ...]:
     def item(it: FormItem) -> Item:
         choices = tuple(Choice(c.id, c.label) for c in it.scale.choices) if it.kind == "rating" and it.scale else ()
         return Item(it.id, it.kind, it.text, it.required, it.max_length, choices, frozenset(c.id for c in choices))
 
-    sections = {fid: tuple(Section(sec.title, tuple(item(it) for it in sec.items)) for sec in f.sections)
-                for fid, f in forms.items()}
+    return tuple(Section(sec.title, tuple(item(it) for it in sec.items)) for sec in form.sections)
+
+
+def build(subjects: list[Subject], forms: dict[int, Form | tuple[Section, ...]]) -> Sheet:
+    """The plain sheet of these subjects on these forms (loaded forms, or their sections)."""
+    sections = {fid: f if isinstance(f, tuple) else _sections(f) for fid, f in forms.items()}
     return Sheet(tuple(SheetSubject(s.id, s.kind, s.label, s.form_id, sections[s.form_id]) for s in subjects))
 
 
-_cache: OrderedDict[tuple, Sheet] = OrderedDict()
-_lock = threading.Lock()
+class _Cache:
+    """A small LRU map shared by the threads of a process."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+            return found
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+_sheets = _Cache(CACHE_SIZE)
+_forms = _Cache(256)  # frozen forms' sections, by (tenant, form id): shared by every unit's sheet
+
+
+def _frozen_sections(tenant_id: int, subjects: list[Subject]) -> dict[int, tuple[Section, ...]]:
+    """The sections of the subjects' forms: frozen forms (every form of an opened campaign)
+    from the cache, the others loaded (and cached once frozen)."""
+    out, missing = {}, set()
+    for fid in {s.form_id for s in subjects}:
+        found = _forms.get((tenant_id, fid))
+        if found is None:
+            missing.add(fid)
+        else:
+            out[fid] = found
+    if missing:
+        for fid, form in forms_of([s for s in subjects if s.form_id in missing]).items():
+            out[fid] = _sections(form)
+            if form.frozen_at is not None:
+                _forms.put((tenant_id, fid), out[fid])
+    return out
 
 
 def for_link(tenant_id: int, campaign_id: int, opened_at: datetime | None, category_id: int, scope: str,
              group_unit_id: int | None, unit_id: int | None) -> Sheet:
     """The sheet of a link (its campaign, category and unit), from this process's cache once
-    the campaign has opened. The key holds the tenant (no sheet crosses tenants) and the moment
-    the campaign opened (a campaign id SQLite reuses after a delete is another campaign)."""
+    the campaign has opened (a unit's first ballot costs one query: its subjects; the forms are
+    cached apart). The keys hold the tenant (no sheet crosses tenants) and the moment the
+    campaign opened (a campaign id SQLite reuses after a delete is another campaign)."""
     key = (tenant_id, campaign_id, opened_at, category_id, unit_id if scope != "group" else None)
-    if opened_at is not None:
-        with _lock:
-            found = _cache.get(key)
-            if found is not None:
-                _cache.move_to_end(key)
-                return found
+    if opened_at is not None and (found := _sheets.get(key)) is not None:
+        return found
     subjects = subjects_for(campaign_id, scope, group_unit_id, unit_id)
-    made = build(subjects, forms_of(subjects))
+    made = build(subjects, _frozen_sections(tenant_id, subjects))
     if opened_at is not None:
-        with _lock:
-            _cache[key] = made
-            while len(_cache) > CACHE_SIZE:
-                _cache.popitem(last=False)
+        _sheets.put(key, made)
     return made
 
 
 def clear_cache() -> None:
-    with _lock:
-        _cache.clear()
+    _sheets.clear()
+    _forms.clear()
 
 
 def read(data: Mapping[str, str], sheet: Sheet) -> Submission:

@@ -12,9 +12,10 @@ import secrets
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, bindparam, case, func, select, update
 
 from pingyi.audit import record_bulk
 from pingyi.bulk import insert_rows
@@ -186,22 +187,27 @@ def issued_count(campaign: Campaign, within: str | None = None) -> int:
     return link_counts(campaign.id, within=within).get((), Links()).issued
 
 
+@cache
+def _redeem_statement(token_column: str):
+    """Built once per column, on the table (Core, not the ORM's bulk update): constructing and
+    routing the statement cost more than running it. Core bypasses the tenant criteria, so the
+    tenant is a bound parameter of its own."""
+    t, campaigns, tenants = BallotToken.__table__, Campaign.__table__, Tenant.__table__
+    return (update(t)
+            .where(t.c[token_column] == bindparam("digest"), t.c.tenant_id == bindparam("link_tenant"),
+                   t.c.used.is_(False), t.c.revoked_at.is_(None),
+                   t.c.campaign_id.in_(select(campaigns.c.id).where(campaigns.c.state == "open")),
+                   t.c.tenant_id.in_(select(tenants.c.id).where(tenants.c.is_active.is_(True))))
+            .values(used=True)
+            .returning(t.c.campaign_id, t.c.category_id, t.c.unit_id))
+
+
 def redeem(token_column: str, digest: str) -> tuple[int, int, int] | None:
     """Mark a link used: one atomic conditional UPDATE … RETURNING, safe under concurrent
     double submits on SQLite and PostgreSQL; only while its campaign is open (a submit racing
     the close is refused rather than left in the box after the final mix) and its tenant active
     (a deactivated tenant takes no ballot, whenever its page was opened). Returns
     (campaign, category, unit) or None. No time is kept: whether it was used is all."""
-    row = db.session.execute(
-        update(BallotToken)
-        .where(getattr(BallotToken, token_column) == digest, BallotToken.used.is_(False),
-               BallotToken.revoked_at.is_(None),
-               BallotToken.campaign_id.in_(select(Campaign.id).where(Campaign.state == "open")),
-               BallotToken.tenant_id.in_(select(Tenant.id).where(Tenant.is_active.is_(True))))
-        .values(used=True)
-        .returning(BallotToken.campaign_id, BallotToken.category_id, BallotToken.unit_id)
-        .execution_options(synchronize_session=False)
-    ).first()
+    row = db.session.connection().execute(_redeem_statement(token_column),
+                                          {"digest": digest, "link_tenant": require_tenant_id()}).first()
     return tuple(row) if row else None
-
-

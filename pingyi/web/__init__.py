@@ -51,6 +51,20 @@ def init_app(app: Flask) -> None:
     headers.install(app)
 
 
+def _retry_after() -> dict[str, str]:
+    """Retry-After for a 429: the rate-limit headers are off (they cost a Redis round trip on
+    every response, ballots included), so the refusal says it itself."""
+    import time
+
+    from pingyi.extensions import limiter
+
+    try:
+        limit = limiter.current_limit
+        return {"Retry-After": str(max(1, int(limit.reset_at - time.time())))} if limit else {}
+    except Exception:  # the limits' storage is down: the refusal goes without the header
+        return {}
+
+
 def _install_error_pages(app: Flask) -> None:
     def handler(code: int):
         def handle(exc):
@@ -60,9 +74,10 @@ def _install_error_pages(app: Flask) -> None:
                 from pingyi.extensions import db
 
                 db.session.rollback()
+            headers = _retry_after() if code == 429 else {}
             if request.path.startswith("/api/"):
-                return jsonify(error=getattr(exc, "description", str(code)), status=code), code
-            return render_template("error.html", code=code), code
+                return jsonify(error=getattr(exc, "description", str(code)), status=code), code, headers
+            return render_template("error.html", code=code), code, headers
         return handle
 
     for code in (400, 403, 404, 405, 413, 429, 500):

@@ -79,7 +79,7 @@ def login_refused(limit):
     """The 429 for too many failed logins: the login page again, saying how long to wait."""
     from pingyi.web.forms import LoginForm
 
-    wait = max(1, math.ceil(limit.reset_at - time.time()))
+    wait = max(1, int(limit.reset_at - time.time()))  # whole seconds, as Flask-Limiter counts them
     message = _("登录失败次数过多，请 %(minutes)d 分钟后再试", minutes=max(1, math.ceil(wait / 60)))
     page = render_template("auth/login.html", form=LoginForm(), refused=message)
     return current_app.response_class(page, status=429, headers={"Retry-After": str(wait)})

@@ -47,10 +47,12 @@ def _refusal(state: ballots.LinkState):
 @limiter.limit(LINK_LIMIT, deduct_when=failed_lookup)
 @limiter.limit(PAGE_LIMIT)
 def vote(link: str):
-    """One indexed read for the link, the sheet from the process's cache, one transaction that
-    redeems the link and boxes the ballot, the receipt: nothing else is done for a ballot."""
+    """One indexed read for the link, the sheet from the process's cache, one statement that
+    redeems the link and boxes the ballot (two in a transaction on SQLite), the receipt: nothing
+    else is done for a ballot."""
     if request.method == "POST" and origin_matches() is False:
         abort(400)
+    ballots.single_statements()
     state = ballots.resolve(link)
     if state.status != "ok":
         return _refusal(state)
@@ -62,7 +64,7 @@ def vote(link: str):
         if not errors:
             check_url = url_for(".receipt_check", slug=state.tenant_slug, campaign_id=state.token.campaign_id)
             try:
-                receipt = ballots.cast(link, sub)
+                receipt = ballots.cast(link, sub, link=state)
             except ballots.AlreadyUsed:
                 return _refusal(ballots.resolve(link))
             return render_template("ballot/receipt.html", receipt=tokens.format_code(receipt), check_url=check_url)
