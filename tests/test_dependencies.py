@@ -25,7 +25,6 @@ CONSTRAINTS = ROOT / "constraints.txt"
 # Runtime dependencies no module imports by name; each needs a reason to stay.
 NOT_IMPORTED = {
     "rl-accel": "reportlab's C accelerator (_rl_accel), loaded by reportlab when installed",
-    "psycopg": "the PostgreSQL driver SQLAlchemy loads for postgresql+psycopg:// (pingyi.config)",
 }
 
 
