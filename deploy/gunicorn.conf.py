@@ -1,7 +1,7 @@
 """gunicorn settings for production: ``gunicorn -c deploy/gunicorn.conf.py wsgi:app``.
 
 The worker model was chosen by measurement (``pingyi bench ballots``, README: "Votes under
-load"): see the figures there. Each setting can be overridden from the environment.
+load and faults"): see the figures there. Each setting can be overridden from the environment.
 """
 
 import multiprocessing

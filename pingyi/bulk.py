@@ -35,8 +35,12 @@ def note_filled(table: str, rows: int) -> None:
 def _analyze_filled(session) -> None:
     filled = session.info.pop(_FILLED, None)
     tables = sorted(t for t, n in (filled or {}).items() if n >= ANALYZE_AFTER_ROWS)
-    if tables:
-        analyze_grown(*tables) if db.engine.dialect.name == "postgresql" else analyze(*tables)
+    if not tables:
+        return
+    if db.engine.dialect.name == "postgresql":
+        analyze_grown(*tables)
+    else:
+        analyze(*tables)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -62,14 +66,21 @@ def analyze_grown(*tables: str, share: float = 0.2) -> list[str]:
 
 
 def analyze(*tables: str) -> None:
-    """Refresh the planner's statistics of these tables (all, if none are named) on a connection
-    of its own; a failure is logged, never raised (autovacuum gets there later)."""
+    """Refresh the planner's statistics of these tables (all, if none are named; SQLite: all)."""
+    postgres = db.engine.dialect.name == "postgresql"
+    outside_transaction(["ANALYZE " + ", ".join(tables) if tables and postgres else "ANALYZE"])
+
+
+def outside_transaction(statements: list[str]) -> None:
+    """Maintenance (VACUUM, ANALYZE) on a connection of its own in autocommit mode (VACUUM
+    cannot run inside a transaction); a failure is logged, never raised: autovacuum gets
+    there later."""
     try:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("ANALYZE " + ", ".join(tables) if tables and conn.dialect.name == "postgresql"
-                              else "ANALYZE"))
+            for statement in statements:
+                conn.execute(text(statement))
     except Exception:
-        log.exception("ANALYZE %s failed", ", ".join(tables) or "(all)")
+        log.exception("%s failed", "; ".join(statements))
 
 
 def insert_rows(table: Table, rows: list[dict]) -> None:

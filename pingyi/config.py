@@ -75,9 +75,6 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # SECRET_KEY, keep the old one here until every open campaign's box has emptied.
         "SECRET_KEY_FALLBACKS": [k for k in env.get("SECRET_KEY_FALLBACKS", "").split(",") if k],
         "SQLALCHEMY_DATABASE_URI": normalize_db_url(db_url),
-        # A connection per thread that serves requests (deploy/gunicorn.conf.py sets the size
-        # to its threads), a few more for the live-tally thread and bursts; a connection
-        # is checked before use, so a restarted database costs no request.
         # a connection is checked before use: a restarted database costs no request
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": env.get("REDIS_URL") or None,

@@ -149,7 +149,7 @@ _BOX_INSERT = BoxedBallot.__table__.insert()
 def _cast_statement(column: str):
     """PostgreSQL: the redeem and the box row in one statement (a data-modifying CTE): the box
     row is written only if the link was redeemed, both or neither, in one round trip."""
-    redeemed = tokens._redeem_statement(column).cte("redeemed")
+    redeemed = tokens.redeem_statement(column).cte("redeemed")
     box = BoxedBallot.__table__
     return (box.insert()
             .from_select(["id", "tenant_id", "campaign_id", "receipt_hash", "sealed"],
@@ -173,8 +173,10 @@ def cast(link_text: str, sub: Submission, paper: bool = False, link: LinkState |
     code. Raises ``AlreadyUsed`` (nothing stored) when another submit won the race. ``link``:
     the link as ``resolve`` found it in this request (else it is looked up again)."""
     found = tokens.credential_hash(link_text)
-    state = link if link is not None and link.token is not None else (resolve(link_text) if found else None)
-    if found is None or state is None or state.token is None:
+    if found is None:
+        raise AlreadyUsed()
+    state = link if link is not None and link.token is not None else resolve(link_text)
+    if state.token is None:
         raise AlreadyUsed()
     token = state.token  # its campaign, category and unit never change once issued
     receipt = new_receipt()

@@ -28,7 +28,7 @@ import secrets
 from flask import current_app
 from sqlalchemy import delete, func, select, text
 
-from pingyi.bulk import insert_rows
+from pingyi.bulk import insert_rows, outside_transaction
 from pingyi.extensions import db
 from pingyi.models import Answer, Ballot, BoxedBallot, Comment
 from pingyi.security import unseal
@@ -140,14 +140,6 @@ def vacuum_sealed() -> None:
 
 
 def vacuum(*tables: str) -> None:
-    """PostgreSQL: reclaim the dead rows now (they still carry the old transaction ids).
-    VACUUM cannot run inside a transaction, so it gets a connection of its own; a failure is
-    logged, never raised (autovacuum, on by default, gets there later)."""
-    if db.engine.dialect.name != "postgresql":
-        return
-    try:
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in tables:
-                conn.execute(text(f"VACUUM {table}"))
-    except Exception:
-        current_app.logger.exception("VACUUM %s failed", ", ".join(tables))
+    """PostgreSQL: reclaim the dead rows now (they still carry the old transaction ids)."""
+    if db.engine.dialect.name == "postgresql":
+        outside_transaction([f"VACUUM {table}" for table in tables])

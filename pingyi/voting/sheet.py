@@ -120,9 +120,12 @@ def _sections(form: Form) -> tuple[Section, ...]:
     return tuple(Section(sec.title, tuple(item(it) for it in sec.items)) for sec in form.sections)
 
 
-def build(subjects: list[Subject], forms: dict[int, Form | tuple[Section, ...]]) -> Sheet:
-    """The plain sheet of these subjects on these forms (loaded forms, or their sections)."""
-    sections = {fid: f if isinstance(f, tuple) else _sections(f) for fid, f in forms.items()}
+def build(subjects: list[Subject], forms: dict[int, Form]) -> Sheet:
+    """The plain sheet of these subjects on these (loaded) forms."""
+    return _assemble(subjects, {fid: _sections(f) for fid, f in forms.items()})
+
+
+def _assemble(subjects: list[Subject], sections: dict[int, tuple[Section, ...]]) -> Sheet:
     return Sheet(tuple(SheetSubject(s.id, s.kind, s.label, s.form_id, sections[s.form_id]) for s in subjects))
 
 
@@ -182,7 +185,7 @@ def for_link(tenant_id: int, campaign_id: int, opened_at: datetime | None, categ
     if opened_at is not None and (found := _sheets.get(key)) is not None:
         return found
     subjects = subjects_for(campaign_id, scope, group_unit_id, unit_id)
-    made = build(subjects, _frozen_sections(tenant_id, subjects))
+    made = _assemble(subjects, _frozen_sections(tenant_id, subjects))
     if opened_at is not None:
         _sheets.put(key, made)
     return made

@@ -188,7 +188,7 @@ def issued_count(campaign: Campaign, within: str | None = None) -> int:
 
 
 @cache
-def _redeem_statement(token_column: str):
+def redeem_statement(token_column: str):
     """Built once per column, on the table (Core, not the ORM's bulk update): constructing and
     routing the statement cost more than running it. Core bypasses the tenant criteria, so the
     tenant is a bound parameter of its own."""
@@ -208,6 +208,6 @@ def redeem(token_column: str, digest: str) -> tuple[int, int, int] | None:
     the close is refused rather than left in the box after the final mix) and its tenant active
     (a deactivated tenant takes no ballot, whenever its page was opened). Returns
     (campaign, category, unit) or None. No time is kept: whether it was used is all."""
-    row = db.session.connection().execute(_redeem_statement(token_column),
+    row = db.session.connection().execute(redeem_statement(token_column),
                                           {"digest": digest, "link_tenant": require_tenant_id()}).first()
     return tuple(row) if row else None

@@ -51,21 +51,9 @@ def init_app(app: Flask) -> None:
     headers.install(app)
 
 
-def _retry_after() -> dict[str, str]:
-    """Retry-After for a 429: the rate-limit headers are off (they cost a Redis round trip on
-    every response, ballots included), so the refusal says it itself."""
-    import time
-
-    from pingyi.extensions import limiter
-
-    try:
-        limit = limiter.current_limit
-        return {"Retry-After": str(max(1, int(limit.reset_at - time.time())))} if limit else {}
-    except Exception:  # the limits' storage is down: the refusal goes without the header
-        return {}
-
-
 def _install_error_pages(app: Flask) -> None:
+    from .throttle import retry_after
+
     def handler(code: int):
         def handle(exc):
             if getattr(exc, "response", None) is not None:
@@ -74,7 +62,7 @@ def _install_error_pages(app: Flask) -> None:
                 from pingyi.extensions import db
 
                 db.session.rollback()
-            headers = _retry_after() if code == 429 else {}
+            headers = retry_after() if code == 429 else {}
             if request.path.startswith("/api/"):
                 return jsonify(error=getattr(exc, "description", str(code)), status=code), code, headers
             return render_template("error.html", code=code), code, headers

@@ -75,11 +75,28 @@ def remember_browser(response, email: str):
     return response
 
 
+def seconds_until_reset(limit) -> int:
+    """Whole seconds until a limit's window resets (as Flask-Limiter counts them), at least 1."""
+    return max(1, int(limit.reset_at - time.time()))
+
+
+def retry_after() -> dict[str, str]:
+    """Retry-After for a 429: the rate-limit headers are off (they cost a round trip to the
+    limits' storage on every response, ballots included), so the refusal says it itself."""
+    from pingyi.extensions import limiter
+
+    try:
+        limit = limiter.current_limit
+        return {"Retry-After": str(seconds_until_reset(limit))} if limit else {}
+    except Exception:  # the limits' storage is down: the refusal goes without the header
+        return {}
+
+
 def login_refused(limit):
     """The 429 for too many failed logins: the login page again, saying how long to wait."""
     from pingyi.web.forms import LoginForm
 
-    wait = max(1, int(limit.reset_at - time.time()))  # whole seconds, as Flask-Limiter counts them
+    wait = seconds_until_reset(limit)
     message = _("登录失败次数过多，请 %(minutes)d 分钟后再试", minutes=max(1, math.ceil(wait / 60)))
     page = render_template("auth/login.html", form=LoginForm(), refused=message)
     return current_app.response_class(page, status=429, headers={"Retry-After": str(wait)})
