@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from pingyi import logsafe
 from pingyi.config import load_config
+from pingyi.connections import ping_when_idle  # also sets SQLite's pragmas on every connection
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -35,6 +34,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     configure(app.config["PASSWORD_HASH_PARAMS"])
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_when_idle(engine)
     migrate.init_app(app, db, render_as_batch=True, transaction_per_migration=True, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
@@ -50,15 +52,3 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    """SQLite enforces foreign keys (our composite tenant keys) only when asked, and overwrites
-    deleted rows (the mixer's ballot box) only with ``secure_delete``."""
-    if type(dbapi_conn).__module__.startswith("sqlite3"):
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA secure_delete=ON")
-        cur.execute("PRAGMA busy_timeout=10000")
-        cur.close()

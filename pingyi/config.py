@@ -75,8 +75,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # SECRET_KEY, keep the old one here until every open campaign's box has emptied.
         "SECRET_KEY_FALLBACKS": [k for k in env.get("SECRET_KEY_FALLBACKS", "").split(",") if k],
         "SQLALCHEMY_DATABASE_URI": normalize_db_url(db_url),
-        # a connection is checked before use: a restarted database costs no request
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # no pool_pre_ping: pingyi.connections pings only connections that sat idle
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         "REDIS_URL": env.get("REDIS_URL") or None,
         "RQ_PREFIX": env.get("PINGYI_RQ_PREFIX", ""),
         # Session cookies: HttpOnly always, Secure in production (behind TLS), SameSite=Lax.

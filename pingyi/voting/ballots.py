@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
 
@@ -50,12 +50,45 @@ ballot_boxed = Signal("ballot-boxed")
 STATUS_HTTP = {"unknown": 404, "inactive": 404, "used": 409, "revoked": 410, "not_started": 403, "ended": 410}
 
 
+@dataclass(frozen=True, slots=True)
+class Link:
+    """What a ballot page reads of a link (``BallotToken``'s columns of these names)."""
+    id: int
+    tenant_id: int
+    campaign_id: int
+    category_id: int
+    unit_id: int
+    used: bool
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCampaign:
+    """What a ballot page reads of the link's campaign (``Campaign``'s columns)."""
+    id: int
+    name: str
+    state: str
+    opens_at: datetime
+    closes_at: datetime
+    opened_at: datetime | None
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCategory:
+    """What a ballot page reads of the link's evaluator category (``EvaluatorCategory``'s columns)."""
+    id: int
+    name: str
+    scope: str
+    group_unit_id: int | None
+
+
 @dataclass
 class LinkState:
     status: str  # ok | unknown | inactive | used | revoked | not_started | ended
-    token: BallotToken | None = None
-    campaign: Campaign | None = None
-    category: EvaluatorCategory | None = None
+    token: Link | None = None
+    campaign: LinkCampaign | None = None
+    category: LinkCategory | None = None
     tenant_slug: str = ""
     unit_name: str = ""
 
@@ -66,11 +99,16 @@ class LinkState:
                               category.scope, category.group_unit_id, token.unit_id)
 
 
+_PARTS = ((Link, BallotToken), (LinkCampaign, Campaign), (LinkCategory, EvaluatorCategory))
+
+
 @cache
 def _link_statement(column: str):
-    """The link with all a ballot page needs of it, by one of its hashes (built once per column:
-    constructing the statement cost more than running it)."""
-    return (select(BallotToken, Campaign, EvaluatorCategory, Tenant.is_active, Tenant.slug, Unit.name)
+    """The link with all a ballot page needs of it, by one of its hashes: plain columns, no
+    entities to track (built once per column: constructing the statement cost more than
+    running it)."""
+    columns = [getattr(model, f.name) for part, model in _PARTS for f in fields(part)]
+    return (select(*columns, Tenant.is_active, Tenant.slug, Unit.name)
             .join(Campaign, Campaign.id == BallotToken.campaign_id)
             .join(EvaluatorCategory, EvaluatorCategory.id == BallotToken.category_id)
             .join(Tenant, Tenant.id == BallotToken.tenant_id)
@@ -85,11 +123,15 @@ def resolve(text: str, now: datetime | None = None) -> LinkState:
     if found is None:
         return LinkState("unknown")
     column, digest = found
-    with unscoped():
-        row = db.session.execute(_link_statement(column), {"digest": digest}).first()
+    with unscoped():  # a link is found by its secret alone; its row names the tenant
+        row = db.session.connection().execute(_link_statement(column), {"digest": digest}).first()
     if row is None:
         return LinkState("unknown")
-    token, campaign, category, active, slug, unit_name = row
+    values, parts = iter(row), []
+    for part, _model in _PARTS:
+        parts.append(part(*(next(values) for _ in fields(part))))
+    token, campaign, category = parts
+    active, slug, unit_name = values
     set_tenant(token.tenant_id)
     if not active:
         return LinkState("inactive")
@@ -107,7 +149,7 @@ def resolve(text: str, now: datetime | None = None) -> LinkState:
     return LinkState(status, token, campaign, category, slug, unit_name or "")
 
 
-def subjects_for(token: BallotToken, category: EvaluatorCategory) -> list[Subject]:
+def subjects_for(token: Link, category: LinkCategory) -> list[Subject]:
     """The subjects a link may rate, in page order (``voting.sheet.subjects_for``)."""
     return sheet.subjects_for(token.campaign_id, category.scope, category.group_unit_id, token.unit_id)
 
@@ -179,6 +221,7 @@ def cast(link_text: str, sub: Submission, paper: bool = False, link: LinkState |
     if state.token is None:
         raise AlreadyUsed()
     token = state.token  # its campaign, category and unit never change once issued
+    tenant_id, campaign_id = token.tenant_id, token.campaign_id  # read before the commit expires ``token``
     receipt = new_receipt()
     content = {"category_id": token.category_id, "unit_id": token.unit_id, "paper": paper,
                "receipt_hash": receipt_hash(receipt),
@@ -201,9 +244,9 @@ def cast(link_text: str, sub: Submission, paper: bool = False, link: LinkState |
         raise AlreadyUsed()
     db.session.commit()
     try:  # the ballot is stored: nothing after the commit may cost the voter the receipt
-        ballot_boxed.send(None, tenant_id=token.tenant_id, campaign_id=token.campaign_id)
+        ballot_boxed.send(None, tenant_id=tenant_id, campaign_id=campaign_id)
     except Exception:  # whoever listens logs its own failures; the box row waits for the next run
-        log.exception("after ballot of campaign %s", token.campaign_id)
+        log.exception("after ballot of campaign %s", campaign_id)
     return receipt
 
 
