@@ -66,9 +66,15 @@ def short_hash(code: str) -> str:
     return hash_secret("short:" + code)
 
 
+def is_secret(text: str) -> bool:
+    """Shaped like a link's secret (22 URL-safe characters, 128 random bits): never guessed, and
+    never typed (a QR code or a printed URL carries it)."""
+    return len(text) == 22 and all(ch.isalnum() or ch in "-_" for ch in text)
+
+
 def credential_hash(text: str) -> tuple[str, str] | None:
     """A link secret or a short code → (column, hash) to look it up by; None if it is neither."""
-    if len(text) == 22 and all(ch.isalnum() or ch in "-_" for ch in text):
+    if is_secret(text):
         return "secret_hash", hash_secret(text)
     code = normalize_code(text)
     return ("short_hash", short_hash(code)) if code else None

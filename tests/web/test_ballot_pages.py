@@ -4,9 +4,10 @@ receipts, rate limits, CSRF bound to the link, and no stack trace ever shown."""
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from pingyi.extensions import db
 from pingyi.models import Answer, Ballot, BoxedBallot
@@ -128,15 +129,20 @@ def test_foreign_origin_post_is_refused(app, world):
     assert r.status_code == 200
 
 
-def test_guessing_links_is_rate_limited(app, world):
+def test_guessing_codes_is_rate_limited_and_whole_links_still_open(app, world):
     client = app.test_client()
-    codes = [client.get(f"/b/{'B' * 21}{i % 10}").status_code for i in range(31)]
+    codes = [client.get(f"/b/{'B' * 10}{i:02d}").status_code for i in range(31)]
     assert codes[:30] == [404] * 30 and codes[30] == 429
-    # a valid link from another address still works
     with app.app_context():
         bw = build(world)
+    # the same address: a code is refused now, a whole link (a QR code: 128 random bits, never
+    # guessed) still opens, and guesses of that shape are never counted
+    assert client.get(f"/b/{tokens.format_code(bw.own[1].short_code)}").status_code == 429
+    assert client.get(f"/b/{bw.own[0].secret}").status_code == 200
+    assert {client.get(f"/b/{'C' * 20}{i:02d}").status_code for i in range(40)} == {404}
+    # a code from another address still works
     other = app.test_client()
-    assert other.get(f"/b/{bw.own[0].secret}", environ_base={"REMOTE_ADDR": "10.0.0.2"}).status_code == 200
+    assert other.get(f"/b/{bw.own[1].short_code}", environ_base={"REMOTE_ADDR": "10.0.0.2"}).status_code == 200
 
 
 def test_no_stack_trace_reaches_an_evaluator(app, world, monkeypatch):
@@ -149,7 +155,7 @@ def test_no_stack_trace_reaches_an_evaluator(app, world, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(sheet, "subjects_for", boom)
+    monkeypatch.setattr(sheet, "for_link", boom)
     r = app.test_client().get(f"/b/{bw.own[0].secret}")
     assert r.status_code == 500 and "Traceback" not in r.text and "secret internals" not in r.text
     assert "服务器出错了" in r.text
@@ -175,3 +181,33 @@ def test_answers_land_for_the_right_subjects(app, world):
     with app.app_context(), unscoped():
         n = db.session.execute(select(func.count(func.distinct(Answer.subject_id)))).scalar_one()
     assert n == 4  # 全评: both branches and both members
+
+
+def test_a_ballot_costs_the_link_read_and_one_write(app, world):
+    """Once a process has served a campaign, a ballot of another unit reads no subject, form or
+    tally: the link (one indexed read), then the redeem and the box row (one statement on
+    PostgreSQL, two on SQLite), nothing else in the request."""
+    client = app.test_client()
+    with app.app_context():
+        bw = build(world)
+        first, other = bw.own[0].secret, bw.other_branch[0].secret
+        answers = {link: full_answers(world, bw, link) for link in (first, other)}
+        engine = db.engine
+    assert client.post(f"/b/{first}", data=answers[first]).status_code == 200  # this process learns the campaign
+    mine, seen = threading.get_ident(), []
+
+    def record(_conn, _cursor, statement, *_args):
+        if threading.get_ident() == mine:  # not the live tally's thread
+            seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        r = client.post(f"/b/{other}", data=answers[other])
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert r.status_code == 200 and "提交成功" in r.text
+    writes = 1 if engine.dialect.name == "postgresql" else 2
+    assert len(seen) == 1 + writes, seen
+    assert seen[0].startswith("SELECT") and "FROM ballot_tokens" in seen[0]
+    assert all(s.startswith(("UPDATE ballot_tokens", "INSERT INTO ballot_box", "WITH")) for s in seen[1:]), seen
+    assert not [s for s in seen if any(t in s for t in ("subjects", "form_", "tally", "answers"))], seen
