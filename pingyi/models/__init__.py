@@ -27,6 +27,13 @@ from .campaigns import (
 )
 from .forms import ITEM_KINDS, SUBJECT_KINDS, Form, FormItem, FormSection, Scale, ScaleChoice
 from .org import UNIT_KINDS, Person, Unit
+from .rectification import (
+    RECTIFICATION_SOURCES,
+    RECTIFICATION_STATES,
+    RectificationEvent,
+    RectificationFile,
+    RectificationItem,
+)
 from .tallies import TallyCount, TallyInbox, TallyRun, TallyUnit
 
 __all__ = [
@@ -35,4 +42,5 @@ __all__ = [
     "UNIT_KINDS", "ApiKey", "LoginSession", "AuditEvent", "BallotToken", "Campaign", "EvaluatorCategory", "Form", "FormItem",
     "FormSection", "Membership", "Person", "Rule", "Scale", "ScaleChoice", "Subject", "Tenant", "TenantMixin",
     "Unit", "User", "utcnow",
+    "RECTIFICATION_SOURCES", "RECTIFICATION_STATES", "RectificationEvent", "RectificationFile", "RectificationItem",
 ]
