@@ -17,6 +17,7 @@ from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.org import accounts
 from pingyi.org.imports import ImportRefused, import_people, import_units
+from pingyi.rectification.cli import rectification_cli
 from pingyi.security import random_password
 from pingyi.tenancy import tenant_context
 
@@ -418,7 +419,7 @@ def register_cli(app) -> None:
     """The app's own commands, then those other packages plug in through the ``pingyi.commands``
     entry point (``pingyi worker``, ``pingyi bench``): the app never imports them."""
     for cmd in (tenant_cli, user_cli, units_cli, people_cli, campaigns_cli, links_cli, tally_cmd, report_cmd,
-                demo_cmd):
+                demo_cmd, rectification_cli):
         app.cli.add_command(cmd)
     for ep in entry_points(group="pingyi.commands"):
         app.cli.add_command(ep.load(), ep.name)
