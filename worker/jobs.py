@@ -1,4 +1,5 @@
-"""RQ entry points. Their dotted paths (``worker.jobs.run``, ``worker.jobs.live_tally``) are
+"""RQ entry points. Their dotted paths (``worker.jobs.run``, ``worker.jobs.live_tally``,
+``worker.jobs.rectification_overdue``) are
 stored with every queued job, so they stay put across releases; each opens an app context (the
 worker forks from a process that has one; a bare RQ worker has none) and calls the domain."""
 
@@ -36,3 +37,10 @@ def live_tally(tenant_id: int, campaign_id: int) -> None:
     from pingyi.results import live
 
     _in_app(live.run_job, tenant_id, campaign_id)
+
+
+def rectification_overdue() -> None:
+    """The daily overdue check of every tenant's ledger (queued by the worker's maintenance)."""
+    from pingyi.rectification import overdue
+
+    _in_app(overdue.run_daily)

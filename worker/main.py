@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from flask import current_app, has_app_context
 from rq import Queue, Worker
@@ -11,7 +12,9 @@ from rq.job import Job
 from rq.scheduler import RQScheduler
 
 from pingyi.extensions import db
-from pingyi.queue import get_queue, redis_connection
+from pingyi.models import utcnow
+from pingyi.queue import enqueue, get_queue, redis_connection
+from pingyi.rectification.ledger import local_today
 from pingyi.results import live
 
 from . import reaper
@@ -44,7 +47,8 @@ class PingyiWorker(Worker):
     (``maintenance_interval``, a few seconds) RQ takes over a dead scheduler's lock once it
     expired and cleans every queue's registries, which retries or fails the jobs of workers that
     died; ``live.catch_up`` schedules the live tallies Redis lost; about once per
-    ``reaper_interval`` ``reaper.reconcile`` fixes the job rows RQ cannot. A dying work-horse is
+    ``reaper_interval`` ``reaper.reconcile`` fixes the job rows RQ cannot; once a day
+    ``schedule_daily_overdue`` queues the ledger's overdue check. A dying work-horse is
     recorded on its row at once."""
 
     heartbeat_grace = 60
@@ -64,6 +68,10 @@ class PingyiWorker(Worker):
             self.log.exception("Worker %s: live tally catch-up failed", self.name)
         finally:
             _release_session()
+        try:
+            schedule_daily_overdue(self.connection, utcnow())
+        except Exception:
+            self.log.exception("Worker %s: could not queue the daily overdue check", self.name)
         if time.monotonic() - self._reaped_at < self.reaper_interval:
             return
         self._reaped_at = time.monotonic()
@@ -107,6 +115,21 @@ class PingyiWorker(Worker):
         if has_app_context():
             db.engine.dispose(close=False)
         super().main_work_horse(job, queue)
+
+
+OVERDUE_ZONE = "Asia/Shanghai"  # the day turns for the ledger's deadlines at midnight there
+
+
+def schedule_daily_overdue(conn, now: datetime) -> bool:
+    """Queue the ledger's overdue check (``worker.jobs.rectification_overdue``) once a day: the
+    first maintenance round of any worker that day sets the day's Redis key, the others find it
+    set. A worker started late in the day runs the day's check at once."""
+    day = local_today(now, OVERDUE_ZONE).isoformat()
+    key = f"{current_app.config.get('RQ_PREFIX', '')}pingyi:rectification-overdue:{day}"
+    if not conn.set(key, "1", nx=True, ex=2 * 86400):
+        return False
+    enqueue("default", "worker.jobs.rectification_overdue", timeout=600)
+    return True
 
 
 def _release_session() -> None:
