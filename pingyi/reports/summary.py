@@ -20,12 +20,15 @@ from xml.sax.saxutils import escape  # nosec B406 # escape() quotes text for rep
 from sqlalchemy import select
 
 from pingyi.campaigns import rules as rl
-from pingyi.campaigns.lifecycle import local, rule_specs, subject_counts
+from pingyi.campaigns.lifecycle import categories, local, rule_specs, subject_counts
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
 from pingyi.models import SUBJECT_KINDS, UNIT_KINDS, Campaign, Form, Subject, Tenant
 from pingyi.results import dashboard as rs
+from pingyi.results import suppression as sup
+from pingyi.results import tally as tl
+from pingyi.results import turnout as tu
 from pingyi.results.tally import percent, stored_run
 
 from . import charts
@@ -69,10 +72,12 @@ class _Facts:
     org: str
     results: rs.Results
     unit_kinds: dict[str, int]  # units below the top where the campaign ran, by kind
-    meetings: int  # of those, units whose subtree used links (held an evaluation)
     forms: list[tuple[str, str]]  # (name, subject kind) of the subjects' forms, in form order
     subjects: dict[str, int]  # subject kind → count
     rules: list[rl.RuleSpec]
+    participants: list[tu.Row]  # per evaluator category with links: issued and used
+    by_category: list[tuple[str, dict[int, tl.Figures]]]  # (name, item → figures) of each category shown
+    unsplit: list[str]  # categories with ballots not shown on their own (fewer than k, or by subtraction)
 
 
 def _facts(c: Campaign) -> _Facts:
@@ -86,8 +91,18 @@ def _facts(c: Campaign) -> _Facts:
     forms = db.session.execute(
         select(Form.name, Form.subject_kind).where(Form.id.in_(
             select(Subject.form_id).where(Subject.campaign_id == c.id))).order_by(Form.id)).all()
-    return _Facts(c, tenant.name if tenant else "", r, kinds, sum(1 for _k, _d, f in below if f.used),
-                  [(n, k) for n, k in forms], subject_counts(c), rule_specs(c))
+    participants = [row for row in tu.turnout(c)["categories"] if row.issued]
+    split, cells = sup.campaign_breakdown(c.id), {}
+    if len(participants) > 1 and r.run is not None:
+        cells = tl.stored_figures(c.id, "item_category", tl.subject_facts(c.id)[1])
+    by_category, unsplit = [], []
+    for k in categories(c) if cells else ():
+        if split.ballots.get(k.id) and split.shown(k.id):
+            by_category.append((k.name, {item: f for (item, cat), f in cells.items() if cat == k.id}))
+        elif split.ballots.get(k.id):
+            unsplit.append(k.name)
+    return _Facts(c, tenant.name if tenant else "", r, kinds, [(n, k) for n, k in forms], subject_counts(c),
+                  rule_specs(c), participants, by_category, unsplit)
 
 
 def _date(dt: datetime, tz: str) -> str:
@@ -115,11 +130,27 @@ def _scope(f: _Facts) -> str:
     out = f"{f.org}“{f.c.name}”群众评议活动全面铺开"
     out += f"，在所属{units}中广泛开展" if units else ""
     out += f"。共有{subjects}列为评议对象，" if subjects else "。"
-    out += f"其中{t.rated}个收到员工群众评价，评议覆盖率为{percent(t.coverage)}。"
-    out += (f"共召开各类评议会议{f.meetings}次，发放测评码{t.issued}个，有{t.used}名员工群众参加了评议活动，"
-            f"参评率为{percent(t.turnout)}")
+    out += f"其中{t.rated}个收到评价，评议覆盖率为{percent(t.coverage)}。"
+    out += f"发放测评码{t.issued}个，有{t.used}{_who(f)}参加了评议活动"
+    if len(f.participants) > 1:
+        out += "（其中" + "、".join(f"{row.name}{row.used}人" for row in f.participants) + "）"
+    out += f"，参评率为{percent(t.turnout)}"
     out += f"；发放{forms}" if forms else ""
     return out + f"，收回评议票{run.ballots}张，有效回答{t.valid}个。"
+
+
+def _who(f: _Facts) -> str:
+    """Who took part, as the sentence names them: the one category by its name ("名员工群众"),
+    several as people ("人", each category counted after it)."""
+    return f"名{f.participants[0].name}" if len(f.participants) == 1 else "人"
+
+
+def _rates(items: list[rs.ItemRate], figures: dict[int, tl.Figures]) -> str:
+    parts = []
+    for it in items:
+        share = figures[it.id].satisfied_share if it.id in figures else None
+        parts.append(f"{it.text}满意率为{percent(share)}" if share is not None else f"{it.text}暂无有效回答")
+    return "；".join(parts)
 
 
 def _results(f: _Facts) -> str:
@@ -133,13 +164,17 @@ def _results(f: _Facts) -> str:
         if not groups or groups[-1][0] != it.form:
             groups.append((it.form, []))
         groups[-1][1].append(it)
+    # the pooled rates are named for who gave them: one category by its name, several as 全体参评人员,
+    # then each category shown on its own (never one resting on fewer than k ballots, nor one
+    # the others and the pool would give away by subtraction)
+    pooled = f.participants[0].name if len(f.participants) == 1 else "全体参评人员"
     for form, items in groups:
-        parts = []
-        for it in items:
-            share = it.figures.satisfied_share
-            parts.append(f"{it.text}满意率为{percent(share)}" if share is not None else f"{it.text}暂无有效回答")
         who = SUBJECT_KINDS.get(kind_of.get(form, ""), "评议对象")
-        out += f"员工群众对{who}" + "；".join(parts) + "。"
+        out += f"{pooled}对{who}" + _rates(items, {it.id: it.figures for it in items}) + "。"
+        for n, (name, figures) in enumerate(f.by_category):
+            out += ("其中，" if n == 0 else "") + f"{name}对{who}" + _rates(items, figures) + "。"
+    if f.unsplit:
+        out += f"为保护评议人，票数不足{sup.min_cell()}张或可被推算的类别不单独列出：" + "、".join(f.unsplit) + "。"
     return out
 
 

@@ -307,12 +307,13 @@ def stored_rows(campaign_id: int) -> list[CountRow]:
 
 
 _GROUPINGS = {"subject": "subject_id", "item": "item_id", "category": "category_id",
-              "subject_category": "subject_id, category_id", "subject_item": "subject_id, item_id"}
+              "subject_category": "subject_id, category_id", "subject_item": "subject_id, item_id",
+              "item_category": "item_id, category_id"}
 
 
 def stored_figures(campaign_id: int, by: str, infos: dict[int, ChoiceInfo],
                    subject_id: int | None = None) -> dict:
-    """Figures per subject, item, category, (subject, category) or (subject, item) from the
+    """Figures per subject, item, category, (subject, category), (subject, item) or (item, category) from the
     stored cells, summed in SQL (a page needs a few thousand rows, not every cell); optionally
     for one subject. Keys are ints, or tuples of ints for the pairs."""
     keys = _GROUPINGS[by]

@@ -122,7 +122,7 @@ def test_summary_files_carry_the_stored_tally(app, world, client):
     headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
     assert headings == ["一、全面铺开，广泛开展", "二、认真评议，效果明显", "三、评议结果认定", "四、通报情况，落实责任"]
     # §四: one sentence per item, form order (org items, then member items), tally.percent exactly
-    assert "员工群众对基层党组织" + sentences[0] in text and "员工群众对党员" + sentences[5] in text
+    assert "全体参评人员对基层党组织" + sentences[0] in text and "全体参评人员对党员" + sentences[5] in text
     positions = [text.index(s) for s in sentences]
     assert positions == sorted(positions)
     # by hand: 采煤一队 满意, 比较满意, 不满意, 不太满意; 机关 不太满意, 不满意 → 2 of 6 satisfied
@@ -247,3 +247,45 @@ def test_report_command_writes_the_summary(app, world, tmp_path, fmt):
     text = _docx_text(out.read_bytes())[1] if fmt == "docx" else _flat(_pdf_text(out.read_bytes()))
     for s in sentences:
         assert s in text
+
+
+def _category_sentences(app, world, campaign_id: int) -> dict[str, str]:
+    """Each category's first org-form sentence, from its own cells of the stored tally."""
+    with app.app_context(), tenant_context(world.a.id):
+        c = db.session.get(Campaign, campaign_id)
+        cells = {}
+        for (_subject, item, choice, category), n in ((r[:4], r[4]) for r in tally.stored_rows(campaign_id)):
+            cells.setdefault(category, []).append((item, choice, n))
+        first = rs.campaign_results(c).items[0]
+        infos = tally.subject_facts(campaign_id)[1]
+        out = {}
+        for k in cp.categories(c):
+            figures = tally.Figures()
+            for item, choice, n in cells.get(k.id, []):
+                if item == first.id:
+                    figures.add(choice, infos[choice], n)
+            out[k.name] = f"{k.name}对基层党组织{first.text}满意率为{tally.percent(figures.satisfied_share)}"
+        return out
+
+
+def test_summary_names_who_gave_each_rate_and_counts_nothing_it_has_no_record_of(unbatched, world):
+    """Seed 002's report called pooled rates 员工群众's and counted units as meetings: the pooled
+    rate is 全体参评人员's, each category with enough ballots gets its own sentence from its own
+    cells, participants are counted per category, and no meeting figure is invented."""
+    app = unbatched  # k = 1: every category may be shown on its own
+    bw = _voted(app, world)  # 群众: 4 ballots (three 采煤一队, one 机关), 全评: 1
+    own = _category_sentences(app, world, bw.campaign_id)
+    with app.app_context(), tenant_context(world.a.id):
+        c = db.session.get(Campaign, bw.campaign_id)
+        text = {p.key: p.generated for p in summary.paragraphs(c)}
+    assert "有5人参加了评议活动（其中群众4人、全评1人）" in text["scope"]
+    assert "会议" not in text["scope"] and "员工群众" not in text["scope"] + text["results"]
+    assert "其中，" + own["群众"] in text["results"] and own["全评"] in text["results"]
+    assert own["群众"] != own["全评"]  # 全评's one ballot chose 不太满意 throughout
+
+    app.config["MIN_CELL"] = 3  # 全评 rests on one ballot; hiding it alone would leave it by subtraction
+    with app.app_context(), tenant_context(world.a.id):
+        c = db.session.get(Campaign, bw.campaign_id)
+        results = {p.key: p.generated for p in summary.paragraphs(c)}["results"]
+    assert "全评对" not in results and "群众对" not in results.replace("全体参评人员", "")
+    assert "为保护评议人，票数不足3张或可被推算的类别不单独列出：群众、全评。" in results
