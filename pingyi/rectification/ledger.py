@@ -249,8 +249,8 @@ def transition(item: RectificationItem, to_state: str, actor: Actor, note: str =
                             b=STATE_LABELS.get(to_state, to_state)), "state")
     if ROLE_RANK.get(actor.role, -1) < ROLE_RANK[least]:
         if to_state == "verified":
-            raise NotAllowed(_("只有单位管理员（租户管理员）才能验收整改事项"), "state")
-        raise NotAllowed(_("只有单位管理员（租户管理员）才能把“%(a)s”的事项改为“%(b)s”",
+            raise NotAllowed(_("只有管理员才能验收整改事项"), "state")
+        raise NotAllowed(_("只有管理员才能把“%(a)s”的事项改为“%(b)s”",
                            a=STATE_LABELS[item.state], b=STATE_LABELS[to_state]), "state")
     note = _text(note, MAX_TEXT, _("说明不超过 5000 字"), "note")
     if to_state == "cannot_fix":
