@@ -15,13 +15,17 @@ from .ballots import (
 )
 from .base import ID_RANGE, INTEGER_RANGE, TenantMixin, utcnow
 from .campaigns import (
+    MEETING_KINDS,
+    PHASES,
     PUBLICATION_SCOPES,
     PUBLISHED_STATES,
     SCOPES,
     STATE_LABELS,
     STATES,
     Campaign,
+    CampaignPhase,
     EvaluatorCategory,
+    Meeting,
     Rule,
     Subject,
 )
@@ -37,6 +41,7 @@ from .rectification import (
 from .tallies import TallyCount, TallyInbox, TallyRun, TallyUnit
 
 __all__ = [
+    "MEETING_KINDS", "PHASES", "CampaignPhase", "Meeting",
     "TallyCount", "TallyInbox", "TallyRun", "TallyUnit", "Answer", "Ballot", "BoxedBallot", "Comment", "InterviewSample", "Job", "JobFile", "PaperEntry",
     "ID_RANGE", "INTEGER_RANGE", "ITEM_KINDS", "PUBLICATION_SCOPES", "PUBLISHED_STATES", "ROLES", "SCOPES", "STATES", "STATE_LABELS", "SUBJECT_KINDS",
     "UNIT_KINDS", "ApiKey", "LoginSession", "AuditEvent", "BallotToken", "Campaign", "EvaluatorCategory", "Form", "FormItem",

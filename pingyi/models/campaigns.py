@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pingyi.extensions import db
@@ -16,6 +16,10 @@ PUBLISHED_STATES = ("published", "archived")  # results may be shown (公示, ov
 STATE_LABELS = {"draft": "草稿", "open": "进行中", "closed": "已结束", "published": "已公布", "archived": "已归档"}
 SCOPES = {"own_unit": "本单位", "group": "全评（整组）"}
 PUBLICATION_SCOPES = {"public": "公开", "tenant": "本单位成员", "oversight": "仅上级督导"}
+# the stages of a campaign as the seeds' timetables name them (seed 000, 001, 004)
+PHASES = {"publicity": "宣传发动", "appraisal": "组织评议", "rectification": "整改落实", "review": "回头看"}
+MEETING_KINDS = {"appraisal": "民主评议会", "forum": "座谈会", "mobilization": "动员大会", "report": "情况通报会",
+                 "other": "其他会议"}
 
 
 class Campaign(TenantMixin, Timestamped, db.Model):
@@ -114,3 +118,35 @@ class Rule(TenantMixin, db.Model):
     group: Mapped[str] = mapped_column(String(30), nullable=False, default="")
     severity: Mapped[str] = mapped_column(String(10), nullable=False, default="action")
     source: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+
+
+class CampaignPhase(TenantMixin, db.Model):
+    """One stage of a campaign's timetable (宣传发动 → 组织评议 → 整改落实 → 回头看) with its dates."""
+
+    __tablename__ = "campaign_phases"
+    __table_args__ = (tenant_unique(), tenant_fk("campaign_id", "campaigns", "CASCADE"),
+                      UniqueConstraint("campaign_id", "kind"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    starts_on: Mapped[date] = mapped_column(Date, nullable=False)
+    ends_on: Mapped[date] = mapped_column(Date, nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+class Meeting(TenantMixin, Timestamped, db.Model):
+    """A meeting a unit held for the campaign (民主评议会, 座谈会, 动员大会…): what the summary
+    report counts as 召开评议会议 — a record, never an inference from links used."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (tenant_unique(), tenant_fk("campaign_id", "campaigns", "CASCADE"), tenant_fk("unit_id", "units"),
+                      Index("ix_meetings_campaign_unit", "campaign_id", "unit_id"), Index("ix_meetings_unit", "unit_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    unit_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    held_on: Mapped[date] = mapped_column(Date, nullable=False)
+    attendance: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    note: Mapped[str] = mapped_column(String(500), nullable=False, default="")
