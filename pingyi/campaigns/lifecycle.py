@@ -9,7 +9,7 @@ extended; rules can change until results are published.
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -81,6 +81,17 @@ def parse_local(value: str | datetime, tz: str = DEFAULT_TZ, field: str = "opens
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=zone(tz))
     return dt.astimezone(ZoneInfo("UTC"))
+
+
+def parse_day(value: str | date, tz: str = DEFAULT_TZ, field: str = "date") -> date:
+    """A calendar day (``YYYY-MM-DD``) as people type it; a clear error otherwise."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(str(value or "").strip())
+    except ValueError:
+        example = local(utcnow(), tz).strftime("%Y-%m-%d")  # today: an example that never ages
+        raise DomainError(_("日期“%(v)s”格式不正确，请写成“年-月-日”，如 %(e)s", v=value or "", e=example), field) from None
 
 
 def local(dt: datetime, tz: str) -> datetime:

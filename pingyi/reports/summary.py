@@ -19,12 +19,13 @@ from xml.sax.saxutils import escape  # nosec B406 # escape() quotes text for rep
 
 from sqlalchemy import select
 
+from pingyi.campaigns import meetings
 from pingyi.campaigns import rules as rl
 from pingyi.campaigns.lifecycle import categories, local, rule_specs, subject_counts
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
-from pingyi.models import SUBJECT_KINDS, UNIT_KINDS, Campaign, Form, Subject, Tenant
+from pingyi.models import MEETING_KINDS, SUBJECT_KINDS, UNIT_KINDS, Campaign, Form, Subject, Tenant
 from pingyi.results import dashboard as rs
 from pingyi.results import suppression as sup
 from pingyi.results import tally as tl
@@ -78,6 +79,7 @@ class _Facts:
     participants: list[tu.Row]  # per evaluator category with links: issued and used
     by_category: list[tuple[str, dict[int, tl.Figures]]]  # (name, item → figures) of each category shown
     unsplit: list[str]  # categories with ballots not shown on their own (fewer than k, or by subtraction)
+    meetings: meetings.Counts  # the meetings recorded for the campaign
 
 
 def _facts(c: Campaign) -> _Facts:
@@ -102,7 +104,7 @@ def _facts(c: Campaign) -> _Facts:
         elif split.ballots.get(k.id):
             unsplit.append(k.name)
     return _Facts(c, tenant.name if tenant else "", r, kinds, [(n, k) for n, k in forms], subject_counts(c),
-                  rule_specs(c), participants, by_category, unsplit)
+                  rule_specs(c), participants, by_category, unsplit, meetings.counts(c))
 
 
 def _date(dt: datetime, tz: str) -> str:
@@ -131,6 +133,9 @@ def _scope(f: _Facts) -> str:
     out += f"，在所属{units}中广泛开展" if units else ""
     out += f"。共有{subjects}列为评议对象，" if subjects else "。"
     out += f"其中{t.rated}个收到评价，评议覆盖率为{percent(t.coverage)}。"
+    if f.meetings.meetings:  # recorded meetings only: a figure without records is left out
+        kinds = "、".join(f"{MEETING_KINDS[k]}{n}次" for k, n in f.meetings.by_kind.items())
+        out += f"共召开各类评议会议{f.meetings.meetings}次（{kinds}），参会{f.meetings.attendance}人次；"
     out += f"发放测评码{t.issued}个，有{t.used}{_who(f)}参加了评议活动"
     if len(f.participants) > 1:
         out += "（其中" + "、".join(f"{row.name}{row.used}人" for row in f.participants) + "）"

@@ -374,3 +374,23 @@ class CodeForm(FlaskForm):
         csrf = False
 
     code = StringField(_l("代码"))
+
+
+class PhasesForm(TableForm):
+    """The timetable: one row per phase (its kind, start and end dates; both blank: no phase)."""
+
+    COLUMNS = ("kind", "starts_on", "ends_on")
+    kind = Values(_l("阶段"), validators=[EachLength(20)])
+    starts_on = Values(_l("开始日期"), validators=[EachLength(10)])
+    ends_on = Values(_l("结束日期"), validators=[EachLength(10)])
+
+    def dates(self) -> dict[str, tuple[str, str]]:
+        return {r["kind"]: (r["starts_on"], r["ends_on"]) for r in _table(self, self.COLUMNS)}
+
+
+class MeetingForm(FlaskForm):
+    unit_id = StringField(_l("单位"), validators=[IdText()])
+    kind = StringField(_l("会议类型"), validators=[Length(max=20)])
+    held_on = StringField(_l("会议日期"), validators=[Length(max=10)])
+    attendance = StringField(_l("参会人数"), validators=[Length(max=10)])
+    note = StringField(_l("备注"), validators=[Length(max=500)])
