@@ -161,6 +161,12 @@ def create_item(c: Campaign, draft: Draft, actor: Actor, source: str, source_ref
 
 # ---- from verdicts and opinions --------------------------------------------------------------
 
+def verdicts(c: Campaign, within: str | None = None) -> list[tuple[str, list[tuple[int, str]]]]:
+    """Each outcome of the campaign's rules with the (subject id, label) it names, as the
+    results page lists them (``within`` a unit admin's subtree)."""
+    return [(name, [(r.id, r.label) for r in rows]) for name, _severity, rows in campaign_results(c, within=within).verdicts]
+
+
 def verdict_subjects(c: Campaign, outcome: str, within: str | None = None) -> list[tuple[int, str]]:
     """(subject id, label) of the subjects a rule's ``outcome`` names, as the results page
     lists them (``within`` a unit admin's subtree)."""

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from pingyi.campaigns import lifecycle as cp
 from pingyi.cli import main
 from pingyi.errors import DomainError
 from pingyi.extensions import db
@@ -18,26 +17,9 @@ from pingyi.rectification import ledger, overdue
 from pingyi.rectification.ledger import Draft
 from pingyi.tenancy import tenant_context
 from tests import clock
-from tests.ballot_world import build, close_and_count, vote
 from tests.rectification.ledger_world import actors, closed_campaign
 
 OUTCOME = "限期整改，本年度不得评先评优"
-
-
-@pytest.fixture
-def counted(unbatched, world):
-    """Tenant A's campaign, every subject of 采煤一队党支部's members rated 不满意 with an
-    opinion, rules of seed 001 篇3, closed and counted: (world, campaign id)."""
-    with unbatched.app_context():
-        bw = build(world, links=2)
-        with tenant_context(world.a.id):
-            cp.add_preset(db.session.get(Campaign, bw.campaign_id), "seed001-3")
-            db.session.commit()
-        vote(world, bw, bw.own, [3, 3], comment="活动形式单一")
-        close_and_count(world, bw)
-    with unbatched.app_context(), tenant_context(world.a.id):
-        yield world, db.session.get(Campaign, bw.campaign_id)
-        db.session.rollback()
 
 
 def test_items_from_a_verdict_one_subject_then_the_whole_list(counted):

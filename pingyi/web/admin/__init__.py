@@ -259,4 +259,13 @@ def settings():
     return render_template("admin/settings.html", form=form)
 
 
-from . import campaign_views, form_views, job_views, meeting_views, monitor_views, result_views, summary_views  # noqa: E402,F401  (routes on this blueprint)
+from . import (  # noqa: E402,F401  (routes on this blueprint)
+    campaign_views,
+    form_views,
+    job_views,
+    meeting_views,
+    monitor_views,
+    rectification_views,
+    result_views,
+    summary_views,
+)
