@@ -120,6 +120,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     cfg["BALLOT_PAGE_LIMIT"] = _limit(env, "PINGYI_BALLOT_PAGE_LIMIT", "600 per minute")
     cfg["LINK_FAILURE_LIMIT"] = _limit(env, "PINGYI_LINK_FAILURE_LIMIT", "30 per minute; 300 per hour")
     cfg["RECEIPT_CHECK_LIMIT"] = _limit(env, "PINGYI_RECEIPT_CHECK_LIMIT", "30 per minute")
+    # Entries left in the feedback box (信息收集箱) per address: enough for a family, not a flood.
+    cfg["FEEDBACK_LIMIT"] = _limit(env, "PINGYI_FEEDBACK_LIMIT", "5 per minute; 30 per day")
     # Failed logins, per address and per account. The account's limit is short (a locked-out user
     # waits minutes, not hours) and does not apply on a browser that has logged in to it before.
     cfg["LOGIN_FAILURE_LIMIT_ADDRESS"] = _limit(env, "PINGYI_LOGIN_FAILURE_LIMIT_ADDRESS", "20 per 10 minutes; 100 per day")

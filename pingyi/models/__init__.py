@@ -29,6 +29,7 @@ from .campaigns import (
     Rule,
     Subject,
 )
+from .feedback import FeedbackEntry
 from .forms import ITEM_KINDS, SUBJECT_KINDS, Form, FormItem, FormSection, Scale, ScaleChoice
 from .org import UNIT_KINDS, Person, Unit
 from .rectification import (
@@ -47,5 +48,6 @@ __all__ = [
     "UNIT_KINDS", "ApiKey", "LoginSession", "AuditEvent", "BallotToken", "Campaign", "EvaluatorCategory", "Form", "FormItem",
     "FormSection", "Membership", "Person", "Rule", "Scale", "ScaleChoice", "Subject", "Tenant", "TenantMixin",
     "Unit", "User", "utcnow",
+    "FeedbackEntry",
     "RECTIFICATION_SOURCES", "RECTIFICATION_STATES", "RectificationEvent", "RectificationFile", "RectificationItem",
 ]
