@@ -102,6 +102,16 @@ def test_demo_is_seed_scale_and_idempotent(app):
     out = run(app, "tally", "--tenant", "pingzhuang", "--campaign", str(listed[1]["id"]), "--wait").output
     rates = [line.split("满意率 ")[1].split("%")[0] for line in out.splitlines() if "满意率" in line]
     assert rates == ["98.7", "97.5", "96.4", "98.4", "98.9", "98.7", "96.1", "97.8"], out
+    # its summary counts the meetings recorded (seed 002: 评议会 at 23 committees, 座谈会 at 412 units)
+    # and names who gave each rate
+    from pingyi.models import Campaign
+    from pingyi.reports import summary
+
+    with app.app_context(), tenant_context(_tenant_id(app, "pingzhuang")):
+        text = {p.key: p.generated for p in summary.paragraphs(db.session.get(Campaign, listed[1]["id"]))}
+    assert "共召开各类评议会议435次（民主评议会23次、座谈会412次），参会6063人次；" in text["scope"]
+    assert "有4378人参加了评议活动（其中员工群众" in text["scope"]
+    assert "全体参评人员对基层党组织" in text["results"] and "其中，员工群众对基层党组织" in text["results"]
     client = app.test_client()
     client.post("/login", data={"email": "admin@county.example", "password": "pingyi-demo"})
     page = client.get("/t/county/oversight/").text

@@ -354,12 +354,39 @@ def load_closed_campaign(tenant: Tenant) -> Campaign:
         c.opens_at, c.closes_at = opens_at, closes_at
         c.opened_at, c.closed_at = c.opens_at, c.closes_at
         tally.recount(c.id)
+        _record_conduct(c)
         # Published (公示) to everyone for a month: the county reads its roll-up, anyone its page.
         cp.transition(c, "publish")
         cp.set_publication(c, "public", None, False)
         c.publish_until = c.published_at + timedelta(days=30)
         db.session.flush()
     return c
+
+
+def _record_conduct(c: Campaign) -> None:
+    """The timetable and the meetings seed 002 reports: 评议会 at the 23 committees (1 685 forms
+    handed out there) and 座谈会 at all 412 units below the company (4 378 evaluators), dated
+    within the voting window; the summary report counts these records."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from pingyi.campaigns import lifecycle as cp
+    from pingyi.campaigns import meetings, timetable
+    from pingyi.models import Unit
+
+    first, last = cp.local(c.opens_at, c.timezone).date(), cp.local(c.closes_at, c.timezone).date()
+    timetable.set_phases(c, {"publicity": (first - timedelta(days=14), first - timedelta(days=1)),
+                             "appraisal": (first, last),
+                             "rectification": (last + timedelta(days=1), last + timedelta(days=60)),
+                             "review": (last + timedelta(days=61), last + timedelta(days=90))})
+    units = db.session.execute(select(Unit).where(Unit.depth >= 1).order_by(Unit.path)).scalars().all()
+    committees = [u for u in units if u.kind == "committee"]
+    days = (last - first).days + 1
+    for kind, held_at, total in (("appraisal", committees, 1685), ("forum", units, SEED_EVALUATORS)):
+        share, extra = divmod(total, len(held_at))
+        for i, unit in enumerate(held_at):
+            meetings.record(c, unit, kind, first + timedelta(days=i % days), share + (i < extra))
 
 
 def _base_url() -> str:
