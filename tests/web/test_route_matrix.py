@@ -25,7 +25,10 @@ NOT_TENANT_ROUTES = {"static", "auth.login", "auth.logout", "auth.home", "auth.p
                      # membership when its scope is "public", so "B's slug answers 404" is not its rule;
                      # tests/test_publication.py covers it (A's slug + B's campaign id, unknown ids,
                      # drafts, the window and every scope answer 404)
-                     "public.results"}
+                     "public.results",
+                     # the feedback box (信息收集箱) is public per tenant by slug: tests/feedback covers
+                     # unknown and deactivated tenants (404) and units of another tenant (refused)
+                     "feedback.box_page"}
 # Routes whose ids belong to a *subordinate* tenant, named by ``sub`` (its slug): A's own ids are
 # no subordinate of A, so the not-vacuous check cannot fill them; tests/test_oversight.py shows
 # them answering 200 for the county over its subordinate.
