@@ -43,7 +43,8 @@ def check_file(name: str, data: bytes) -> tuple[str, str]:
         raise DomainError(_("上传的文件是空的"), "file")
     limit = max_bytes()
     if len(data) > limit:
-        raise DomainError(_("文件不能超过 %(mb)s MB", mb=f"{limit / 1024 / 1024:g}"), "file")
+        mb = f"{limit / 1024 / 1024:g}"
+        raise DomainError(_("文件不能超过 %(mb)s MB", mb=mb), "file")
     mime, magic = TYPES[ext]
     if not data.startswith(magic):
         raise DomainError(_("文件内容与扩展名“.%(ext)s”不符", ext=ext), "file")

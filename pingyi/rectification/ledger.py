@@ -298,11 +298,13 @@ def update_item(item: RectificationItem, actor: Actor, *, measure: str | None = 
         item.evidence = _text(evidence, MAX_TEXT, _("佐证说明不超过 5000 字"), "evidence")
         changed.append(_("佐证说明"))
     if deadline is not None:
-        new = parse_deadline(deadline)
-        if new < item.created_at.astimezone(zone(db.session.get(Campaign, item.campaign_id).timezone)).date():
+        new, tz = parse_deadline(deadline), db.session.get(Campaign, item.campaign_id).timezone
+        if new < item.created_at.astimezone(zone(tz)).date():
             raise DomainError(_("整改时限不能早于事项的创建日期"), "deadline")
-        item.deadline = new
-        changed.append(_("整改时限"))
+        if new != item.deadline:
+            item.deadline = new
+            item.overdue = item.state not in FINISHED and new < local_today(now, tz)  # an extension lifts it
+            changed.append(_("整改时限"))
     if changed:
         item.updated_at = now
         record_history(item, actor, item.state, item.state, _("修改：%(f)s", f="、".join(changed)), now)

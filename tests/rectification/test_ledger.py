@@ -112,23 +112,26 @@ def test_cannot_fix_needs_a_reason(ledger_ctx):
     assert item.state == "in_progress"
 
 
-@pytest.mark.parametrize("bad, message", [
+BAD = [  # (what is wrong, the refusal)
     (dict(problem="   "), "存在的问题"),
     (dict(deadline_days=-1), "整改时限不能早于"),
     (dict(deadline="明天"), "整改时限"),
     (dict(unit="other_branch"), "责任单位"),  # outside the unit admin's subtree
     (dict(unit="root"), "责任单位"),
     (dict(person="名" * 101), "责任人"),
-])
-def test_bad_input_stores_nothing(ledger_ctx, bad, message):
+]
+
+
+def test_bad_input_stores_nothing(ledger_ctx):
     world, c, who = ledger_ctx
-    d = draft(world.a, days=bad.get("deadline_days", 30), unit=bad.get("unit", "branch"))
-    d = Draft(bad.get("problem", d.problem), d.unit_id, bad.get("deadline", d.deadline), bad.get("person", d.person),
-              d.measure)
     before = _counts()
-    with pytest.raises(DomainError, match=message):
-        ledger.create_item(c, d, who.unit_admin, "feedback", "9")
-    assert _counts() == before
+    for bad, message in BAD:
+        d = draft(world.a, days=bad.get("deadline_days", 30), unit=bad.get("unit", "branch"))
+        d = Draft(bad.get("problem", d.problem), d.unit_id, bad.get("deadline", d.deadline),
+                  bad.get("person", d.person), d.measure)
+        with pytest.raises(DomainError, match=message):
+            ledger.create_item(c, d, who.unit_admin, "feedback", "9")
+        assert _counts() == before, bad
 
 
 def test_deadline_today_is_fine_and_a_foreign_unit_id_is_refused(ledger_ctx):

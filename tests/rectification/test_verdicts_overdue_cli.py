@@ -100,6 +100,11 @@ def test_overdue_follows_now_not_the_calendar(items):
     assert overdue.mark_overdue(now) == 0 and _flags() == [False] * 4  # a flag is cleared too
     totals = overdue.totals(c.id, now + timedelta(days=6))
     assert (totals.by_state, totals.overdue, totals.total) == ({"open": 2, "done": 1, "cannot_fix": 1}, 1, 4)
+    overdue.mark_overdue(now + timedelta(days=6))
+    first = db.session.execute(select(RectificationItem).order_by(RectificationItem.id)).scalars().first()
+    ledger.update_item(first, actors(world.a).admin, deadline=first.deadline + timedelta(days=7),
+                       now=now + timedelta(days=6))
+    assert _flags()[0] is False  # an extended deadline lifts it at once
 
 
 def test_counts_per_unit_and_subtree(items):
