@@ -2,7 +2,8 @@
 
 Each subordinate is read in its own scope (``tenant_context``) and only in aggregates: unit and
 people counts, links issued/used per campaign and, once a campaign is published, its stored
-tally's totals. Ballots and comments of a subordinate are never read here.
+tally's totals and its rectification ledger's counts (items, overdue, finished on time).
+Ballots and comments of a subordinate are never read here.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from fractions import Fraction
 from sqlalchemy import select
 
 from pingyi.extensions import db
-from pingyi.models import PUBLISHED_STATES, Campaign, TallyRun, Tenant
+from pingyi.models import PUBLISHED_STATES, Campaign, TallyRun, Tenant, utcnow
 from pingyi.org import orgtree
+from pingyi.rectification import followthrough, overdue
 from pingyi.results.rollup import Figures
 from pingyi.results.tally import stored_run
 from pingyi.tenancy import get_scoped, tenant_context
@@ -57,6 +59,27 @@ def counts(subs: list[Tenant]) -> list[SubordinateCounts]:
 
 
 @dataclass(frozen=True)
+class LedgerFigures:
+    """A published campaign's 整改台账 as oversight sees it: counts only."""
+
+    items: int
+    overdue: int
+    on_time: int  # finished (done or verified) by the deadline
+    due: int  # finished, or past the deadline unfinished
+
+    @property
+    def on_time_share(self) -> Fraction | None:
+        return Fraction(self.on_time, self.due) if self.due else None
+
+
+def ledger_figures(campaign_id: int, now: datetime) -> LedgerFigures:
+    """The ledger's counts of one campaign of the current tenant at ``now``."""
+    total = overdue.totals(campaign_id, now)
+    on_time, due, _share = followthrough.on_time_share(campaign_id, now)
+    return LedgerFigures(total.total, total.overdue, on_time, due)
+
+
+@dataclass(frozen=True)
 class SubCampaign:
     """A subordinate's campaign as oversight sees it: names, dates and aggregates only."""
 
@@ -71,6 +94,7 @@ class SubCampaign:
     publication_scope: str
     links: Links = Links()
     figures: Figures | None = None  # the stored run's totals, once published
+    ledger: LedgerFigures | None = None  # the rectification ledger's counts, once published
 
     @property
     def published(self) -> bool:
@@ -90,9 +114,10 @@ class SubCampaign:
 
 
 def _snapshot(sub: Tenant, c: Campaign, links: Links, run: TallyRun | None) -> SubCampaign:
+    published = c.state in PUBLISHED_STATES
     return SubCampaign(sub.slug, sub.name, c.id, c.name, c.state, c.state_label, c.timezone, c.published_at,
-                       c.publication_scope, links,
-                       Figures.of(run) if run is not None and c.state in PUBLISHED_STATES else None)
+                       c.publication_scope, links, Figures.of(run) if run is not None and published else None,
+                       ledger_figures(c.id, utcnow()) if published else None)
 
 
 def published_campaign(sub: Tenant, campaign_id) -> SubCampaign | None:

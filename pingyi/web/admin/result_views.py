@@ -12,7 +12,8 @@ from flask import g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from pingyi.i18n import _
-from pingyi.models import Campaign
+from pingyi.models import Campaign, utcnow
+from pingyi.rectification import followthrough
 from pingyi.reports import charts
 from pingyi.reports import registry as reports
 from pingyi.results import dashboard as rs
@@ -56,9 +57,10 @@ def campaign_results(campaign_id: int):
     c = campaign_or_404(campaign_id)
     depth = None if request.args.get("depth") == "all" else 1
     r = rs.campaign_results(c, depth, g.access.unit_path)
+    follow_prev, follow = followthrough.follow_up(c, utcnow(), g.access.unit_path) if r.items else (None, [])
     return render_template("admin/campaign_results.html", c=c, r=r, all_units=depth is None,
                            charts=dashboard_charts(c, r) if r.run and (r.items or r.view == lv.TURNOUT) else {},
-                           refresh=15 if c.state == "open" else None)
+                           refresh=15 if c.state == "open" else None, follow=follow, follow_prev=follow_prev)
 
 
 @bp.route("/campaigns/<int:campaign_id>/results/subjects")
