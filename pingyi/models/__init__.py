@@ -40,6 +40,7 @@ from .rectification import (
     RectificationItem,
 )
 from .tallies import TallyCount, TallyInbox, TallyRun, TallyUnit
+from .themes import ThemeCount, ThemeRule, ThemeRun
 
 __all__ = [
     "MEETING_KINDS", "PHASES", "CampaignPhase", "Meeting",
@@ -49,5 +50,6 @@ __all__ = [
     "FormSection", "Membership", "Person", "Rule", "Scale", "ScaleChoice", "Subject", "Tenant", "TenantMixin",
     "Unit", "User", "utcnow",
     "FeedbackEntry",
+    "ThemeCount", "ThemeRule", "ThemeRun",
     "RECTIFICATION_SOURCES", "RECTIFICATION_STATES", "RectificationEvent", "RectificationFile", "RectificationItem",
 ]

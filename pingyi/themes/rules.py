@@ -9,8 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
+
 from pingyi.errors import DomainError
+from pingyi.extensions import db
 from pingyi.i18n import _
+from pingyi.models import ThemeRule
+from pingyi.tenancy import require_tenant_id
 
 OTHER = "其他"  # the opinions no theme matched; not a name a rule may take
 MAX_THEMES = 50
@@ -106,3 +111,42 @@ def validate(rules: list[Theme]) -> list[Theme]:
         if any(len(w) > MAX_KEYWORD for w in (*t.keywords, *t.excludes)):
             raise DomainError(_("第 %(i)d 行：每个关键词不能超过 %(n)d 字", i=i, n=MAX_KEYWORD), "rules")
     return list(rules)
+
+
+# ---- the tenant's rules ------------------------------------------------------------------------
+
+def current() -> list[Theme]:
+    """The current tenant's rules, or the default set while it has none of its own."""
+    rows = db.session.execute(select(ThemeRule).order_by(ThemeRule.position, ThemeRule.id)).scalars().all()
+    if not rows:
+        return list(DEFAULTS)
+    return [Theme(r.name, tuple(r.keywords or ()), tuple(r.excludes or ())) for r in rows]
+
+
+def is_default() -> bool:
+    return db.session.execute(select(ThemeRule.id).limit(1)).first() is None
+
+
+def save(themes: list[Theme]) -> list[Theme]:
+    """Replace the tenant's rules after ``validate`` (a refusal stores nothing); the caller commits."""
+    themes = validate(themes)
+    for row in db.session.execute(select(ThemeRule)).scalars():
+        db.session.delete(row)
+    db.session.flush()  # the old names go before the new ones (unique per tenant) arrive
+    tenant_id = require_tenant_id()
+    for i, t in enumerate(themes):
+        db.session.add(ThemeRule(tenant_id=tenant_id, position=i, name=t.name, keywords=list(t.keywords),
+                                 excludes=list(t.excludes)))
+    db.session.flush()
+    return themes
+
+
+def save_text(text: str) -> list[Theme]:
+    return save(parse_text(text))
+
+
+def reset() -> None:
+    """Back to the default set (the tenant's own rules deleted); the caller commits."""
+    for row in db.session.execute(select(ThemeRule)).scalars():
+        db.session.delete(row)
+    db.session.flush()
