@@ -62,6 +62,11 @@ def world(world, app):
                 t.units.update(job_id=job.id, file_id=f.id, form_id=form.id, campaign_id=c.id, subject_id=s.id, category_id=k.id,
                                section_id=form.sections[0].id, item_id=form.sections[0].items[0].id,
                                scale_id=form.scales[0].id)
+                from pingyi.feedback import box
+                from pingyi.models import FeedbackEntry
+
+                box.submit(t.branch, "矩阵意见")
+                t.units["entry_id"] = db.session.execute(select(func.max(FeedbackEntry.id))).scalar()
         db.session.commit()
     return world
 

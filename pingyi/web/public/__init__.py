@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
+from pingyi.feedback import box
 from pingyi.results import publication, suppression
 from pingyi.web.access import public_campaign_or_404
 
@@ -34,4 +35,4 @@ def results(slug: str, campaign_id: int):
         abort(404)
     return render_template("public/results.html", c=c, tenant=tenant, data=publication.publication_data(c),
                            preview=shown == publication.PREVIEW, live=publication.in_window(c),
-                           min_cell=suppression.min_cell())
+                           min_cell=suppression.min_cell(), feedback=box.published_for_campaign(c.id))
