@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from pingyi.extensions import db
 from pingyi.feedback import answers, box
-from pingyi.models import AuditEvent, FeedbackEntry, Tenant
+from pingyi.models import AuditEvent, FeedbackEntry, LoginSession, Tenant
 from pingyi.tenancy import tenant_context, unscoped
 from tests.rectification.ledger_world import actors
 
@@ -40,8 +40,9 @@ def test_leaving_an_entry(app, world):
     assert dict(row) | {"id": 0} == {"id": 0, "tenant_id": world.a.id, "unit_id": world.a.branch, "campaign_id": None,
                                      "text": "希望支部活动多些新形式", "submitted_on": box.today(), "answer": "",
                                      "answered_at": None, "published": False}
-    with app.app_context(), unscoped():  # the submission left no trace in the audit trail
+    with app.app_context(), unscoped():  # no trace in the audit trail, no session kept on the server
         assert db.session.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == audit_before
+        assert db.session.execute(select(func.count()).select_from(LoginSession)).scalar_one() == 0
 
 
 def test_bad_input_stores_nothing_and_keeps_the_text(app, world):

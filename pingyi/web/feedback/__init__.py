@@ -3,13 +3,15 @@
 Anyone leaves an opinion for one of the tenant's units (and, if they like, a campaign); the page
 also shows the published answers to entries tied to no campaign (those tied to one are answered
 on that campaign's 公示 page). What is stored is ``pingyi.feedback.box``'s decision: nothing that
-identifies the writer. Posts are rate limited per client address (``FEEDBACK_LIMIT``) and carry
+identifies the writer. Posts are rate limited per client address (``FEEDBACK_LIMIT``, keyed by its hash) and carry
 Flask-WTF's CSRF token (a session cookie holds it; the entry never does). A deactivated or
 unknown tenant is 404.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -39,6 +41,14 @@ class FeedbackForm(FlaskForm):
     text = TextAreaField(_l("意见建议"))
 
 
+def address_key() -> str:
+    """The limiter's key: the client's address keyed-hashed, so the limits' storage holds no
+    address that could be set beside the day's entries."""
+    secret = current_app.secret_key
+    secret = secret.encode() if isinstance(secret, str) else bytes(secret or b"")
+    return "feedback:" + hmac.new(secret, (request.remote_addr or "").encode(), hashlib.sha256).hexdigest()[:32]
+
+
 @bp.after_request
 def _private(response):
     response.headers["Cache-Control"] = "private, no-store"
@@ -55,7 +65,7 @@ def _refused(limit):
 
 @bp.route("/f/<slug>", methods=["GET", "POST"])
 @csrf.exempt  # not from CSRF: the form checks its token itself, so a stale one keeps what was typed
-@limiter.limit(LIMIT, methods=["POST"], on_breach=_refused)
+@limiter.limit(LIMIT, methods=["POST"], key_func=address_key, on_breach=_refused)
 def box_page(slug: str):
     """The form, and the answered entries without a campaign under 已答复."""
     tenant = tenant_by_slug(slug)  # active tenants only: a deactivated one is 404
