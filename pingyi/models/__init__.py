@@ -29,6 +29,7 @@ from .campaigns import (
     Rule,
     Subject,
 )
+from .decisions import DECISION_KINDS, SubjectDecision
 from .feedback import FeedbackEntry
 from .forms import ITEM_KINDS, SUBJECT_KINDS, Form, FormItem, FormSection, Scale, ScaleChoice
 from .org import UNIT_KINDS, Person, Unit
@@ -43,6 +44,7 @@ from .tallies import TallyCount, TallyInbox, TallyRun, TallyUnit
 from .themes import ThemeCount, ThemeRule, ThemeRun
 
 __all__ = [
+    "DECISION_KINDS", "SubjectDecision",
     "MEETING_KINDS", "PHASES", "CampaignPhase", "Meeting",
     "TallyCount", "TallyInbox", "TallyRun", "TallyUnit", "Answer", "Ballot", "BoxedBallot", "Comment", "InterviewSample", "Job", "JobFile", "PaperEntry",
     "ID_RANGE", "INTEGER_RANGE", "ITEM_KINDS", "PUBLICATION_SCOPES", "PUBLISHED_STATES", "ROLES", "SCOPES", "STATES", "STATE_LABELS", "SUBJECT_KINDS",

@@ -394,3 +394,11 @@ class MeetingForm(FlaskForm):
     held_on = StringField(_l("会议日期"), validators=[Length(max=10)])
     attendance = StringField(_l("参会人数"), validators=[Length(max=10)])
     note = StringField(_l("备注"), validators=[Length(max=500)])
+
+
+class DecisionForm(FlaskForm):
+    subject_id = StringField(_l("评议对象"), validators=[IdText()])
+    kind = StringField(_l("运用方式"), validators=[Length(max=20)])
+    review = StringField(_l("复核意见"), validators=[Length(max=2000)])
+    decided_on = StringField(_l("决定日期"), validators=[Length(max=10)])
+    note = StringField(_l("备注"), validators=[Length(max=500)])

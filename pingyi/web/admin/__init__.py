@@ -261,6 +261,7 @@ def settings():
 
 from . import (  # noqa: E402,F401  (routes on this blueprint)
     campaign_views,
+    decision_views,
     feedback_views,
     form_views,
     job_views,
