@@ -57,7 +57,8 @@ def campaign_results(campaign_id: int):
     c = campaign_or_404(campaign_id)
     depth = None if request.args.get("depth") == "all" else 1
     r = rs.campaign_results(c, depth, g.access.unit_path)
-    follow_prev, follow = followthrough.follow_up(c, utcnow(), g.access.unit_path) if r.items else (None, [])
+    # 回头看 also while the campaign is open: the last campaign's items, this one's figures as shown
+    follow_prev, follow = followthrough.follow_up(c, utcnow(), g.access.unit_path)
     return render_template("admin/campaign_results.html", c=c, r=r, all_units=depth is None,
                            charts=dashboard_charts(c, r) if r.run and (r.items or r.view == lv.TURNOUT) else {},
                            refresh=15 if c.state == "open" else None, follow=follow, follow_prev=follow_prev)
