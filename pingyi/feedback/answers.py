@@ -25,9 +25,11 @@ FILTERS = ("all", "answered", "unanswered")
 
 
 def entries(within: str | None = None, show: str = "all") -> Select:
-    """Entries newest first (by id: the date is all that is kept of their time), ``within`` a
-    unit admin's subtree, all / answered / unanswered."""
-    stmt = scoped(FeedbackEntry).join(Unit, Unit.id == FeedbackEntry.unit_id).order_by(FeedbackEntry.id.desc())
+    """Entries newest day first (the date is all that is kept of their time; within a day the
+    order is the random ids', not the order they came in), ``within`` a unit admin's subtree,
+    all / answered / unanswered."""
+    stmt = (scoped(FeedbackEntry).join(Unit, Unit.id == FeedbackEntry.unit_id)
+            .order_by(FeedbackEntry.submitted_on.desc(), FeedbackEntry.id))
     if within:
         stmt = stmt.where(subtree_filter(within))
     if show == "answered":

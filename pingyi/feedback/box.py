@@ -4,7 +4,9 @@ answers shown publicly.
 Anonymity is the product. An entry stores its text, unit, campaign and the *date* it was left
 in Asia/Shanghai — never a time of day, address, user agent, cookie or session — and it is
 written by a Core insert, which the audit trail's flush hook does not see (an audit event would
-stamp it with the second and the request's context). Rate limiting happens in the web layer,
+stamp it with the second and the request's context). Its id is random, not the next in a
+sequence: the order of a day's entries would otherwise line up with the order of the day's
+requests in a web server's access log (address and second), entry by entry. Rate limiting happens in the web layer,
 keyed on the address in the limiter's storage only, for the window's length.
 
 Where a published answer appears: with the opinion, on the 公示 page of the entry's campaign
@@ -14,6 +16,7 @@ on the feedback page itself, under 已答复.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -23,7 +26,7 @@ from pingyi.campaigns.lifecycle import DEFAULT_TZ, local
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
-from pingyi.models import Campaign, FeedbackEntry, Unit, utcnow
+from pingyi.models import ID_RANGE, Campaign, FeedbackEntry, Unit, utcnow
 from pingyi.tenancy import get_scoped, require_tenant_id, scoped
 
 MAX_TEXT = 2000
@@ -76,6 +79,15 @@ def _choice(model, value, offered: list[tuple[int, str]], message: str, field: s
     return row
 
 
+def _free_id() -> int:
+    """A random unused id (2³¹ of them: a clash is rare, and then another is drawn)."""
+    while True:
+        candidate = ID_RANGE[0] + secrets.randbelow(ID_RANGE[1] - ID_RANGE[0] + 1)
+        if db.session.execute(select(FeedbackEntry.__table__.c.id).where(
+                FeedbackEntry.__table__.c.id == candidate)).first() is None:
+            return candidate
+
+
 def submit(unit_id, text: str | None, campaign_id=None, now: datetime | None = None) -> None:
     """Store one anonymous entry of the current tenant after every check (nothing is stored
     when one fails). Returns nothing: not even the id goes back to the visitor."""
@@ -86,7 +98,7 @@ def submit(unit_id, text: str | None, campaign_id=None, now: datetime | None = N
         campaign = _choice(Campaign, campaign_id, campaign_choices(), _("请选择一个正在进行或已结束的评议活动"),
                            "campaign_id")
     db.session.execute(insert(FeedbackEntry.__table__).values(
-        tenant_id=require_tenant_id(), unit_id=unit.id, campaign_id=campaign.id if campaign else None, text=text,
+        id=_free_id(), tenant_id=require_tenant_id(), unit_id=unit.id, campaign_id=campaign.id if campaign else None, text=text,
         submitted_on=today(now), answer="", answered_at=None, published=False))
 
 
@@ -95,7 +107,7 @@ def _published(where) -> list[Published]:
         select(FeedbackEntry, Unit.name).join(Unit, Unit.id == FeedbackEntry.unit_id)
         .where(FeedbackEntry.tenant_id == require_tenant_id(), FeedbackEntry.published.is_(True),
                FeedbackEntry.answer != "", where)
-        .order_by(FeedbackEntry.submitted_on.desc(), FeedbackEntry.id.desc())).all()
+        .order_by(FeedbackEntry.submitted_on.desc(), FeedbackEntry.id)).all()
     return [Published(name, e.text, e.answer, e.submitted_on) for e, name in rows]
 
 

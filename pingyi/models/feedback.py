@@ -17,7 +17,8 @@ class FeedbackEntry(TenantMixin, db.Model):
 
     Secrecy is the product: the row holds the text, the unit, the campaign and the *date* it
     was left (in Asia/Shanghai) — no time of day, address, user agent, cookie or session, and
-    it is written by a Core statement the audit trail does not see (``feedback.box.submit``).
+    it is written by a Core statement the audit trail does not see, with a random id, so the
+    rows' order says nothing about the order they came in (``feedback.box.submit``).
     The answer is the admins' (audited like any admin write); ``published`` shows it with the
     opinion on the campaign's 公示 page, or on the feedback page for entries without a campaign.
     """

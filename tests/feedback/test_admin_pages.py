@@ -24,9 +24,9 @@ def entries(app, world):
     with app.app_context():
         cid = closed_campaign(world.a)
         with tenant_context(world.a.id):
-            box.submit(world.a.branch, "采煤一队的意见", cid)
-            box.submit(world.a.other_branch, "机关的意见")
-            box.submit(world.a.committee, "一矿党委的意见")
+            box.submit(world.a.branch, "采煤一队的意见", cid, now=clock.now() - timedelta(days=2))
+            box.submit(world.a.other_branch, "机关的意见", now=clock.now() - timedelta(days=1))
+            box.submit(world.a.committee, "一矿党委的意见", now=clock.now())
             db.session.commit()
         with unscoped():
             ids = dict(db.session.execute(select(FeedbackEntry.text, FeedbackEntry.id)).all())
@@ -42,7 +42,7 @@ def test_listing_is_scoped(app, client, entries):
     world, _cid, ids = entries
     login(client, world.a.admin)
     page = client.get("/t/alpha/feedback").text
-    assert page.index("一矿党委的意见") < page.index("机关的意见") < page.index("采煤一队的意见")  # newest first
+    assert page.index("一矿党委的意见") < page.index("机关的意见") < page.index("采煤一队的意见")  # newest day first
     assert "信息收集箱" in client.get("/t/alpha/").text  # the nav link
     b = client.application.test_client()
     login(b, world.b.admin)

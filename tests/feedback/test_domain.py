@@ -4,6 +4,8 @@ ledger."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, inspect, select
 
@@ -73,9 +75,10 @@ def test_foreign_unit_or_campaign_or_draft_stores_nothing(a_ctx, app):
 
 
 def _three_entries(world, c):
-    box.submit(world.a.branch, "采煤一队的意见", c.id)  # inside the unit admin's subtree (一矿党委)
-    box.submit(world.a.other_branch, "机关的意见")  # outside it
-    box.submit(world.a.committee, "一矿党委的意见")
+    """On three days (within a day, the order is random)."""
+    box.submit(world.a.branch, "采煤一队的意见", c.id, now=clock.now() - timedelta(days=2))  # in the unit admin's subtree
+    box.submit(world.a.other_branch, "机关的意见", now=clock.now() - timedelta(days=1))  # outside it
+    box.submit(world.a.committee, "一矿党委的意见", now=clock.now())
     db.session.flush()
     return {e.text: e for e in db.session.execute(select(FeedbackEntry)).scalars()}
 
@@ -125,3 +128,16 @@ def test_to_ledger(a_ctx):
         answers.to_ledger(e["机关的意见"], draft, who.admin)
     item2 = answers.to_ledger(e["机关的意见"], draft, who.admin, campaign_id=str(c.id))
     assert item2.campaign_id == c.id and answers.ledger_campaigns() == [(c.id, c.name)]
+
+
+def test_ids_do_not_tell_the_order_entries_came_in(a_ctx):
+    """Sequential ids would line up a day's entries with a web server's access log, request by
+    request; random ones do not."""
+    world, _c, _who = a_ctx
+    for i in range(20):
+        box.submit(world.a.branch, f"意见{i}")
+    ids = dict(db.session.execute(select(FeedbackEntry.text, FeedbackEntry.id)).all())
+    in_order = [ids[f"意见{i}"] for i in range(20)]
+    assert in_order != sorted(in_order) and len(set(in_order)) == 20
+    listed = [e.text for e in db.session.execute(answers.entries()).scalars()]
+    assert listed != [f"意见{i}" for i in range(19, -1, -1)]

@@ -66,7 +66,8 @@ def world(world, app):
                 from pingyi.models import FeedbackEntry
 
                 box.submit(t.branch, "矩阵意见")
-                t.units["entry_id"] = db.session.execute(select(func.max(FeedbackEntry.id))).scalar()
+                t.units["entry_id"] = db.session.execute(select(FeedbackEntry.id).where(
+                    FeedbackEntry.tenant_id == t.id)).scalar_one()
         db.session.commit()
     return world
 
