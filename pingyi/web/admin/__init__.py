@@ -270,4 +270,5 @@ from . import (  # noqa: E402,F401  (routes on this blueprint)
     rectification_views,
     result_views,
     summary_views,
+    themes_views,
 )
