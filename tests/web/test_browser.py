@@ -285,3 +285,59 @@ def test_pages_run_under_the_csp_and_still_ask_before_deleting(live_server, brow
     assert asked == ["确定删除？"] and page.url == person_url  # dismissed: nothing was sent
     assert violations == []
     page.close()
+
+
+def test_unit_admin_closes_a_rectification_item_with_evidence(live_server, browser, tmp_path):
+    """西露天矿党委's unit admin finds an item of their subtree in the published campaign's 整改台账,
+    uploads a photo as evidence, writes what was done and marks it done; the tenant admin then
+    sees it waiting for 验收."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from pingyi.models import Campaign, Unit, User, utcnow
+    from pingyi.rectification import ledger
+    from pingyi.tenancy import tenant_context
+
+    app = _apps[0]
+    with app.app_context():
+        from pingyi.org.accounts import tenant_by_slug
+
+        with tenant_context(tenant_by_slug("pingzhuang").id):
+            c = db.session.execute(select(Campaign).where(Campaign.name == PUBLISHED)).scalar_one()
+            mine = db.session.execute(select(Unit).where(Unit.name == "西露天矿党委")).scalar_one()
+            unit = db.session.execute(select(Unit).where(Unit.path.startswith(mine.path), Unit.kind == "branch")
+                                      .order_by(Unit.path)).scalars().first()
+            admin = db.session.execute(select(User).where(User.email == "admin@pingzhuang.example")).scalar_one()
+            actor = ledger.Actor(admin.id, admin.email, "admin")
+            today = ledger.local_today(utcnow(), c.timezone)
+            item = ledger.create_item(c, ledger.Draft("浏览器测试：班组学习记录不全", unit.id, today + timedelta(days=20),
+                                                      "支部书记", "补齐学习记录"), actor, "opinion")
+            ledger.transition(item, "in_progress", actor)
+            db.session.commit()
+            campaign_id, item_id = c.id, item.id
+    photo = tmp_path / "学习记录.png"
+    photo.write_bytes(bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                                    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"))
+    page = _login(browser, live_server, "xilutian@pingzhuang.example")
+    page.goto(f"{live_server}/t/pingzhuang/campaigns/{campaign_id}/rectification?state=in_progress")
+    page.click("a:has-text('浏览器测试：班组学习记录不全')")
+    page.wait_for_url(f"**/rectification/{item_id}")
+    assert "整改中" in page.inner_text("[data-testid=state]")
+    page.set_input_files("[data-testid=upload] input[type=file]", str(photo))
+    page.click("[data-testid=upload] button")
+    page.wait_for_load_state()
+    assert "学习记录.png" in page.inner_text("[data-testid=files]")
+    page.select_option("[data-testid=move] select[name=to_state]", "done")
+    page.fill("[data-testid=move] textarea[name=note]", "已补齐全年学习记录并拍照留存")
+    page.click("[data-testid=move] button.primary")
+    page.wait_for_load_state()
+    assert "已完成" in page.inner_text("[data-testid=state]")
+    assert "已补齐全年学习记录并拍照留存" in page.inner_text("[data-testid=history]")
+    page.screenshot(path=str(ARTIFACTS / "rectification-item.png"), full_page=True)
+    page.close()
+    page = _login(browser, live_server, "admin@pingzhuang.example")
+    page.goto(f"{live_server}/t/pingzhuang/campaigns/{campaign_id}/rectification/{item_id}")
+    assert [o.get_attribute("value") for o in page.query_selector_all("[data-testid=move] option")] \
+        == ["verified", "in_progress"]  # the tenant admin verifies, or sends it back
+    page.close()
