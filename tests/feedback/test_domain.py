@@ -48,17 +48,13 @@ def test_entry_stores_nothing_that_identifies_its_writer(a_ctx):
     assert not db.session.execute(select(AuditEvent).where(AuditEvent.object_type == "feedback_entries")).first()
 
 
-@pytest.mark.parametrize("text, message", [("", "请填写"), ("   ", "请填写"), ("长" * 2001, "不能超过 2000 字")])
-def test_bad_text_stores_nothing(a_ctx, text, message):
+def test_bad_text_stores_nothing(a_ctx):
     world, c, _who = a_ctx
-    with pytest.raises(DomainError, match=message):
-        box.submit(world.a.branch, text, c.id)
+    for text, message in [("", "请填写"), ("   ", "请填写"), ("长" * 2001, "不能超过 2000 字")]:
+        with pytest.raises(DomainError, match=message):
+            box.submit(world.a.branch, text, c.id)
     assert _count() == 0
-
-
-def test_2000_characters_are_fine(a_ctx):
-    world, _c, _who = a_ctx
-    box.submit(world.a.branch, "长" * 2000)
+    box.submit(world.a.branch, "长" * 2000)  # the limit itself is fine
     assert _count() == 1
 
 
