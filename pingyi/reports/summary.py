@@ -25,7 +25,9 @@ from pingyi.campaigns.lifecycle import categories, local, rule_specs, subject_co
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
-from pingyi.models import MEETING_KINDS, SUBJECT_KINDS, UNIT_KINDS, Campaign, Form, Subject, Tenant
+from pingyi.models import MEETING_KINDS, SUBJECT_KINDS, UNIT_KINDS, Campaign, Form, Subject, Tenant, utcnow
+from pingyi.rectification import overdue
+from pingyi.rectification.ledger import STATE_LABELS as RECTIFICATION_LABELS
 from pingyi.results import dashboard as rs
 from pingyi.results import suppression as sup
 from pingyi.results import tally as tl
@@ -80,9 +82,12 @@ class _Facts:
     by_category: list[tuple[str, dict[int, tl.Figures]]]  # (name, item → figures) of each category shown
     unsplit: list[str]  # categories with ballots not shown on their own (fewer than k, or by subtraction)
     meetings: meetings.Counts  # the meetings recorded for the campaign
+    ledger: overdue.Counts  # the rectification ledger's items by state, and overdue at ``now``
+    now: datetime
 
 
-def _facts(c: Campaign) -> _Facts:
+def _facts(c: Campaign, now: datetime | None = None) -> _Facts:
+    now = now or utcnow()
     r = rs.campaign_results(c, max_depth=None)  # every unit: the scope counts them, table 1 shows depth 1
     tenant = db.session.get(Tenant, c.tenant_id)
     ran = [(u.unit.kind, u.unit.depth, u.figures) for u in r.units if u.figures.subjects or u.figures.issued]
@@ -104,7 +109,8 @@ def _facts(c: Campaign) -> _Facts:
         elif split.ballots.get(k.id):
             unsplit.append(k.name)
     return _Facts(c, tenant.name if tenant else "", r, kinds, [(n, k) for n, k in forms], subject_counts(c),
-                  rule_specs(c), participants, by_category, unsplit, meetings.counts(c))
+                  rule_specs(c), participants, by_category, unsplit, meetings.counts(c), overdue.totals(c.id, now),
+                  now)
 
 
 def _date(dt: datetime, tz: str) -> str:
@@ -203,8 +209,15 @@ def _verdicts(f: _Facts) -> str:
 
 
 def _closing(f: _Facts) -> str:
-    return (f"群众评议活动结束后，{f.org}将评议结果进行汇总通报，对群众评议中反映出来的问题进行认真梳理，深入查找原因，"
-            "落实整改责任，制定整改措施，及时整改落实；对评议中涌现出的先进典型和经验认真总结提炼，进行交流推广。")
+    out = (f"群众评议活动结束后，{f.org}将评议结果进行汇总通报，对群众评议中反映出来的问题进行认真梳理，深入查找原因，"
+           "落实整改责任，制定整改措施，及时整改落实；对评议中涌现出的先进典型和经验认真总结提炼，进行交流推广。")
+    ledger = f.ledger
+    if ledger.total:  # the ledger as recorded, on the day the report is made
+        states = "、".join(f"{label}{ledger.by_state[k]}项" for k, label in RECTIFICATION_LABELS.items()
+                          if ledger.by_state.get(k))
+        out += f"截至{_date(f.now, f.c.timezone)}，已建立整改事项{ledger.total}项（{states}）"
+        out += f"，其中逾期未完成{ledger.overdue}项。" if ledger.overdue else "，无逾期未完成事项。"
+    return out
 
 
 _WRITERS = {"intro": _intro, "scope": _scope, "results": _results, "verdicts": _verdicts, "closing": _closing}
@@ -220,9 +233,9 @@ def _paragraphs(f: _Facts) -> list[Paragraph]:
     return out
 
 
-def paragraphs(c: Campaign) -> list[Paragraph]:
+def paragraphs(c: Campaign, now: datetime | None = None) -> list[Paragraph]:
     """The narrative in report order; a key the admin never rewrote carries the generated text."""
-    return _paragraphs(_facts(c))
+    return _paragraphs(_facts(c, now))
 
 
 def has_tally(c: Campaign) -> bool:

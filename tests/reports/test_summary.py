@@ -289,3 +289,30 @@ def test_summary_names_who_gave_each_rate_and_counts_nothing_it_has_no_record_of
         results = {p.key: p.generated for p in summary.paragraphs(c)}["results"]
     assert "全评对" not in results and "群众对" not in results.replace("全体参评人员", "")
     assert "为保护评议人，票数不足3张或可被推算的类别不单独列出：群众、全评。" in results
+
+
+def test_the_closing_counts_the_rectification_ledger_as_recorded(unbatched, world):
+    """Item 2: the ledger's items by state and the overdue ones, on the day the report is made;
+    no sentence while the ledger is empty."""
+    from datetime import timedelta
+
+    from pingyi.models import User, utcnow
+    from pingyi.rectification import ledger
+
+    app = unbatched
+    bw = _voted(app, world)
+    with app.app_context(), tenant_context(world.a.id):
+        c = db.session.get(Campaign, bw.campaign_id)
+        assert "整改事项" not in {p.key: p.generated for p in summary.paragraphs(c)}["closing"]
+        admin = db.session.execute(select(User).where(User.email == world.a.admin)).scalar_one()
+        actor, now = ledger.Actor(admin.id, admin.email, "admin"), utcnow()
+        today = ledger.local_today(now, c.timezone)
+        items = [ledger.create_item(c, ledger.Draft(f"问题{i}", world.a.branch, today + timedelta(days=d)), actor,
+                                    "opinion", now=now) for i, d in enumerate((5, 5, 30))]
+        ledger.transition(items[0], "in_progress", actor, now=now)
+        ledger.transition(items[0], "done", actor, now=now)
+        db.session.commit()
+        later = now + timedelta(days=10)  # items[1] is past its deadline then
+        closing = {p.key: p.generated for p in summary.paragraphs(c, later)}["closing"]
+    assert f"截至{later.astimezone(cp.zone(c.timezone)).year}年" in closing
+    assert "已建立整改事项3项（待整改2项、已完成1项），其中逾期未完成1项。" in closing
