@@ -168,9 +168,10 @@ def view(c: Campaign, within: str | None = None) -> View | None:
     return View(run, themes, rows)
 
 
-def texts(c: Campaign, run: ThemeRun, theme: str, within: str | None = None) -> list[str]:
-    """The distinct texts of one theme (as the stored run's rules group them), ``within`` a
-    subtree, in text order (never voting order)."""
+def texts(c: Campaign, run: ThemeRun, theme: str | None = None, within: str | None = None) -> dict[str, list[str]]:
+    """Theme → its distinct texts (as the stored run's rules group them), ``within`` a subtree,
+    in text order (never voting order), at most ``MAX_TEXTS`` each; one theme if named."""
     rows = _opinions(c, within)
     groups = grouping.group(((i, text) for i, (_b, text, _p) in enumerate(rows)), run_rules(run))
-    return sorted({rows[i][1] for i in groups.get(theme, [])})[:MAX_TEXTS]
+    return {name: sorted({rows[i][1] for i in ids})[:MAX_TEXTS] for name, ids in groups.items()
+            if theme is None or name == theme}

@@ -99,7 +99,7 @@ def test_jieba_is_quiet_and_works_with_a_read_only_home(tmp_path):
     code = ("from pingyi.themes import grouping, rules;"
             "print(grouping.themes_of('活动形式单一，缺乏创新', rules.DEFAULTS))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         env={"HOME": str(home), "TMPDIR": str(tmp_path), "PATH": "/usr/bin:/bin"})
+                         env={"HOME": str(home), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "['活动形式单一']"
     assert out.stderr == ""

@@ -22,22 +22,33 @@ def _items():
     return db.session.execute(select(RectificationItem).order_by(RectificationItem.id)).scalars().all()
 
 
-def test_a_theme_becomes_one_item_per_committee_unit(app, unbatched, world):
+def test_a_theme_becomes_one_item_per_responsible_unit(app, unbatched, world):
     bw = voted(app, world)
     deadline = (utcnow() + timedelta(days=30)).date()
     with app.app_context(), tenant_context(world.a.id):
         c = db.session.get(Campaign, bw.campaign_id)
+        admin = Actor(None, "admin@alpha.test", "admin")
         with pytest.raises(DomainError) as exc:
-            items.to_ledger(c, "活动形式单一", Actor(1, "admin", "admin"), deadline)
+            items.to_ledger(c, "活动形式单一", admin, deadline)
         assert exc.value.message == "请先归类意见"
         counts.compute(c)
         db.session.commit()
-        admin = Actor(None, "admin@alpha.test", "admin")
-        made = items.to_ledger(c, "活动形式单一", admin, deadline, measure="丰富活动载体")
+        # the unit admin of 一矿党委: their subtree's opinions, their unit
+        mine = Actor(None, "unit@alpha.test", "unit_admin", db.session.get(Unit, world.a.committee).path)
+        made = items.to_ledger(c, "活动形式单一", mine, deadline)
         db.session.commit()
         assert [(i.unit_id, i.source, i.source_label, i.state) for i in made] == [
-            (world.a.committee, "theme", "活动形式单一", "open"), (world.a.other_branch, "theme", "活动形式单一", "open")]
-        assert made[0].problem == f"群众意见主题“活动形式单一”：{FORM}" and made[0].measure == "丰富活动载体"
+            (world.a.committee, "theme", "活动形式单一", "open")]
+        assert made[0].problem == f"群众意见主题“活动形式单一”：{FORM}"
+        with pytest.raises(DomainError):  # 机关党支部's opinions are not theirs
+            items.to_ledger(c, "信息报送不及时", mine, deadline)
+        with pytest.raises(DomainError):  # viewers write nothing
+            items.to_ledger(c, "开展不平衡", Actor(None, "viewer", "viewer", None), deadline)
+        db.session.rollback()
+        # the tenant admin: one item per committee unit, 一矿党委's already there
+        made = items.to_ledger(c, "活动形式单一", admin, deadline, measure="丰富活动载体")
+        db.session.commit()
+        assert [(i.unit_id, i.measure) for i in made] == [(world.a.other_branch, "丰富活动载体")]
         with pytest.raises(DomainError) as exc:  # every unit has its item already
             items.to_ledger(c, "活动形式单一", admin, deadline)
         assert exc.value.message == "主题“活动形式单一”没有尚未建立整改事项的意见"
@@ -50,23 +61,3 @@ def test_a_theme_becomes_one_item_per_committee_unit(app, unbatched, world):
         db.session.rollback()
         assert exc.value.message == "整改时限不能早于事项的创建日期"
         assert len(_items()) == 2
-
-
-def test_a_unit_admin_turns_their_subtree_only(app, unbatched, world):
-    bw = voted(app, world)
-    deadline = (utcnow() + timedelta(days=30)).date()
-    with app.app_context(), tenant_context(world.a.id):
-        c = db.session.get(Campaign, bw.campaign_id)
-        counts.compute(c)
-        db.session.commit()
-        com = db.session.get(Unit, world.a.committee)
-        mine = Actor(None, "unit@alpha.test", "unit_admin", com.path)
-        made = items.to_ledger(c, "活动形式单一", mine, deadline)
-        db.session.commit()
-        assert [i.unit_id for i in made] == [world.a.committee]
-        with pytest.raises(DomainError):  # 机关党支部's opinions are not theirs
-            items.to_ledger(c, "信息报送不及时", mine, deadline)
-        with pytest.raises(DomainError):  # viewers write nothing
-            items.to_ledger(c, "开展不平衡", Actor(None, "viewer", "viewer", None), deadline)
-        db.session.rollback()
-        assert len(_items()) == 1

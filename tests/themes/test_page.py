@@ -28,7 +28,7 @@ def _cells(html: str) -> list[list[str]]:
     return [re.findall(r"<t[dh]>(.*?)</t[dh]>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", table, re.S)]
 
 
-def test_admin_groups_reads_and_turns_a_theme_into_items(app, unbatched, world):
+def test_admins_unit_admins_viewers_and_other_tenants(app, unbatched, world):
     bw = voted(app, world, k=2)
     client = app.test_client()
     login(client, world.a.admin)
@@ -54,6 +54,23 @@ def test_admin_groups_reads_and_turns_a_theme_into_items(app, unbatched, world):
     with app.app_context(), tenant_context(world.a.id):
         made = db.session.execute(select(RectificationItem)).scalars().all()
         assert [(i.source, i.unit_id) for i in made] == [("theme", world.a.other_branch)]
+    unit = app.test_client()
+    login(unit, world.a.unit_admin)
+    html = _page(unit, cid)
+    assert _cells(html)[0] == ["主题", "一矿党委"]
+    assert FORM in html and LATE not in html and PRAISE in html  # 全评 ballots rated their branch too
+    assert 'data-testid="theme-rules"' not in html and 'data-testid="themes-run"' not in html
+    assert unit.post(f"/t/alpha/campaigns/{cid}/themes", data={"op": "run"}).status_code == 403
+    assert unit.post(f"/t/alpha/campaigns/{cid}/themes", data={"op": "rules", "rules": "a：b"}).status_code == 403
+    viewer = app.test_client()
+    login(viewer, world.a.viewer)
+    html = _page(viewer, cid)
+    assert 'data-testid="theme-counts"' in html and FORM not in html and "转为整改事项" not in html
+    assert viewer.post(f"/t/alpha/campaigns/{cid}/themes", data={"op": "ledger"}).status_code == 403
+    other = app.test_client()
+    login(other, world.b.admin)
+    assert other.get(f"/t/alpha/campaigns/{cid}/themes").status_code == 404
+    assert other.get(f"/t/{world.b.slug}/campaigns/{cid}/themes").status_code == 404
 
 
 def test_admin_edits_the_rules_and_bad_rules_store_nothing(app, world):
@@ -76,28 +93,3 @@ def test_admin_edits_the_rules_and_bad_rules_store_nothing(app, world):
     assert "评议活动结束并完成统计后才能归类意见" in r.text  # still open
     r = client.post(url, data={"op": "reset"}, follow_redirects=True)
     assert "已恢复默认主题规则" in r.text and "活动形式单一：" in r.text
-
-
-def test_unit_admin_sees_their_subtree_and_a_viewer_no_texts(app, unbatched, world):
-    bw = voted(app, world, k=2)
-    cid = bw.campaign_id
-    admin = app.test_client()
-    login(admin, world.a.admin)
-    admin.post(f"/t/alpha/campaigns/{cid}/themes", data={"op": "run"})
-    unit = app.test_client()
-    login(unit, world.a.unit_admin)
-    html = _page(unit, cid)
-    assert _cells(html)[0] == ["主题", "一矿党委"]
-    assert FORM in html and LATE not in html and PRAISE in html  # 全评 ballots rated their branch too
-    assert 'data-testid="theme-rules"' not in html and 'data-testid="themes-run"' not in html
-    assert unit.post(f"/t/alpha/campaigns/{cid}/themes", data={"op": "run"}).status_code == 403
-    assert unit.post(f"/t/alpha/campaigns/{cid}/themes", data={"op": "rules", "rules": "a：b"}).status_code == 403
-    viewer = app.test_client()
-    login(viewer, world.a.viewer)
-    html = _page(viewer, cid)
-    assert 'data-testid="theme-counts"' in html and FORM not in html and "转为整改事项" not in html
-    assert viewer.post(f"/t/alpha/campaigns/{cid}/themes", data={"op": "ledger"}).status_code == 403
-    other = app.test_client()
-    login(other, world.b.admin)
-    assert other.get(f"/t/alpha/campaigns/{cid}/themes").status_code == 404
-    assert other.get(f"/t/{world.b.slug}/campaigns/{cid}/themes").status_code == 404

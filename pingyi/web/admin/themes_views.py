@@ -73,8 +73,8 @@ def campaign_themes(campaign_id: int):
     show_texts = g.access.can_write
     texts = {}
     if v is not None and show_texts:
-        texts = {t: counts.texts(c, v.run, t, within()) for t in v.themes
-                 if v.total.cells[t].shown and v.total.cells[t].opinions}
+        texts = {t: listed for t, listed in counts.texts(c, v.run, within=within()).items()
+                 if t in v.total.cells and v.total.cells[t].shown and v.total.cells[t].opinions}
     return render_template("admin/campaign_themes.html", c=c, ready=ready, v=v, texts=texts,
                            stale=ready and counts.stale(c, v.run if v else None),
                            rules_text=rules.format_text(rules.current()) if g.access.is_admin else "",
