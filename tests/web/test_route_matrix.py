@@ -68,6 +68,16 @@ def world(world, app):
                 box.submit(t.branch, "矩阵意见")
                 t.units["entry_id"] = db.session.execute(select(FeedbackEntry.id).where(
                     FeedbackEntry.tenant_id == t.id)).scalar_one()
+                from pingyi.models import User
+                from pingyi.rectification import evidence, ledger
+
+                admin = ledger.Actor(db.session.execute(select(User.id).where(User.email == t.admin)).scalar(),
+                                     t.admin, "admin")
+                c.state = "closed"  # a ledger item needs a campaign past its draft; the rest expects a draft
+                item = ledger.create_item(c, ledger.Draft("矩阵问题", t.branch, clock.day(1).date()), admin,
+                                          "feedback", "1")
+                c.state = "draft"
+                t.units.update(rect_id=item.id, rect_file_id=evidence.add_file(item, admin, "a.pdf", b"%PDF-1.4").id)
         db.session.commit()
     return world
 

@@ -20,6 +20,7 @@ from pingyi.models import AuditEvent, Job, Person, Subject, Unit
 from pingyi.org import accounts, orgtree
 from pingyi.tenancy import tenant_context, unscoped
 from pingyi.voting import sampling, tokens
+from tests import clock
 from tests.ballot_world import build, close_and_count, full_answers, vote
 from tests.factories import PASSWORD, bearer, login
 
@@ -278,10 +279,15 @@ def test_results_opinions_and_turnout_pages_stay_in_the_subtree(app, world, scen
 # tests/web/test_route_matrix.py lists why each is public or the user's own).
 NOT_TENANT_ROUTES = {"static", "auth.login", "auth.logout", "auth.home", "auth.password", "auth.api_keys",
                      "auth.revoke_key", "api.openapi", "api.me", "platform.tenants", "platform.tenant_update",
-                     "ballot.vote", "ballot.enter_code", "ballot.receipt_check", "ballot.stored", "public.results"}
+                     "ballot.vote", "ballot.enter_code", "ballot.receipt_check", "ballot.stored", "public.results",
+                     "feedback.box_page"}  # the public feedback box lists every unit to choose from
 # URL values that name no object of a subtree: filled with the tenant's own.
 SHARED = ("campaign_id", "form_id", "section_id", "item_id", "scale_id", "category_id", "membership_id", "what",
           "sub", "key_id", "tenant_id")
+
+
+# URL values that name an object of one subtree: the sibling's or the root's must answer 403/404.
+BOUND = {"unit_id", "person_id", "subject_id", "job_id", "file_id", "rect_id", "rect_file_id", "entry_id"}
 
 
 def _objects(app, world, scene) -> dict:
@@ -315,10 +321,26 @@ def test_every_route_keeps_a_unit_admin_out_of_the_sibling_subtree_and_the_root(
     login(client, world.a.unit_admin)
     shared = _objects(app, world, scene)
     with app.app_context(), tenant_context(world.a.id):
+        from pingyi.feedback import box
+        from pingyi.models import Campaign, FeedbackEntry
+        from pingyi.rectification import evidence, ledger
+
         li_na = db.session.execute(select(Person.id).where(Person.name == "李娜")).scalar_one()
+        admin = ledger.Actor(accounts.user_by_email(world.a.admin).id, world.a.admin, "admin")
+        rect = {}  # a ledger item (with an evidence file) of the sibling subtree and of the root
+        for unit in (world.a.other_branch, world.a.root):
+            item = ledger.create_item(db.session.get(Campaign, scene.campaign),
+                                      ledger.Draft("整改问题", unit, clock.day(1).date()), admin, "feedback", "1")
+            rect[unit] = {"rect_id": item.id, "rect_file_id": evidence.add_file(item, admin, "a.pdf", b"%PDF-1").id}
+            box.submit(unit, "范围外的意见")  # a feedback entry for the same unit
+            rect[unit]["entry_id"] = db.session.execute(select(FeedbackEntry.id).where(
+                FeedbackEntry.unit_id == unit)).scalar_one()
+        db.session.commit()
     elsewhere = [  # (label, the sibling's or the root's objects)
-        ("sibling", {"unit_id": world.a.other_branch, "person_id": li_na, "subject_id": scene.subjects["机关党支部"]}),
-        ("root", {"unit_id": world.a.root, "person_id": li_na, "subject_id": scene.subjects["李娜"]}),
+        ("sibling", {"unit_id": world.a.other_branch, "person_id": li_na, "subject_id": scene.subjects["机关党支部"],
+                     **rect[world.a.other_branch]}),
+        ("root", {"unit_id": world.a.root, "person_id": li_na, "subject_id": scene.subjects["李娜"],
+                  **rect[world.a.root]}),
     ]
     body = _writes_body(world, scene)
     before = _tree(app, world.a.id)
@@ -327,7 +349,7 @@ def test_every_route_keeps_a_unit_admin_out_of_the_sibling_subtree_and_the_root(
         if rule.endpoint in NOT_TENANT_ROUTES:
             continue
         args = set(rule.arguments) - {"slug"}
-        unknown = args - set(SHARED) - {"unit_id", "person_id", "subject_id", "job_id", "file_id"}
+        unknown = args - set(SHARED) - BOUND
         assert not unknown, f"{rule.rule}: teach this matrix how to fill {unknown}"
         for label, foreign in elsewhere:
             values = {"slug": "alpha", **{k: v for k, v in {**shared, **foreign}.items() if k in args}}
@@ -337,7 +359,7 @@ def test_every_route_keeps_a_unit_admin_out_of_the_sibling_subtree_and_the_root(
                 r = client.open(path, method=method, json=body if api and method != "GET" else None,
                                 data=body if not api and method != "GET" else None)
                 checked += 1
-                subtree_bound = args & {"unit_id", "person_id", "subject_id", "job_id", "file_id"}
+                subtree_bound = args & BOUND
                 if subtree_bound and r.status_code not in (403, 404):
                     failures.append(f"{method} {path} ({label}) → {r.status_code}, not 403/404")
                 elif r.status_code >= 500 or (api and method != "GET" and r.status_code < 400):
