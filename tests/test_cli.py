@@ -116,6 +116,40 @@ def test_demo_is_seed_scale_and_idempotent(app):
     client.post("/login", data={"email": "admin@county.example", "password": "pingyi-demo"})
     page = client.get("/t/county/oversight/").text
     assert "平庄煤业" in page and "区第一中学" in page and "4720" in page
+    _demo_after_the_vote(app, listed[0]["id"], listed[1]["id"])
+
+
+def _demo_after_the_vote(app, open_id: int, published_id: int) -> None:
+    """Issue 16: the published campaign's ledger (every state, some overdue, four sources), its
+    themes, the feedback box, its decisions; 回头看 on the open campaign's results page."""
+    from pingyi.decisions import records
+    from pingyi.models import Campaign, RectificationFile
+    from pingyi.themes import counts
+
+    out = run(app, "rectification", "list", "--tenant", "pingzhuang", "--campaign", str(published_id), "--json")
+    assert out.exit_code == 0, out.output
+    items = json.loads(out.output)
+    assert {i["state"] for i in items} == {"open", "in_progress", "done", "verified", "cannot_fix"}
+    assert {"opinion", "theme", "feedback"} <= {i["source"] for i in items} <= {"verdict", "opinion", "theme", "feedback"}
+    today = clock.day(0).date().isoformat()
+    for i in items:
+        assert i["overdue"] == (i["state"] in ("open", "in_progress") and i["deadline"] < today), i
+    assert any(i["overdue"] for i in items) and any(i["state"] == "open" and not i["overdue"] for i in items)
+    assert all(i["reason"] for i in items if i["state"] == "cannot_fix")
+    with app.app_context(), tenant_context(_tenant_id(app, "pingzhuang")):
+        c = db.session.get(Campaign, published_id)
+        view = counts.view(c)
+        assert view is not None and view.run.opinions > 0
+        for theme in ("活动形式单一", "开展不平衡", "履职践诺需持之以恒", "信息报送不及时"):
+            assert view.total.cells[theme].opinions > 0, theme
+        assert len(records.rows(c)) == 2
+        assert db.session.execute(select(func.count()).select_from(RectificationFile)).scalar() == 1
+    client = app.test_client()
+    client.post("/login", data={"email": "admin@pingzhuang.example", "password": "pingyi-demo"})
+    answered = client.get("/t/pingzhuang/feedback?show=answered").text
+    unanswered = client.get("/t/pingzhuang/feedback?show=unanswered").text
+    assert "已公开" in answered and "没有意见" not in answered and "没有意见" not in unanswered
+    assert 'data-testid="follow-up"' in client.get(f"/t/pingzhuang/campaigns/{open_id}/results").text
 
 
 def _tenant_id(app, slug: str) -> int:

@@ -33,11 +33,14 @@ from pingyi.voting import ballots as bl
 SATISFIED_SPLIT = 0.8  # of satisfied answers, the share of the top choice (满意 vs 比较满意)
 LOWEST_SPLIT = 0.3  # of the others, the share of the lowest choice (不满意 vs 不太满意)
 # Opinions as evaluators write them (seed 002 §三/§六 name the themes); a few ballots write one.
+# Four of them fall in seed 002 第五篇's themes (活动形式单一, 开展不平衡, 履职践诺需持之以恒,
+# 信息报送不及时), so the demo's themes page has something to count. Ten of them: the number
+# decides how ``rng.choice`` draws, hence every ballot generated after the first opinion.
 OPINIONS = ("希望进一步改善井下作业环境，加强通风和防尘措施。", "班中餐质量有提高，建议增加品种。",
             "公开承诺事项完成得好，希望继续坚持。", "联系群众还不够经常，建议多到一线走访。",
             "困难职工帮扶及时，温暖工程基金使用透明。", "建议加强青年员工技能培训。",
-            "上下班道路已修整，出行方便多了。", "学习教育形式较单一，希望更贴近生产实际。",
-            "对整改措施的落实情况希望及时公开。", "党员先锋岗作用发挥明显。")
+            "各单位活动开展不平衡，有的单位上热下冷。", "学习教育活动形式单一，希望更贴近生产实际。",
+            "对整改措施的落实情况希望及时公开。", "基层信息报送不及时，先进典型事迹宣传不够。")
 
 
 def satisfied_count(total: int, target: Fraction) -> int:

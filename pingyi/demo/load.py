@@ -127,6 +127,8 @@ def load_demo(password: str = "pingyi-demo") -> list[str]:  # nosec B107 # the d
     from pingyi.models import Unit
     from pingyi.org import orgtree
 
+    from .aftermath import load_aftermath
+
     county = _ensure_tenant("county", "元宝山区委", None)
     pz = _ensure_tenant("pingzhuang", "平庄煤业", county)
     school = _ensure_tenant("school", "区第一中学", county)
@@ -145,6 +147,7 @@ def load_demo(password: str = "pingyi-demo") -> list[str]:  # nosec B107 # the d
         people, _members = orgtree.people_counts()
     campaign, sample = load_demo_campaign(pz)
     closed = load_closed_campaign(pz)
+    load_aftermath(pz, closed)  # its ledger, themes, feedback box and decisions (pingyi.demo.aftermath)
     db.session.flush()
     return [
         f"平庄煤业：党委 {kinds.get('committee', 0)} 个（含公司党委），党总支 {kinds.get('general_branch', 0)} 个，"
