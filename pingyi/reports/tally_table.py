@@ -1,6 +1,7 @@
 """统计表 (tally table) workbook, from the stored tally: a summary sheet with one row per unit
-subtree (subjects, 覆盖率, links, 参评率, answers, 满意率, 不满意), then one sheet per form with a
-row per subject and, per item, the count of each choice and the item's satisfaction rate."""
+subtree (subjects, 覆盖率, links, 参评率, answers, 满意率, 不满意; and, once the campaign has a
+整改台账, its items, finished and overdue ones), then one sheet per form with a row per subject
+and, per item, the count of each choice and the item's satisfaction rate."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from fractions import Fraction
 from sqlalchemy import select
 
 from pingyi.extensions import db
-from pingyi.models import Campaign, Form, FormItem, FormSection, Scale, ScaleChoice, Subject, Unit
+from pingyi.models import Campaign, Form, FormItem, FormSection, Scale, ScaleChoice, Subject, Unit, utcnow
 from pingyi.org.orgtree import unit_label
+from pingyi.rectification import overdue
 from pingyi.results import dashboard as rs
 from pingyi.tenancy import tenant_sql
 from pingyi.xlsx import Workbook
 
+LEDGER_COLUMNS = ("整改事项", "已完成（含已验收）", "逾期未完成")
 _CELLS = ("SELECT subject_id, item_id, choice_id, SUM(count) FROM tally_counts "
           "WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id GROUP BY subject_id, item_id, choice_id")
 
@@ -95,11 +98,18 @@ def _summary_sheet(wb, c: Campaign, head, pct, title) -> None:
     ws.freeze_panes(3, 1)
     ws.set_column(0, 0, 46)
     ws.set_column(1, len(columns) - 1, 11)
+    ledger = overdue.counts_by_subtree(c.id, utcnow())  # 整改台账 as recorded today, when it has items
+    if ledger:
+        for col, text in enumerate(LEDGER_COLUMNS, start=len(columns)):
+            ws.write_string(2, col, text, head)
     for r, row in enumerate(rs.unit_rows(c.id, None), start=3):
         f = row.figures
         ws.write_string(r, 0, "　" * row.unit.depth + row.unit.name)
         values = [f.subjects, f.rated, _share(f.rated, f.subjects), f.issued, f.used, _share(f.used, f.issued),
                   f.valid, f.satisfied, _share(f.satisfied, f.valid), f.lowest, _share(f.lowest, f.valid)]
+        if ledger:
+            items = ledger.get(row.unit.id, overdue.Counts())
+            values += [items.total, sum(items.by_state.get(k, 0) for k in ("done", "verified")), items.overdue]
         for col, v in enumerate(values, start=1):
             if isinstance(v, int):
                 ws.write_number(r, col, v)

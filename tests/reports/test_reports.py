@@ -142,3 +142,36 @@ def test_rollup_report_from_the_command_line(app, world, tmp_path):
         db.session.commit()
     county = report("--tenant", "county")
     assert (county[0][2], county[0][6], county[0][8]) == totals and "甲公司" in county[0][0]
+
+
+def test_tally_workbook_counts_the_rectification_ledger_per_subtree(app, world):
+    """Once a campaign has a 整改台账, the 汇总 sheet counts its items per unit subtree: all,
+    finished (done or verified) and overdue today."""
+    from datetime import timedelta
+
+    from pingyi.models import Campaign, User, utcnow
+    from pingyi.rectification import ledger
+    from pingyi.reports import tally_table
+
+    with app.app_context():
+        bw = build(world)
+        vote(world, bw, bw.own[:2], (0, 1))
+        close_and_count(world, bw)
+        with tenant_context(world.a.id):
+            c = db.session.get(Campaign, bw.campaign_id)
+            plain = openpyxl.load_workbook(io.BytesIO(tally_table.workbook(c)))["汇总"]
+            assert "整改事项" not in [cell.value for cell in plain[3]]  # no ledger, no columns
+            admin = db.session.execute(select(User).where(User.email == world.a.admin)).scalar_one()
+            actor, month_ago = ledger.Actor(admin.id, admin.email, "admin"), utcnow() - timedelta(days=30)
+            day = ledger.local_today(month_ago, c.timezone)
+            done, late = (ledger.create_item(c, ledger.Draft(p, u, day + timedelta(days=10)), actor, "opinion",
+                                             now=month_ago)
+                          for p, u in (("已整改的问题", world.a.branch), ("逾期的问题", world.a.other_branch)))
+            ledger.transition(done, "in_progress", actor, now=month_ago)
+            ledger.transition(done, "done", actor, now=month_ago + timedelta(days=5))
+            db.session.commit()
+            ws = openpyxl.load_workbook(io.BytesIO(tally_table.workbook(c)))["汇总"]
+    header = [cell.value for cell in ws[3]]
+    rows = {r[0].strip("　"): dict(zip(header, r, strict=True)) for r in ws.iter_rows(min_row=4, values_only=True)}
+    counts = {name: (r["整改事项"], r["已完成（含已验收）"], r["逾期未完成"]) for name, r in rows.items()}
+    assert counts["公司党委"] == (2, 1, 1) and counts["采煤一队党支部"] == (1, 1, 0) and counts["机关党支部"] == (1, 0, 1)
