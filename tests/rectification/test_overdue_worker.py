@@ -28,11 +28,11 @@ def _burst(app, database) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
 
 
+# the production path (PostgreSQL) only: a worker process costs seconds
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 def test_a_real_worker_marks_overdue_items_once_a_day(rq_app, world, database):
     from worker.main import schedule_daily_overdue
 
-    if database[0] != "postgresql":
-        pytest.skip("the production path (PostgreSQL) only: a worker process costs seconds")
     app = rq_app
     with app.app_context():
         cid = closed_campaign(world.a)
