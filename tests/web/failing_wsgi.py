@@ -15,7 +15,7 @@ def _fail(*_args) -> None:
 
 
 def make() -> Flask:
-    sheet.subjects_for = _fail
+    sheet.for_link = _fail
     app = create_app()
     flask_app = app.wsgi_app
 
