@@ -304,6 +304,7 @@ class OpinionRow:
     item: str
     text: str
     category: str  # the evaluator category, or "<5" where the subject's breakdown hides it
+    item_id: int = 0  # the form item (an opinion becomes a ledger item by subject, item and text)
 
 
 @dataclass
@@ -326,16 +327,16 @@ def opinion_rows(c: Campaign, subject_id: int | None = None,
     if splits is None:
         splits = sup.subject_breakdowns(c.id, subject_id)
     names = {k.id: k.name for k in categories(c)}
-    query = (select(Comment.subject_id, FormItem.text, Comment.text, Comment.category_id)
+    query = (select(Comment.subject_id, FormItem.text, Comment.text, Comment.category_id, Comment.item_id)
              .join(FormItem, FormItem.id == Comment.item_id).join(FormSection, FormSection.id == FormItem.section_id)
              .where(Comment.campaign_id == c.id)
              .order_by(Comment.subject_id, FormSection.position, FormItem.position, Comment.text))
     if subject_id is not None:
         query = query.where(Comment.subject_id == subject_id)
     out: dict[int, list[OpinionRow]] = {}
-    for subject_id, item, text, category in db.session.execute(query).all():
+    for subject_id, item, text, category, item_id in db.session.execute(query).all():
         out.setdefault(subject_id, []).append(OpinionRow(item, text, splits.get(
-            subject_id, sup.Breakdown()).name(category, names.get(category, ""))))
+            subject_id, sup.Breakdown()).name(category, names.get(category, "")), item_id))
     return out
 
 

@@ -19,8 +19,9 @@ from pingyi.i18n import _
 from pingyi.models import RectificationFile, RectificationItem, Unit, utcnow
 from pingyi.rectification import evidence, ledger, overdue
 from pingyi.rectification.ledger import Actor
-from pingyi.web.access import campaign_or_404, scoped_or_404, writes_need
+from pingyi.web.access import campaign_or_404, scoped_or_404, subject_or_404, writes_need
 from pingyi.web.actions import attempt, submitted
+from pingyi.web.forms import as_id
 
 from . import _unit_choices, bp
 
@@ -68,6 +69,14 @@ def campaign_rectification(campaign_id: int):
             done = attempt(lambda: _from_one_verdict(c, f))
             if done.ok:
                 return redirect(url_for(".rectification_item", campaign_id=c.id, rect_id=done.value.id))
+        elif op == "opinion":  # from the subject's page: one opinion, by subject, form item and text
+            subject = subject_or_404(as_id(f.get("subject_id")), c)
+            done = attempt(lambda: ledger.from_opinion(
+                c, subject.id, as_id(f.get("item_id")) or 0, f.get("text", ""),
+                ledger.Draft(f.get("text", ""), subject.unit_id, f.get("deadline"), f.get("person", "")), _actor()))
+            if done.ok:
+                return redirect(url_for(".rectification_item", campaign_id=c.id, rect_id=done.value.id))
+            return redirect(url_for(".result_subject", campaign_id=c.id, subject_id=subject.id))
         return redirect(url_for(".campaign_rectification", campaign_id=c.id))
     now = utcnow()
     state = request.args.get("state", "")
