@@ -61,3 +61,8 @@ def test_the_next_campaign_follows_through_and_oversight_counts_on_time(counted,
     login(client, world.county_admin)
     row = client.get("/t/county/oversight/").text
     assert "2 项" in row and "按期完成 100.0%" in row  # today: only the finished item is due
+    # the roll-up through the unit tree counts each subtree's items (the root: both)
+    rollup = client.get(f"/t/county/oversight/alpha/campaigns/{c.id}").text
+    assert f'<tr data-unit="{world.a.root}">' in rollup
+    root_row = rollup.split(f'<tr data-unit="{world.a.root}">')[1].split("</tr>")[0]
+    assert '<td data-testid="unit-ledger">2</td>' in root_row

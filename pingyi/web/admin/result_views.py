@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from pingyi.i18n import _
 from pingyi.models import Campaign, utcnow
-from pingyi.rectification import followthrough
+from pingyi.rectification import followthrough, overdue
 from pingyi.reports import charts
 from pingyi.reports import registry as reports
 from pingyi.results import dashboard as rs
@@ -61,7 +61,8 @@ def campaign_results(campaign_id: int):
     follow_prev, follow = followthrough.follow_up(c, utcnow(), g.access.unit_path)
     return render_template("admin/campaign_results.html", c=c, r=r, all_units=depth is None,
                            charts=dashboard_charts(c, r) if r.run and (r.items or r.view == lv.TURNOUT) else {},
-                           refresh=15 if c.state == "open" else None, follow=follow, follow_prev=follow_prev)
+                           refresh=15 if c.state == "open" else None, follow=follow, follow_prev=follow_prev,
+                           ledger=overdue.counts_by_subtree(c.id, utcnow(), g.access.unit_path))
 
 
 @bp.route("/campaigns/<int:campaign_id>/results/subjects")

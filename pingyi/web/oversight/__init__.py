@@ -15,8 +15,9 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask_login import current_user
 
 from pingyi.extensions import db
-from pingyi.models import Campaign, Tenant
+from pingyi.models import Campaign, Tenant, utcnow
 from pingyi.oversight import subordinates
+from pingyi.rectification import overdue
 from pingyi.reports import registry as reports
 from pingyi.results import dashboard as rs
 from pingyi.results import publication
@@ -85,8 +86,9 @@ def campaign(sub: str, campaign_id: int):
         c = get_scoped(Campaign, info.id)
         # the publication page only where the subordinate published to oversight (or everyone)
         show_link = info.publication_scope in ("public", "oversight") and publication.visible(c, current_user)
+        ledger = overdue.counts_by_subtree(info.id, utcnow())  # counts only, as for every figure here
     return render_template("oversight/campaign.html", sub=tenant, c=info, units=units, all_units=depth is None,
-                           show_link=show_link)
+                           show_link=show_link, ledger=ledger)
 
 
 def _submit(source: dict | None, back: str):
