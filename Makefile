@@ -40,7 +40,7 @@ translations: $(MO)
 # Re-extract msgids after changing UI strings, then translate the new ones in $(PO).
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o pingyi/translations/messages.pot .
-	$(BIN)/pybabel update --ignore-obsolete -i pingyi/translations/messages.pot -d pingyi/translations -D messages
+	$(BIN)/pybabel update --ignore-obsolete --no-fuzzy-matching -i pingyi/translations/messages.pot -d pingyi/translations -D messages
 
 demo: install
 	@deploy/ensure-system-deps.sh
