@@ -22,7 +22,7 @@ _notices: set[str] = set()
 def pytest_addoption(parser):
     parser.addoption("--clock-shift", type=float, default=0, metavar="DAYS",
                      help="move this process's clock DAYS days ahead (negative: back) for the whole session, "
-                          "ticking (fractions allowed: 0.5 is 12 hours); `make test` runs `-m dates` with 365 and 730 "
+                          "ticking (fractions allowed: 0.5 is 12 hours); `make test` runs `-m dates` with 548 "
                           "to prove no test date is fixed")
 
 
