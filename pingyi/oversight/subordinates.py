@@ -75,7 +75,7 @@ class LedgerFigures:
 def ledger_figures(campaign_id: int, now: datetime) -> LedgerFigures:
     """The ledger's counts of one campaign of the current tenant at ``now``."""
     total = overdue.totals(campaign_id, now)
-    on_time, due, _share = followthrough.on_time_share(campaign_id, now)
+    on_time, due = followthrough.on_time(campaign_id, now)
     return LedgerFigures(total.total, total.overdue, on_time, due)
 
 

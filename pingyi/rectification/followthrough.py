@@ -1,14 +1,13 @@
 """回头看 (follow-through): what became of the last campaign's rectification items, read next to
 this campaign's results — each subject that had items, their states, and the change in points
-since; and per campaign the share of items finished by their deadline (the oversight page's
-figure for each subordinate)."""
+since; and per campaign the items finished by their deadline (the oversight page's figure for
+each subordinate)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from fractions import Fraction
 
 from sqlalchemy import select
 
@@ -38,10 +37,6 @@ class FollowUp:
     subject: rs.SubjectLine  # this campaign's subject with its figures and trend (as live_view allows)
     items: list[Followed]
 
-    @property
-    def finished(self) -> int:
-        return sum(1 for it in self.items if it.state in FINISHED_ON_TIME or it.state == "cannot_fix")
-
 
 def follow_up(c: Campaign, now: datetime, within: str | None = None) -> tuple[Campaign | None, list[FollowUp]]:
     """The previous comparable campaign and, for each subject of ``c`` whose counterpart there
@@ -62,10 +57,10 @@ def follow_up(c: Campaign, now: datetime, within: str | None = None) -> tuple[Ca
                   if same.get(line.id) in earlier]
 
 
-def on_time_share(campaign_id: int, now: datetime) -> tuple[int, int, Fraction | None]:
-    """(items finished by their deadline, items that are finished or past their deadline, the
-    share) at ``now``: an item still open before its deadline counts neither way, nor one that
-    cannot be fixed (a policy limit, with its reason)."""
+def on_time(campaign_id: int, now: datetime) -> tuple[int, int]:
+    """(items finished by their deadline, items that are finished or past their deadline) at
+    ``now``: an item still open before its deadline counts neither way, nor one that cannot be
+    fixed (a policy limit, with its reason)."""
     rows = db.session.execute(select(RectificationItem.state, RectificationItem.deadline, RectificationItem.done_at,
                                      Campaign.timezone)
                               .join(Campaign, Campaign.id == RectificationItem.campaign_id)
@@ -77,4 +72,4 @@ def on_time_share(campaign_id: int, now: datetime) -> tuple[int, int, Fraction |
             on_time += local_today(done_at, tz) <= deadline
         elif is_overdue(deadline, state, local_today(now, tz)):
             due += 1
-    return on_time, due, (Fraction(on_time, due) if due else None)
+    return on_time, due

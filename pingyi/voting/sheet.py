@@ -92,6 +92,11 @@ def field_name(prefix: str, subject_id: int, item_id: int) -> str:
     return f"{prefix}_{subject_id}_{item_id}"
 
 
+def _page_order(s) -> tuple[int, int]:
+    """Units, then teams, then people; by position within each."""
+    return KIND_ORDER.get(s.kind, 3), s.position
+
+
 def subjects_for(campaign_id: int, scope: str, group_unit_id: int | None, unit_id: int | None) -> list[Subject]:
     """本单位 links rate the subjects of their own unit; 全评 links every subject in the group."""
     q = select(Subject).where(Subject.campaign_id == campaign_id)
@@ -101,7 +106,7 @@ def subjects_for(campaign_id: int, scope: str, group_unit_id: int | None, unit_i
     else:
         q = q.where(Subject.unit_id == unit_id)
     subjects = db.session.execute(q.order_by(Subject.position)).scalars().all()
-    return sorted(subjects, key=lambda s: (KIND_ORDER.get(s.kind, 3), s.position))
+    return sorted(subjects, key=_page_order)
 
 
 def forms_of(subjects: list[Subject]) -> dict[int, Form]:
@@ -189,7 +194,7 @@ def _own_unit_subjects(tenant_id: int, campaign_id: int, opened_at: datetime, un
         for row in db.session.execute(select(Subject.id, Subject.kind, Subject.unit_id, Subject.form_id, Subject.label,
                                              Subject.position).where(Subject.campaign_id == campaign_id)):
             by_unit[row.unit_id].append(row)
-        by_unit = {u: sorted(rows, key=lambda s: (KIND_ORDER.get(s.kind, 3), s.position)) for u, rows in by_unit.items()}
+        by_unit = {u: sorted(rows, key=_page_order) for u, rows in by_unit.items()}
         _units.put(key, by_unit)
     return by_unit.get(unit_id, [])
 
