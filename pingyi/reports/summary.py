@@ -99,10 +99,11 @@ def _facts(c: Campaign, now: datetime | None = None) -> _Facts:
         select(Form.name, Form.subject_kind).where(Form.id.in_(
             select(Subject.form_id).where(Subject.campaign_id == c.id))).order_by(Form.id)).all()
     participants = [row for row in tu.turnout(c)["categories"] if row.issued]
-    split, cells = sup.campaign_breakdown(c.id), {}
-    if len(participants) > 1 and r.run is not None:
-        cells = tl.stored_figures(c.id, "item_category", tl.subject_facts(c.id)[1])
     by_category, unsplit = [], []
+    # one category: the pooled rates are its own, and there is nothing to split
+    cells = tl.stored_figures(c.id, "item_category", tl.subject_facts(c.id)[1]) \
+        if len(participants) > 1 and r.run is not None else {}
+    split = sup.campaign_breakdown(c.id) if cells else None
     for k in categories(c) if cells else ():
         if split.ballots.get(k.id) and split.shown(k.id):
             by_category.append((k.name, {item: f for (item, cat), f in cells.items() if cat == k.id}))
