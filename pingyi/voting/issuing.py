@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import time
+from typing import NamedTuple
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
 from pingyi import jobs
 from pingyi.errors import DomainError
@@ -56,15 +57,25 @@ def submit_issue(campaign: Campaign, category: EvaluatorCategory, root: Unit, un
     return jobs.submit("issue_links", params, total=len(units) * per_unit, user_id=user_id, run_here=run_here)
 
 
-def issued_table(campaign: Campaign) -> list[tuple[Unit, EvaluatorCategory, tokens.Links]]:
+class IssuedRow(NamedTuple):
+    unit: Unit
+    parent_name: str  # branches of different mines share names (供应一队党支部): the parent tells them apart
+    category: EvaluatorCategory
+    links: tokens.Links
+
+
+def issued_table(campaign: Campaign) -> list[IssuedRow]:
     """Each (unit, category) that holds live links, with how many were issued and used, in
     tree order (the links page's table)."""
     counts = {k: n for k, n in tokens.link_counts(campaign.id, ("unit", "category")).items() if n.issued}
-    units = {u.id: u for u in db.session.execute(select(Unit).where(Unit.id.in_({u for u, _k in counts}))).scalars()}
+    held = {u for u, _k in counts}
+    units = {u.id: u for u in db.session.execute(select(Unit).where(or_(  # with their parents, in one read
+        Unit.id.in_(held), Unit.id.in_(select(Unit.parent_id).where(Unit.id.in_(held)))))).scalars()}
     categories = {k.id: k for k in db.session.execute(
         select(EvaluatorCategory).where(EvaluatorCategory.campaign_id == campaign.id)).scalars()}
-    rows = [(units[u], categories[k], n) for (u, k), n in counts.items()]
-    return sorted(rows, key=lambda r: (r[0].path, r[1].position, r[1].id))
+    rows = [IssuedRow(units[u], units[units[u].parent_id].name if units[u].parent_id in units else "",
+                      categories[k], n) for (u, k), n in counts.items()]
+    return sorted(rows, key=lambda r: (r.unit.path, r.category.position, r.category.id))
 
 
 @jobs.handles("issue_links", queue="bulk")

@@ -13,7 +13,8 @@ from pingyi import jobs
 from pingyi.campaigns import lifecycle as cp
 from pingyi.campaigns import questionnaire as q
 from pingyi.extensions import db
-from pingyi.models import Campaign, Unit, utcnow
+from pingyi.models import Campaign, EvaluatorCategory, Unit, utcnow
+from pingyi.org import orgtree
 from pingyi.results import turnout
 from pingyi.tenancy import tenant_context
 from pingyi.voting import issuing, tokens
@@ -73,7 +74,7 @@ def test_counts_by_every_grouping_equal_a_count_by_hand(app, world):
             assert rows[world.a.other_branch] == (0, 0, None)
             # the links page's table lists live links only, in tree order
             table = issuing.issued_table(c)
-            assert [(u.id, k.name, n) for u, k, n in table] == [
+            assert [(r.unit.id, r.category.name, r.links) for r in table] == [
                 (world.a.branch, "群众", Links(3, 2)), (world.a.branch, "党员", Links(2, 1))]
         with tenant_context(world.b.id):  # another tenant's count of the same ids is empty
             assert link_counts(cid) == {(): Links(0, 0)}
@@ -97,5 +98,34 @@ def test_links_page_table_and_its_jobs_survive_other_campaigns_jobs(app, world):
     page = client.get(f"/t/alpha/campaigns/{cid}/links").text
     assert f"/t/alpha/jobs/{mine_id}" in page
     assert len(re.findall(r"/t/alpha/jobs/\d+\"", page)) == 1
-    cells = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>(\d+)</td><td>(\d+)</td></tr>", page)
-    assert cells == [("采煤一队党支部", "群众", "3", "2"), ("采煤一队党支部", "党员", "2", "1")]
+    cells = re.findall(r"<tr><td>([^<]+) <small[^>]*>([^<]+)</small></td><td>([^<]+)</td><td>(\d+)</td><td>(\d+)</td></tr>",
+                       page)
+    assert cells == [("采煤一队党支部", "一矿党委", "群众", "3", "2"), ("采煤一队党支部", "一矿党委", "党员", "2", "1")]
+
+
+def test_links_page_tells_apart_units_that_share_a_name(app, world):
+    """Branches of different mines share names (供应一队党支部 under five committees): each
+    keeps its own row and counts, named with its parent; the parents cost no query each."""
+    from sqlalchemy import event
+
+    with app.app_context(), tenant_context(world.a.id):
+        cid, _cid2, crowd = _world_with_links(world)
+        c = db.session.get(Campaign, cid)
+        twin = orgtree.create_unit("采煤一队党支部", db.session.get(Unit, world.a.other_branch), "branch")
+        tokens.issue_links(c, db.session.get(EvaluatorCategory, crowd), twin, 7)
+        db.session.commit()
+        db.session.expunge_all()
+        seen: list[str] = []
+        listen = (db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+        event.listen(*listen)
+        try:
+            table = issuing.issued_table(db.session.get(Campaign, cid))
+            named = [(r.unit.name, r.parent_name, r.category.name, r.links.issued) for r in table]
+        finally:
+            event.remove(*listen)
+        assert ("采煤一队党支部", "一矿党委", "群众", 3) in named and ("采煤一队党支部", "机关党支部", "群众", 7) in named
+        assert len(seen) == 4  # the campaign, the counts, the units with their parents, the categories
+    client = app.test_client()
+    login(client, world.a.admin)
+    page = client.get(f"/t/alpha/campaigns/{cid}/links").text
+    assert re.search(r"采煤一队党支部 <small[^>]*>机关党支部</small></td><td>群众</td><td>7</td>", page)
