@@ -42,14 +42,17 @@ messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o pingyi/translations/messages.pot .
 	$(BIN)/pybabel update --ignore-obsolete --no-fuzzy-matching -i pingyi/translations/messages.pot -d pingyi/translations -D messages
 
+# `make demo PORT=8000` serves elsewhere; the printed links follow (PINGYI_PUBLIC_BASE_URL wins).
+HOST ?= 127.0.0.1
+PORT ?= 5000
 demo: install
 	@deploy/ensure-system-deps.sh
 	$(BIN)/pingyi db upgrade
-	$(BIN)/pingyi demo
+	$(BIN)/pingyi demo --base-url "$${PINGYI_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)}"
 	@echo
-	@echo "  Open http://127.0.0.1:5000/login  (admin: admin@pingzhuang.example / pingyi-demo)"
+	@echo "  Open http://$(HOST):$(PORT)/login  (admin: admin@pingzhuang.example / pingyi-demo)"
 	@echo
-	$(BIN)/pingyi run --host 127.0.0.1 --port 5000
+	$(BIN)/pingyi run --host $(HOST) --port $(PORT)
 
 # The main run is spread over TEST_WORKERS processes (pytest-xdist; each has databases of its own).
 TEST_WORKERS ?= 2

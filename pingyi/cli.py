@@ -13,6 +13,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from pingyi.audit import set_actor
+from pingyi.config import base_url_for_cli
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.org import accounts
@@ -212,14 +213,16 @@ def people_import(slug, path) -> None:
 
 @click.command("demo")
 @click.option("--password", default="pingyi-demo", show_default=True, help="password of the demo accounts")
+@click.option("--base-url", default=None, help="where the printed sample link points (the address you serve on); "
+              "default: PINGYI_PUBLIC_BASE_URL or http://127.0.0.1:5000")
 @with_appcontext
-def demo_cmd(password) -> None:
+def demo_cmd(password, base_url) -> None:
     """Load the demo tenants (平庄煤业 at seed scale, a county over it, a school); idempotent."""
     from pingyi.demo.load import load_demo
 
     set_actor(None, "demo")
     try:
-        summary = load_demo(password)  # refused in production: its links are guessable
+        summary = load_demo(password, base_url)  # refused in production: its links are guessable
     except DomainError as exc:
         _fail(exc.message)
     db.session.commit()
@@ -319,7 +322,7 @@ def links_issue(slug, campaign_id, category, unit, count, unit_kinds, out, pdf, 
 
     tenant = _tenant(slug)
     set_actor(None, "cli")
-    base = base_url or current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+    base = base_url_for_cli(current_app.config, base_url)
     with tenant_context(tenant.id):
         c = _campaign(slug, campaign_id)
         cats = db.session.execute(_select(EvaluatorCategory).where(EvaluatorCategory.campaign_id == c.id)).scalars()

@@ -155,3 +155,13 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
                                             "pool_size": _int(env, "PINGYI_DB_POOL_SIZE", 5, low=1),
                                             "max_overflow": _int(env, "PINGYI_DB_MAX_OVERFLOW", 5)}
     return cfg
+
+
+LOCAL_BASE_URL = "http://127.0.0.1:5000"  # `pingyi run`'s address: links printed with no request to go by
+
+
+def base_url_for_cli(config, given: str | None = None) -> str:
+    """Where printed links point when no request tells: ``given`` (a --base-url option), then
+    PINGYI_PUBLIC_BASE_URL, then the local development server."""
+    return (given or config.get("PUBLIC_BASE_URL") or LOCAL_BASE_URL).rstrip("/")
+

@@ -8,7 +8,9 @@ functions users have, so running the demo twice changes nothing.
 from __future__ import annotations
 
 import pandas as pd
+from flask import current_app
 
+from pingyi.config import base_url_for_cli
 from pingyi.demo import refuse_in_production
 from pingyi.extensions import db
 from pingyi.models import Campaign, Tenant
@@ -117,9 +119,10 @@ def _ensure_grant(tenant: Tenant, user, role: str, unit=None) -> None:
         accounts.grant(tenant, user, role, unit)
 
 
-def load_demo(password: str = "pingyi-demo") -> list[str]:  # nosec B107 # the demo's published password (README); the demo refuses to run in production
+def load_demo(password: str = "pingyi-demo", base_url: str | None = None) -> list[str]:  # nosec B107 # the demo's published password (README); the demo refuses to run in production
     """Create or top up the demo; returns lines to print (logins and counts). Refused in
-    production (``refuse_in_production``), before anything is written."""
+    production (``refuse_in_production``), before anything is written. ``base_url``: where
+    the printed sample link points (the address the demo is served on)."""
     from sqlalchemy import select
 
     refuse_in_production()
@@ -161,7 +164,7 @@ def load_demo(password: str = "pingyi-demo") -> list[str]:  # nosec B107 # the d
         f"进行中的评议活动：{campaign.name}（/t/pingzhuang/campaigns/{campaign.id}）",
         f"已公布的评议活动：{closed.name}（结果 /t/pingzhuang/campaigns/{closed.id}/results，"
         f"公示页 /p/pingzhuang/{closed.id}）",
-        f"示例测评链接 / sample ballot link: {_base_url()}{sample}",
+        f"示例测评链接 / sample ballot link: {base_url_for_cli(current_app.config, base_url)}{sample}",
     ]
 
 
@@ -390,9 +393,3 @@ def _record_conduct(c: Campaign) -> None:
         share, extra = divmod(total, len(held_at))
         for i, unit in enumerate(held_at):
             meetings.record(c, unit, kind, first + timedelta(days=i % days), share + (i < extra))
-
-
-def _base_url() -> str:
-    from flask import current_app
-
-    return (current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")

@@ -31,13 +31,15 @@ def live_server(tmp_path_factory):
     runner = app.test_cli_runner()
     from pingyi.cli import main
 
-    result = runner.invoke(main, ["demo"], catch_exceptions=False)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    # The printed sample link must point where the demo is served (`make demo PORT=…`).
+    result = runner.invoke(main, ["demo", "--base-url", base + "/"], catch_exceptions=False)
     assert result.exit_code == 0
     app.config["DEMO_SAMPLE_LINK"] = result.output.split("sample ballot link: ")[1].split()[0]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    assert app.config["DEMO_SAMPLE_LINK"].startswith(base + "/b/")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
     app.config["LIVE_BASE"] = base
     _apps.append(app)
     yield base
@@ -150,7 +152,7 @@ def test_demo_sample_link_on_a_phone(live_server, browser):
     """The issue's walk-through: the printed sample link, a phone, vote once, receipt, what is
     kept (the statement page), refusal."""
     app = _apps[-1]
-    link = app.config["DEMO_SAMPLE_LINK"].replace("http://127.0.0.1:5000", live_server)
+    link = app.config["DEMO_SAMPLE_LINK"]
     page = browser.new_page(viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True,
                             has_touch=True)
     page.goto(link)
