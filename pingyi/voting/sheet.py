@@ -45,6 +45,7 @@ class Item:
     max_length: int
     choices: tuple[Choice, ...] = ()
     choice_ids: frozenset[int] = frozenset()
+    number: int = 0  # its place on its form (1, 2, …, across sections): the page prints it
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ class SheetSubject:
     label: str
     form_id: int
     sections: tuple[Section, ...]
+
+    def items(self):
+        return (it for sec in self.sections for it in sec.items)
 
 
 @dataclass(frozen=True)
@@ -119,9 +123,12 @@ def forms_of(subjects: list[Subject]) -> dict[int, Form]:
 
 
 def _sections(form: Form) -> tuple[Section, ...]:
+    numbers = {it.id: n for n, it in enumerate((it for sec in form.sections for it in sec.items), start=1)}
+
     def item(it: FormItem) -> Item:
         choices = tuple(Choice(c.id, c.label) for c in it.scale.choices) if it.kind == "rating" and it.scale else ()
-        return Item(it.id, it.kind, it.text, it.required, it.max_length, choices, frozenset(c.id for c in choices))
+        return Item(it.id, it.kind, it.text, it.required, it.max_length, choices, frozenset(c.id for c in choices),
+                    numbers[it.id])
 
     return tuple(Section(sec.title, tuple(item(it) for it in sec.items)) for sec in form.sections)
 
@@ -254,3 +261,43 @@ def read(data: Mapping[str, str], sheet: Sheet) -> Submission:
                     elif it.required:
                         sub.errors[name] = _("请填写")
     return sub
+
+
+@dataclass(frozen=True)
+class Missing:
+    """An item a refused submission left unanswered or answered wrongly."""
+    name: str  # its field, also the id of its place on the page
+    number: int
+    message: str
+
+
+@dataclass(frozen=True)
+class SubjectProgress:
+    subject: SheetSubject
+    required: int  # items that must be answered
+    answered: int  # of those, answered acceptably in the values shown
+    missing: tuple[Missing, ...]  # the submission's errors in this subject, in page order
+
+    @property
+    def done(self) -> bool:
+        return self.answered == self.required and not self.missing
+
+
+def progress(sheet: Sheet, values: Mapping[str, str], errors: Mapping[str, str]) -> list[SubjectProgress]:
+    """Per subject, what the ballot page shows before any script runs: how many items must be
+    answered, how many the shown values answer, and which of the submission's errors lie there
+    (the refused page lists them by subject, with links). Plain arithmetic over the cached
+    sheet: no query, and a ballot that is accepted never comes here."""
+    out = []
+    for s in sheet.subjects:
+        required = answered = 0
+        missing = []
+        for it in s.items():
+            name = field_name("a" if it.kind == "rating" else "c", s.id, it.id)
+            if name in errors:
+                missing.append(Missing(name, it.number, errors[name]))
+            if it.required:
+                required += 1
+                answered += bool((values.get(name) or "").strip()) and name not in errors
+        out.append(SubjectProgress(s, required, answered, tuple(missing)))
+    return out

@@ -211,3 +211,69 @@ def test_a_ballot_costs_the_link_read_and_one_write(app, world):
     assert seen[0].startswith("SELECT") and "FROM ballot_tokens" in seen[0]
     assert all(s.startswith(("UPDATE ballot_tokens", "INSERT INTO ballot_box", "WITH")) for s in seen[1:]), seen
     assert not [s for s in seen if any(t in s for t in ("subjects", "form_", "tally", "answers"))], seen
+
+
+def _sheet(link: str):
+    from pingyi.voting import ballots
+
+    return ballots.resolve(link).sheet()
+
+
+def test_the_page_has_an_index_and_counts_without_a_script(app, world):
+    """Every subject is one tap away from the top, with how many items it asks; the page's one
+    script is this site's file, deferred (the CSP forbids inline script)."""
+    with app.app_context():
+        bw = build(world)
+        link = bw.group[0].secret
+        sheet = _sheet(link)
+    page = app.test_client().get(f"/b/{link}").text
+    assert len(sheet) >= 3
+    index = page.split('<nav class="index"', 1)[1].split("</nav>", 1)[0]
+    assert re.findall(r'href="#s(\d+)"', index) == [str(s.id) for s in sheet]
+    for s in sheet:
+        assert f'<section class="subject" id="s{s.id}">' in page
+        required = sum(it.required for it in s.items())
+        assert re.search(rf'href="#s{s.id}" id="i{s.id}"><span>[^<]+</span> <b>{required} 项</b>', index)
+    total = sum(it.required for s in sheet for it in s.items())
+    assert f"共 {total} 项必答" in page and page.count('class="item req"') == sum(
+        it.required for s in sheet for it in s.items() if it.kind == "rating")
+    assert re.findall(r"<script[^>]*>", page) == ['<script src="/static/ballot.js" defer>']
+    assert 'action="#first-missing"' in page and 'id="first-missing"' not in page
+    js = app.test_client().get("/static/ballot.js")
+    assert js.status_code == 200 and "javascript" in js.content_type and b"data-done" in js.data
+
+
+def test_a_refused_submit_lists_what_is_missing_by_subject(app, world):
+    """Without a script: the refused page lists the missing answers per subject, each a link to
+    its item; the form's action (#first-missing) lands the browser on the first one, focusable;
+    the index says what each subject still lacks."""
+    with app.app_context():
+        bw = build(world)
+        link = bw.group[0].secret
+        data = full_answers(world, bw, link)
+        sheet = _sheet(link)
+    first, second, done = sheet.subjects[0], sheet.subjects[1], sheet.subjects[2]
+    ratings = [[f"a_{s.id}_{it.id}" for it in s.items() if it.kind == "rating"] for s in (first, second)]
+    gone = [ratings[1][-1], ratings[0][1], ratings[1][0]]  # not in page order
+    data = {k: v for k, v in data.items() if k not in gone} | {ratings[0][0]: "999999"}  # not a choice
+    r = app.test_client().post(f"/b/{link}", data=data)
+    assert r.status_code == 422 and "还有 4 项未完成或有误" in r.text
+    summary = r.text.split('id="missing">', 1)[1].split("</div>", 1)[0]
+    rows = re.findall(r"<li>(.*?)</li>", summary)
+    assert len(rows) == 2 and first.label in rows[0] and second.label in rows[1]
+    expected = [ratings[0][0], ratings[0][1]], [ratings[1][0], ratings[1][-1]]
+    for row, names in zip(rows, expected, strict=True):
+        links = re.findall(r'href="#([ac]_\d+_\d+)">第 (\d+) 项', row)
+        numbers = {f"a_{s.id}_{it.id}": str(it.number) for s in sheet for it in s.items()}
+        assert links == [(n, numbers[n]) for n in names]
+        for n in names:
+            assert f'<fieldset class="item req bad" id="{n}">' in r.text
+    assert r.text.count('id="first-missing"') == 1
+    assert re.search(rf'id="{ratings[0][0]}">\s*<legend id="first-missing" tabindex="-1">[^<]*<em>选项无效</em>', r.text)
+    assert 'href="#first-missing">跳到第一项未完成' in r.text
+    index = r.text.split('<nav class="index"', 1)[1]
+    assert f'id="i{first.id}" class="todo"><span>{first.label}</span> <b>还差 2 项' in index
+    assert f'id="i{second.id}" class="todo"><span>{second.label}</span> <b>还差 2 项' in index
+    assert f'id="i{done.id}" class="done"><span>{done.label}</span> <b>已完成' in index
+    kept = ratings[1][1]
+    assert f'name="{kept}" value="{data[kept]}" checked' in r.text

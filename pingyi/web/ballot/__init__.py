@@ -20,6 +20,7 @@ from pingyi.extensions import limiter
 from pingyi.i18n import _
 from pingyi.results import publication
 from pingyi.voting import ballots, mixer, statement, tokens
+from pingyi.voting.sheet import progress
 from pingyi.web.access import public_campaign_or_404
 from pingyi.web.forms import CodeForm
 from pingyi.web.origin import origin_matches
@@ -75,7 +76,9 @@ def vote(link: str):
             except ballots.AlreadyUsed:
                 return _refusal(ballots.resolve(link))
             return render_template("ballot/receipt.html", receipt=tokens.format_code(receipt), check_url=check_url)
+    # the page as first shown, or refused: per subject what is left (no query: the sheet is cached)
     return render_template("ballot/vote.html", state=state, sheet=sheet, errors=errors, values=request.form,
+                           progress=progress(sheet, request.form, errors), first_missing=next(iter(errors), ""),
                            unit_name=state.unit_name, field=ballots.field_name), (422 if errors else 200)
 
 
