@@ -3,12 +3,19 @@ links once, as files (CSV, Excel, a PDF of QR slips) that can each be downloaded
 
 Idempotent: a retried job first deletes the unused links its failed attempt left (nobody
 ever received them: the files are written only at the end), then issues them all again.
+
+Hand-out order (三重随机): every file lists the slips in the order they are printed and handed
+out, and within each unit that order is a fresh random permutation (``secrets.SystemRandom``),
+not the serial order. Units stay in tree order, each unit's slips together (one stack per unit
+meeting); the serial printed on a slip ("No.0007", for revoking it or finding a sampled slip)
+says nothing about who was handed it, since the stack does not follow it.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import secrets
 import time
 from typing import NamedTuple
 
@@ -105,7 +112,7 @@ def run_issue_job(job: Job) -> None:
     lap("links_s")
     base = p["base_url"]
     rows = [(labels[ln.unit_id], category.name, ln.serial, f"{base}/b/{ln.secret}", tokens.format_code(ln.short_code))
-            for ln in links]
+            for ln in hand_out_order(links)]
     stem = f"测评码-{campaign.name}-{category.name}-{job.id}"
     jobs.add_file(job, f"{stem}.csv", "text/csv", links_csv(rows), once=True)
     jobs.add_file(job, f"{stem}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -129,6 +136,19 @@ def run_issue_job(job: Job) -> None:
     job.result = {"links": len(links), "units": len(units), "pdf_pages": pages, "timings": timings,
                   "pdf_error": pdf_error}
     job.done = job.total = len(links)
+
+
+def hand_out_order(links: list[tokens.IssuedLink]) -> list[tokens.IssuedLink]:
+    """The order the slips are printed and handed out in: each unit's links together, units in
+    the order given, within a unit a random permutation from the operating system's generator
+    (an order seeded or derived from anything stored could be replayed to match serials to
+    places in the stack)."""
+    shuffle, by_unit = secrets.SystemRandom().shuffle, {}
+    for ln in links:
+        by_unit.setdefault(ln.unit_id, []).append(ln)
+    for stack in by_unit.values():
+        shuffle(stack)
+    return [ln for stack in by_unit.values() for ln in stack]
 
 
 def links_csv(rows: list[tuple]) -> bytes:

@@ -19,6 +19,7 @@ from pingyi.campaigns import questionnaire as q
 from pingyi.extensions import db
 from pingyi.models import BallotToken, Job, Unit
 from pingyi.tenancy import tenant_context
+from pingyi.voting import tokens
 from tests import clock, servers
 from tests.factories import login
 
@@ -73,7 +74,7 @@ def test_issue_for_every_branch_with_files(app, world):
     decoded = sorted(r.text for r in zxingcpp.read_barcodes(image))
     assert len(decoded) == 12 and set(decoded) <= {r[3] for r in rows[1:]}
     text = pdf[0].get_textpage().get_text_range()
-    assert "采煤一队党支部" in text and code in text and "No.0001" in text
+    assert "采煤一队党支部" in text and code in text and re.search(r"No\.00(0[1-9]|1[0-5])", text)
     # each file downloads once: the secrets are not kept
     again = c.get(files["csv"], follow_redirects=True)
     assert "已下载过" in again.text
@@ -83,6 +84,36 @@ def test_issue_for_every_branch_with_files(app, world):
     assert not any(url.rsplit("/", 1)[1] in h for h in hashes)
 
 
+def test_slips_are_in_a_random_order_within_each_unit(app, world):
+    """三重随机: the CSV, the Excel and the PDF list the slips in one hand-out order, which is not
+    the serial order: each unit's slips together, within the unit a random permutation of all
+    the links issued there."""
+    cid, kid = _campaign(app, world)
+    c = app.test_client()
+    login(c, world.a.admin)
+    files = _files(_issue(c, cid, kid, world.a.root, 24).text)
+    rows = list(csv.reader(io.StringIO(c.get(files["csv"]).data.decode("utf-8-sig"))))[1:]
+    units = [r[0] for r in rows]
+    assert units == sorted(units, key=units.index) and len(set(units)) == 2  # each unit's slips together
+    with app.app_context(), tenant_context(world.a.id):
+        issued = set(db.session.execute(select(BallotToken.short_hash)).scalars())
+    assert {tokens.short_hash(tokens.normalize_code(r[4])) for r in rows} == issued and len(rows) == 48
+    orders = []
+    for unit in set(units):
+        serials = [int(r[2]) for r in rows if r[0] == unit]
+        assert sorted(serials) == list(range(1, 25))
+        assert serials != sorted(serials)  # by chance: 1 in 24! (6e23)
+        orders.append(serials)
+    assert orders[0] != orders[1]  # not one fixed permutation
+    sheet = openpyxl.load_workbook(io.BytesIO(c.get(files["xlsx"]).data)).active
+    assert [[str(v) for v in row] for row in sheet.iter_rows(min_row=2, values_only=True)] == rows
+    # the PDF's first page holds the first 12 slips, in reading order
+    page = pypdfium2.PdfDocument(c.get(files["pdf"]).data)[0]
+    found = sorted(zxingcpp.read_barcodes(page.render(scale=2).to_pil()), key=lambda r: r.position.top_left.y)
+    lines = [sorted(found[i:i + 3], key=lambda r: r.position.top_left.x) for i in range(0, 12, 3)]  # 3 a row
+    assert [r.text for line in lines for r in line] == [r[3] for r in rows[:12]]
+
+
 def test_serials_continue_and_revocation(app, world):
     cid, kid = _campaign(app, world)
     c = app.test_client()
@@ -90,7 +121,7 @@ def test_serials_continue_and_revocation(app, world):
     _issue(c, cid, kid, world.a.branch, 3, kinds=())
     page = _issue(c, cid, kid, world.a.branch, 2, kinds=()).text
     rows = list(csv.reader(io.StringIO(c.get(_files(page)["csv"]).data.decode("utf-8-sig"))))
-    assert [r[2] for r in rows[1:]] == ["4", "5"]
+    assert sorted(r[2] for r in rows[1:]) == ["4", "5"]
     r = c.post(f"/t/alpha/campaigns/{cid}/links", data={"op": "revoke", "short_code": rows[1][4].lower()},
                follow_redirects=True)
     assert "已作废 1 个测评码" in r.text
