@@ -7,8 +7,11 @@ ballots at N ≈ 200 000, the seed's scale); each ballot rates its branch on the
 items and each member of it on the 3 member items. Everything is bulk-loaded (COPY on
 PostgreSQL); the tally inbox is then emptied, as live tallies would have left it before the
 closing recount. Prints one JSON line:
-{"answers", "ballots", "tally_s", "rollup_s", "raw_groupby_s", "ratio", "cold_tally_s", …},
-ratio = (tally_s + rollup_s) / raw_groupby_s (see ``measure`` for what each run is).
+{"answers", "ballots", "tally_s", "rollup_s", "raw_groupby_s", "ratio", "cold_tally_s", …,
+"subject_page_s", "subject_table_all_s", "subject_page_ratio"}, ratio = (tally_s + rollup_s) /
+raw_groupby_s (see ``measure`` for what each run is); subject_page_ratio = one page of the
+results' subject table (50 lines, sorted and paged in SQL) / every line of it (what the page
+cost when it sorted in Python).
 Goals on the 2-core machine: seed scale under 2 s; 10 M answers under 30 s and ratio ≤ 1.5.
 """
 
@@ -42,6 +45,7 @@ from pingyi.models import (
     utcnow,
 )
 from pingyi.org import accounts
+from pingyi.results import dashboard as rs
 from pingyi.results import tally
 from pingyi.tenancy import tenant_context, tenant_sql
 
@@ -185,12 +189,22 @@ def measure(tenant_id: int, campaign_id: int, repeat: int = 2) -> dict:
             db.session.commit()
             return run.timings["count_s"], run.timings["rollup_s"]
 
+    def subject_table(page: int | None):
+        """The results page's subject table, lowest rate first: one page as the page reads it
+        (sorted and paged in SQL), or every line (what a page cost when it sorted in Python)."""
+        with tenant_context(tenant_id):
+            rs.subject_page(db.session.get(Campaign, campaign_id), sort="rate", page=page, per_page=50)
+        db.session.rollback()
+
     raw_s = _best(raw, repeat)
     cold = full()
     tally_s, rollup_s = min((full() for _ in range(repeat)), key=sum)
+    page_s, all_s = _best(lambda: subject_table(1), repeat), _best(lambda: subject_table(None), repeat)
     return {"tally_s": round(tally_s, 3), "rollup_s": round(rollup_s, 3), "raw_groupby_s": round(raw_s, 3),
             "ratio": round((tally_s + rollup_s) / raw_s, 2), "cold_tally_s": round(cold[0], 3),
-            "cold_rollup_s": round(cold[1], 3), "cold_ratio": round(sum(cold) / raw_s, 2)}
+            "cold_rollup_s": round(cold[1], 3), "cold_ratio": round(sum(cold) / raw_s, 2),
+            "subject_page_s": round(page_s, 3), "subject_table_all_s": round(all_s, 3),
+            "subject_page_ratio": round(page_s / all_s, 3)}
 
 
 def run(answers: int | None, keep: bool = False, repeat: int = 2) -> dict:

@@ -5,10 +5,12 @@ roll-ups with their choice distributions, and trends against the previous campai
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased
 
 from pingyi.campaigns.lifecycle import categories, rule_specs
 from pingyi.extensions import db
@@ -21,9 +23,11 @@ from pingyi.models import (
     Scale,
     ScaleChoice,
     Subject,
+    TallyCount,
     TallyRun,
     Unit,
 )
+from pingyi.models.tallies import LiveCount
 from pingyi.org.orgtree import unit_label
 
 from . import comparison as cmp
@@ -105,16 +109,29 @@ def category_rows(c: Campaign, by_category: dict[int, tl.Figures]) -> list[Categ
     return _category_rows(c, sup.campaign_breakdown(c.id), by_category)
 
 
+def weighted_rates(c: Campaign, pairs: dict[tuple[int, int], tl.Figures],
+                   subjects: Iterable[int]) -> dict[int, Fraction | None]:
+    """The weighted 满意率 of these subjects where the campaign weights its categories (``{}``
+    where it does not), from their figures per (subject, category). A weighted rate mixes the
+    categories unevenly: beside a hidden group's plain rate it would tell its parts apart, so a
+    subject whose breakdown hides a category has none (``None``)."""
+    weights = {k.id: Fraction(k.weight) for k in categories(c)} if c.weighting else {}
+    subjects = list(subjects)
+    if not weights or not subjects:
+        return {}
+    splits = sup.subject_breakdowns(c.id, subjects)
+    result = tl.TallyResult({}, {}, pairs, {}, {})
+    return {s: None if splits.get(s, sup.Breakdown()).hidden else tl.weighted_satisfaction(result, s, weights)
+            for s in subjects}
+
+
 def by_verdict(c: Campaign, result: tl.TallyResult, kinds: dict[int, str]) -> list[tuple[str, str, list[SubjectRow]]]:
     """Subjects grouped under each outcome of the campaign's rules, in rule order."""
     specs = rule_specs(c)
     hits = tl.verdicts(result, specs, kinds)
     if not hits:
         return []
-    weights = {k.id: Fraction(k.weight) for k in categories(c)} if c.weighting else {}
-    # a weighted rate mixes the categories unevenly: beside the subject's hidden group's plain
-    # rate it would tell its parts apart, so only a subject that hides no category shows one
-    splits = sup.subject_breakdowns(c.id) if weights else {}
+    weighted = weighted_rates(c, result.by_subject_category, hits)
     labels = dict(db.session.execute(select(Subject.id, Subject.label).where(Subject.id.in_(list(hits)))).all())
     groups: dict[str, list[SubjectRow]] = {}
     severity: dict[str, str] = {}
@@ -123,9 +140,7 @@ def by_verdict(c: Campaign, result: tl.TallyResult, kinds: dict[int, str]) -> li
         severity.setdefault(spec.outcome, spec.severity)
     for subject_id, rules in hits.items():
         row = SubjectRow(subject_id, labels.get(subject_id, str(subject_id)), kinds[subject_id],
-                         result.by_subject.get(subject_id, tl.Figures()),
-                         tl.weighted_satisfaction(result, subject_id, weights)
-                         if weights and not splits.get(subject_id, sup.Breakdown()).hidden else None)
+                         result.by_subject.get(subject_id, tl.Figures()), weighted.get(subject_id))
         for spec in rules:
             groups[spec.outcome].append(row)
     return [(outcome, severity[outcome], sorted(rows, key=lambda r: (r.figures.satisfied_share or 0, r.label)))
@@ -227,11 +242,6 @@ def campaign_results(c: Campaign, max_depth: int | None = 1, within: str | None 
 
 # ---- the subject table and a subject's page ------------------------------------------------------
 
-SORTS = {"rate": lambda ln: (ln.rate_key, ln.label), "-rate": lambda ln: (-ln.rate_key, ln.label),
-         "answers": lambda ln: (ln.figures.total, ln.label), "-answers": lambda ln: (-ln.figures.total, ln.label),
-         "lowest": lambda ln: (-(ln.figures.lowest_share or 0), ln.label), "label": lambda ln: (ln.label,)}
-
-
 @dataclass
 class SubjectLine:
     id: int
@@ -241,12 +251,10 @@ class SubjectLine:
     unit: str
     figures: tl.Figures
     trend: cmp.Trend | None = None
+    weighted: Fraction | None = None  # where the campaign weights its categories (``weighted_rates``)
 
-    @property
-    def rate_key(self) -> Fraction:
-        """Unrated subjects sort after the rated ones (ascending)."""
-        share = self.figures.satisfied_share
-        return Fraction(2) if share is None else share
+
+SORTS = ("rate", "-rate", "answers", "-answers", "lowest", "label")
 
 
 def campaign_forms(campaign_id: int) -> list[tuple[int, str]]:
@@ -255,40 +263,99 @@ def campaign_forms(campaign_id: int) -> list[tuple[int, str]]:
         select(Subject.form_id).where(Subject.campaign_id == campaign_id))).order_by(Form.id)).all()]
 
 
-def subject_lines(c: Campaign, q: str = "", form_id: int | None = None, sort: str = "rate",
-                  within: str | None = None) -> list[SubjectLine]:
-    """Every subject (or those whose name or unit contains ``q``, of one form, ``within`` a
-    unit admin's subtree) with its figures as ``live_view`` allows (none while open with live
-    results off) and trend, sorted: rate, -rate, answers, -answers, lowest (不满意 share) or label."""
+def _sums_by_subject(campaign_id: int, view: lv.View):
+    """Per subject: answers, satisfied and lowest-choice answers, summed in SQL from the cells
+    ``view`` reads (a subquery, so the table is sorted and paged by the database)."""
+    last = (select(ScaleChoice.scale_id, func.max(ScaleChoice.position).label("last"))
+            .group_by(ScaleChoice.scale_id).subquery())
+    flags = (select(ScaleChoice.id.label("choice_id"),
+                    case((ScaleChoice.counts_as_satisfied, 1), else_=0).label("sat"),
+                    case((ScaleChoice.position == last.c.last, 1), else_=0).label("low"))
+             .join(last, last.c.scale_id == ScaleChoice.scale_id).subquery())
+    cells = TallyCount if view.mode == lv.FULL else LiveCount
+    return (select(cells.subject_id, func.sum(cells.count).label("total"),
+                   func.sum(cells.count * flags.c.sat).label("satisfied"),
+                   func.sum(cells.count * flags.c.low).label("lowest"))
+            .join(flags, flags.c.choice_id == cells.choice_id)
+            .where(cells.campaign_id == campaign_id).group_by(cells.subject_id).subquery())
+
+
+def _order(sort: str, f, label) -> list:
+    """The table's orders; unrated subjects come last in the rate orders, and every order ends
+    on the label and id, so pages never overlap."""
+    total = func.coalesce(f.c.total, 0)
+    unrated = case((total == 0, 1), else_=0)
+    rate = f.c.satisfied * 1.0 / func.nullif(f.c.total, 0)
+    lowest = func.coalesce(f.c.lowest * 1.0 / func.nullif(f.c.total, 0), 0)
+    keys = {"rate": [unrated, rate], "-rate": [unrated, rate.desc()], "answers": [total],
+            "-answers": [total.desc()], "lowest": [lowest.desc()], "label": []}
+    return [*keys.get(sort, keys["rate"]), label, Subject.id]
+
+
+def subject_page(c: Campaign, q: str = "", form_id: int | None = None, sort: str = "rate",
+                 within: str | None = None, page: int | None = None,
+                 per_page: int = 50) -> tuple[int, list[SubjectLine]]:
+    """(how many match, one page of them): subjects whose name or unit (or a unit above it)
+    contains ``q``, of one form, ``within`` a unit admin's subtree, with their figures as
+    ``live_view`` allows (none while open with live results off) and trend. Filtered, sorted
+    and paged by the database (a campaign may hold 236 000 subjects); ``page=None``: all.
+    Sorts: ``SORTS``."""
     view = lv.view_of(c, within)
-    _kinds, infos = tl.subject_facts(c.id)
-    figures = lv.figures(c.id, "subject", infos, view)
-    units = {u.id: u for u in db.session.execute(select(Unit)).scalars()}
-    forms = dict(campaign_forms(c.id))
-    query = select(Subject).where(Subject.campaign_id == c.id)
+    f = _sums_by_subject(c.id, view)
+    label = Subject.label.collate("C") if db.engine.dialect.name == "postgresql" else Subject.label  # code-point order
+    query = select(Subject.id).where(Subject.campaign_id == c.id)
     if form_id is not None:
         query = query.where(Subject.form_id == form_id)
     if view.within:
         query = query.where(Subject.unit_id.in_(lv.units_within(view.within)))
     needle = q.strip()
-    lines = []
-    for s in db.session.execute(query).scalars():
-        unit = units.get(s.unit_id)
-        label = unit_label(unit, units) if unit else ""
-        if needle and needle not in s.label and needle not in label:
-            continue
-        lines.append(SubjectLine(s.id, s.label, s.kind, forms.get(s.form_id, ""), label,
-                                 figures.get(s.id, tl.Figures())))
-    prev = lv.comparable(cmp.previous_campaign(c)) if view.figures else None
-    if prev is not None and lines:
-        same = cmp.matching_subjects(c, prev)
-        _k, prev_infos = tl.subject_facts(prev.id)
-        before = tl.stored_figures(prev.id, "subject", prev_infos)
+    if needle:
+        above = aliased(Unit)
+        named = select(Unit.id).join(above, Unit.path.startswith(above.path)).where(
+            above.name.contains(needle, autoescape=True))
+        query = query.where(or_(Subject.label.contains(needle, autoescape=True), Subject.unit_id.in_(named)))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = (query.add_columns(Subject.label, Subject.kind, Subject.form_id, Subject.unit_id, Unit.path, f.c.total,
+                              f.c.satisfied, f.c.lowest)
+            .outerjoin(Unit, Unit.id == Subject.unit_id)
+            .outerjoin(f, and_(f.c.subject_id == Subject.id, view.figures))  # turnout only: no figures at all
+            .order_by(*_order(sort if view.figures else "label", f, label)))
+    if page is not None:
+        rows = rows.limit(per_page).offset((max(page, 1) - 1) * per_page)
+    found = db.session.execute(rows).all()
+    forms = dict(campaign_forms(c.id))
+    ids = {int(x) for r in found if r.path for x in r.path.strip("/").split("/") if x}  # their units and those above
+    units = {u.id: u for u in db.session.execute(select(Unit).where(Unit.id.in_(ids))).scalars()} if ids else {}
+    lines = [SubjectLine(r.id, r.label, r.kind, forms.get(r.form_id, ""),
+                         unit_label(units[r.unit_id], units) if r.unit_id in units else "",
+                         tl.Figures(int(r.total or 0), int(r.satisfied or 0), int(r.lowest or 0)))
+             for r in found]
+    _add_line_trends(c, view, lines)
+    if c.weighting and view.mode == lv.FULL and lines:
+        ids = [ln.id for ln in lines]
+        pairs = tl.stored_figures(c.id, "subject_category", tl.choice_infos(forms), ids)
+        weighted = weighted_rates(c, pairs, ids)
         for ln in lines:
-            if same.get(ln.id) in before:
-                ln.trend = cmp.trend(ln.figures.satisfied_share, before[same[ln.id]].satisfied_share)
-    lines.sort(key=SORTS.get(sort, SORTS["rate"]))
-    return lines
+            ln.weighted = weighted.get(ln.id)
+    return total, lines
+
+
+def _add_line_trends(c: Campaign, view: lv.View, lines: list[SubjectLine]) -> None:
+    prev = lv.comparable(cmp.previous_campaign(c)) if view.figures else None
+    if prev is None or not lines:
+        return
+    same = cmp.matching_subjects(c, prev)
+    _k, prev_infos = tl.subject_facts(prev.id)
+    before = tl.stored_figures(prev.id, "subject", prev_infos)
+    for ln in lines:
+        if same.get(ln.id) in before:
+            ln.trend = cmp.trend(ln.figures.satisfied_share, before[same[ln.id]].satisfied_share)
+
+
+def subject_lines(c: Campaign, q: str = "", form_id: int | None = None, sort: str = "rate",
+                  within: str | None = None) -> list[SubjectLine]:
+    """Every matching subject (``subject_page`` without paging): the public page, follow-ups."""
+    return subject_page(c, q, form_id, sort, within)[1]
 
 
 @dataclass
@@ -317,6 +384,7 @@ class SubjectDetail:
     opinions: list[OpinionRow]
     trend: cmp.Trend | None
     previous: Campaign | None
+    weighted: Fraction | None = None  # where the campaign weights its categories (``weighted_rates``)
 
 
 def opinion_rows(c: Campaign, subject_id: int | None = None,
@@ -386,4 +454,5 @@ def subject_detail(c: Campaign, s: Subject) -> SubjectDetail:
     units = {u.id: u for u in db.session.execute(select(Unit)).scalars()}
     unit = units.get(s.unit_id)
     return SubjectDetail(s, unit_label(unit, units) if unit else "", total, items, cats,
-                         opinion_rows(c, s.id, splits).get(s.id, []), trend, prev)
+                         opinion_rows(c, s.id, splits).get(s.id, []), trend, prev,
+                         weighted_rates(c, by_cat, [s.id]).get(s.id))

@@ -42,6 +42,18 @@ _CELLS = ("SELECT x.subject_id, x.category_id, b.unit_id, COUNT(DISTINCT x.ballo
 _BY_CATEGORY = "SELECT category_id, COUNT(DISTINCT ballot_id) FROM (" + _UNION + ") x GROUP BY category_id"  # nosec B608 # identifiers are this module's constants; every value is bound
 
 
+def subjects_clause(subjects: int | Iterable[int] | None) -> tuple[str, dict[str, int]]:
+    """`` AND subject_id …`` for one subject, several (a page's) or all (``None``), with its
+    bound parameters, for this package's raw SQL over answers and cells."""
+    if subjects is None:
+        return "", {}
+    ids = [subjects] if isinstance(subjects, int) else sorted(set(subjects))
+    if not ids:
+        return " AND 1 = 0", {}
+    params = {f"subject_{i}": int(v) for i, v in enumerate(ids)}
+    return " AND subject_id IN (" + ", ".join(":" + name for name in params) + ")", params
+
+
 def min_cell() -> int:
     """k: the fewest ballots a shown figure may rest on."""
     return int(current_app.config.get("MIN_CELL", DEFAULT_K)) if has_app_context() else DEFAULT_K
@@ -182,11 +194,11 @@ class Breakdown:
         return name if self.ballots.get(category, 0) and self.shown(category) else label()
 
 
-def _cells(campaign_id: int, subject_id: int | None = None) -> dict[int, dict[int, dict[int, int]]]:
+def _cells(campaign_id: int, subjects: int | Iterable[int] | None = None) -> dict[int, dict[int, dict[int, int]]]:
     """subject → category → ballots' unit → ballots behind that part of the cell."""
-    sql = _CELLS.format(one=" AND subject_id = :subject_id" if subject_id is not None else "")
+    one, params = subjects_clause(subjects)
     out: dict = defaultdict(lambda: defaultdict(dict))
-    for s, cat, unit, n in tenant_sql(sql, campaign_id=campaign_id, subject_id=subject_id).all():
+    for s, cat, unit, n in tenant_sql(_CELLS.format(one=one), campaign_id=campaign_id, **params).all():
         out[int(s)][int(cat)][int(unit)] = int(n)
     return out
 
@@ -196,10 +208,10 @@ def _breakdown(cells: Mapping[int, Mapping[int, int]]) -> Breakdown:
     return Breakdown(ballots, hide(ballots))
 
 
-def subject_breakdowns(campaign_id: int, subject_id: int | None = None) -> dict[int, Breakdown]:
-    """Each subject's (or one subject's) breakdown by category; a subject nobody rated has none
-    (``Breakdown()``: nothing to hide)."""
-    return {s: _breakdown(cells) for s, cells in _cells(campaign_id, subject_id).items()}
+def subject_breakdowns(campaign_id: int, subjects: int | Iterable[int] | None = None) -> dict[int, Breakdown]:
+    """Each subject's (or one's, or a page's) breakdown by category; a subject nobody rated has
+    none (``Breakdown()``: nothing to hide)."""
+    return {s: _breakdown(cells) for s, cells in _cells(campaign_id, subjects).items()}
 
 
 def campaign_breakdown(campaign_id: int) -> Breakdown:

@@ -23,6 +23,7 @@ from pingyi.models import Campaign, Scale, ScaleChoice, Subject, TallyCount, Tal
 from pingyi.tenancy import require_tenant_id, tenant_sql
 from pingyi.voting import mixer
 
+from .suppression import subjects_clause
 from .turnout import format_rate
 
 CountRow = tuple[int, int, int, int, int]  # subject, item, choice, category, count
@@ -312,15 +313,15 @@ _GROUPINGS = {"subject": "subject_id", "item": "item_id", "category": "category_
 
 
 def stored_figures(campaign_id: int, by: str, infos: dict[int, ChoiceInfo],
-                   subject_id: int | None = None) -> dict:
+                   subject_id: int | Iterable[int] | None = None) -> dict:
     """Figures per subject, item, category, (subject, category), (subject, item) or (item, category) from the
     stored cells, summed in SQL (a page needs a few thousand rows, not every cell); optionally
-    for one subject. Keys are ints, or tuples of ints for the pairs."""
+    for one subject or a page's. Keys are ints, or tuples of ints for the pairs."""
     keys = _GROUPINGS[by]
-    one = " AND subject_id = :subject_id" if subject_id is not None else ""
+    one, params = subjects_clause(subject_id)
     rows = tenant_sql(f"SELECT {keys}, choice_id, SUM(count) FROM tally_counts WHERE tenant_id = :tenant_id "  # nosec B608 # identifiers are this module's constants (and a scratch name from ints); every value is bound
                       f"AND campaign_id = :campaign_id{one} GROUP BY {keys}, choice_id",
-                      campaign_id=campaign_id, subject_id=subject_id).all()
+                      campaign_id=campaign_id, **params).all()
     out: dict = defaultdict(Figures)
     for *key, choice, n in rows:
         info = infos.get(choice)

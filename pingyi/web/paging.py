@@ -4,6 +4,7 @@ the last page) and the ``pager`` macro of ``_pager.html``; the JSON API takes ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import request
@@ -24,6 +25,23 @@ class _ListPagination(Pagination):
         return len(self._query_args["items"])
 
 
+class _FetchedPagination(Pagination):
+    """A page the domain fetched itself, sorted and paged by the database, with its total:
+    ``fetch(page, per_page) -> (total, items)``, called once per page."""
+
+    def _fetched(self) -> tuple[int, list[Any]]:
+        args = self._query_args
+        if "result" not in args:
+            args["result"] = args["fetch"](self.page, self.per_page)
+        return args["result"]
+
+    def _query_items(self) -> list[Any]:
+        return self._fetched()[1]
+
+    def _query_count(self) -> int:
+        return self._fetched()[0]
+
+
 def _clamped(make) -> Pagination:
     p = make(None)
     if p.page > 1 and p.page > p.pages:
@@ -41,6 +59,12 @@ def paginate_list(items: list[Any], per_page: int) -> Pagination:
     """The request's page of a list."""
     return _clamped(lambda page: _ListPagination(page=page, per_page=per_page, max_per_page=per_page,
                                                  error_out=False, items=items))
+
+
+def paginate_fetched(fetch: Callable[[int, int], tuple[int, list[Any]]], per_page: int) -> Pagination:
+    """The request's page of a listing the domain sorts and pages in SQL itself."""
+    return _clamped(lambda page: _FetchedPagination(page=page, per_page=per_page, max_per_page=per_page,
+                                                    error_out=False, fetch=fetch))
 
 
 def window(default: int = 1000, maximum: int = 10000) -> tuple[int, int]:

@@ -22,7 +22,7 @@ from pingyi.results import tally as tl
 from pingyi.web.access import campaign_or_404, require_role, subject_or_404
 from pingyi.web.actions import attempt, submitted
 from pingyi.web.forms import ReportForm
-from pingyi.web.paging import paginate_list
+from pingyi.web.paging import paginate_fetched
 
 from . import bp
 
@@ -71,7 +71,8 @@ def result_subjects(campaign_id: int):
     c = campaign_or_404(campaign_id)
     q, sort = request.args.get("q", ""), request.args.get("sort", "rate")
     form_id = request.args.get("form", type=int)
-    p = paginate_list(rs.subject_lines(c, q, form_id, sort, g.access.unit_path), PAGE_SIZE)
+    p = paginate_fetched(lambda page, per_page: rs.subject_page(c, q, form_id, sort, g.access.unit_path, page,
+                                                                per_page), PAGE_SIZE)
     return render_template("admin/result_subjects.html", c=c, p=p, q=q, sort=sort, form_id=form_id,
                            forms=rs.campaign_forms(c.id), view=lv.mode(c))
 
