@@ -116,11 +116,12 @@ def test_rate_formatting_and_comparison():
 # ---- turnout: page ----------------------------------------------------------------------------
 
 def _unit_row(page: str, unit_id: int) -> str:
-    return re.search(rf'<tr class="([^"]*)" data-unit="{unit_id}">(.*?)</tr>', page, re.S).group(0)
+    """The line of a unit's own links: a row of its committee's table, or a group line of its own."""
+    return re.search(rf'<(tr|div)[^>]* data-unit="{unit_id}"[^>]*>(.*?)</\1>', page, re.S).group(0)
 
 
-def _cells(row: str) -> list[str]:
-    return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
+def _cells(row: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", row).split())
 
 
 def test_turnout_page(app, world):
@@ -134,17 +135,17 @@ def test_turnout_page(app, world):
     assert re.search(r'data-testid="total-issued">8<', text) and re.search(r'data-testid="total-used">5<', text)
     assert 'data-testid="total-rate">62.5%<' in text
     assert "2 个单位参评率低于 80%" in text
-    assert _cells(_unit_row(text, world.a.branch)) == [BRANCH, "5", "4", "80.0%", ""]
-    assert _cells(_unit_row(text, world.a.root)) == [ROOT, "2", "1", "50.0%", "低于 80%"]
-    assert _cells(_unit_row(text, world.a.other_branch)) == [OTHER, "1", "0", "0.0%", "低于 80%"]
-    assert f'class="below danger" data-unit="{world.a.root}"' in text
-    assert f'class="" data-unit="{world.a.branch}"' in text
-    # lowest rate first by default, by unit path with ?sort=name
-    order = [int(i) for i in re.findall(r'data-unit="(\d+)"', text)]
-    assert order == [world.a.other_branch, world.a.root, world.a.branch]
-    by_name = client.get(f"/t/alpha/campaigns/{bw.campaign_id}/turnout?sort=name").text
-    assert [int(i) for i in re.findall(r'data-unit="(\d+)"', by_name)] == [world.a.root, world.a.branch,
-                                                                           world.a.other_branch]
+    # folded by committee: 公司党委's own 全评 links, 一矿党委 (its branch inside), 机关党支部
+    assert _cells(_unit_row(text, world.a.branch)) == "采煤一队党支部 80.0% 4/5"
+    assert _cells(_unit_row(text, world.a.root)) == "公司党委 （本级） 50.0% 1/2 差 1 人"
+    assert _cells(_unit_row(text, world.a.other_branch)) == "机关党支部 0.0% 0/1 差 1 人"
+    assert 'title="低于 80%"' in _unit_row(text, world.a.root) and "tflag" not in _unit_row(text, world.a.branch)
+    # tree order by default, lowest rate first with ?sort=rate
+    order = [int(i) for i in re.findall(r'data-(?:unit|subtree)="(\d+)"', text)]
+    assert order == [world.a.root, world.a.committee, world.a.branch, world.a.other_branch]
+    by_rate = client.get(f"/t/alpha/campaigns/{bw.campaign_id}/turnout?sort=rate").text
+    assert [int(i) for i in re.findall(r'data-(?:unit|subtree)="(\d+)"', by_rate)] == [
+        world.a.other_branch, world.a.root, world.a.committee, world.a.branch]
     cats = re.search(r'data-testid="categories">(.*?)</table>', text, re.S).group(1)
     assert "群众</td><td>6</td><td>4</td><td>66.7%" in cats and "全评</td><td>2</td><td>1</td><td>50.0%" in cats
     # the sub-navigation links both pages
@@ -162,8 +163,8 @@ def test_turnout_page_follows_the_rule_and_stops_refreshing_when_closed(app, wor
     login(client, world.a.admin)
     text = client.get(f"/t/alpha/campaigns/{bw.campaign_id}/turnout").text
     assert "2 个单位参评率不高于 50%" in text  # root at exactly 50% counts under "le"
-    assert _cells(_unit_row(text, world.a.root))[-1] == "不高于 50%"
-    assert _cells(_unit_row(text, world.a.branch))[-1] == ""
+    assert 'title="不高于 50%"' in _unit_row(text, world.a.root)
+    assert "tflag" not in _unit_row(text, world.a.branch)
     with app.app_context(), tenant_context(world.a.id):
         c = db.session.get(Campaign, bw.campaign_id)
         cp.set_rules(c, [{"metric": "turnout", "op": "lt", "threshold": "50%", "outcome": "提醒"}])
@@ -172,7 +173,8 @@ def test_turnout_page_follows_the_rule_and_stops_refreshing_when_closed(app, wor
     text = client.get(f"/t/alpha/campaigns/{bw.campaign_id}/turnout").text
     assert "1 个单位参评率低于 50%" in text
     assert 'http-equiv="refresh"' not in text
-    assert _cells(_unit_row(text, world.a.other_branch))[-1] == "低于 50%"
+    assert 'title="低于 50%"' in _unit_row(text, world.a.other_branch)
+    assert "tflag" not in _unit_row(text, world.a.root)
 
 
 def test_turnout_page_of_another_tenant_is_404(app, world):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from pingyi.i18n import _
-from pingyi.models import InterviewSample
+from pingyi.models import InterviewSample, utcnow
 from pingyi.org.orgtree import unit_label
 from pingyi.results import turnout as to
 from pingyi.tenancy import get_scoped
@@ -17,27 +17,50 @@ from pingyi.web.forms import SampleForm
 from . import bp
 
 REFRESH_SECONDS = 15
+SCREEN_REFRESH_SECONDS = 30  # the 大屏: a projector in the meeting room, read from afar
+
+
+def _tree(c) -> tuple[to.Tree, str]:
+    """The campaign's turnout tree as the reader may see it (a unit admin: their subtree),
+    siblings in the order ``?sort=`` asks (tree order by default), and that order."""
+    sort = request.args.get("sort", "tree")
+    sort = sort if sort in to.SORTS else "tree"
+    return to.sort_tree(to.unit_tree(c, g.access.unit_path), sort), sort
+
+
+def _line(tree: to.Tree) -> dict:
+    """The campaign's line, worded for the pages: "低于 80%" or, for an "le" rule, "不高于 80%"."""
+    shown = to.format_threshold(tree.limit)
+    le = tree.op == "le"
+    n = tree.below_count()
+    return {"threshold": shown, "mark": to.format_rate(tree.limit), "low": n,
+            "below_label": _("不高于 %(t)s", t=shown) if le else _("低于 %(t)s", t=shown),
+            "summary": (_("%(n)d 个单位参评率不高于 %(t)s", n=n, t=shown) if le
+                        else _("%(n)d 个单位参评率低于 %(t)s", n=n, t=shown))}
 
 
 @bp.route("/campaigns/<int:campaign_id>/turnout")
 def campaign_turnout(campaign_id: int):
-    """Any member may watch turnout (a unit admin: their subtree's); the page reloads itself
-    while the campaign is open."""
+    """Any member may watch turnout (a unit admin: their subtree's), folded by committee; the
+    page reloads itself while the campaign is open. Link counts only: no ballot is read."""
     c = campaign_or_404(campaign_id)
-    data = to.turnout(c, g.access.unit_path)
-    limit, op = data["threshold"], data["op"]
-    sort = "name" if request.args.get("sort") == "name" else "rate"
-    units = data["units"] if sort == "name" else to.lowest_first(data["units"])
-    low = {r.id for r in data["units"] if to.is_below(r.rate, limit, op)}
-    shown = to.format_threshold(limit)
-    below_label = _("不高于 %(t)s", t=shown) if op == "le" else _("低于 %(t)s", t=shown)
-    summary = (_("%(n)d 个单位参评率不高于 %(t)s", n=len(low), t=shown) if op == "le"
-               else _("%(n)d 个单位参评率低于 %(t)s", n=len(low), t=shown))
+    tree, sort = _tree(c)
+    categories = to.category_rows(c, g.access.unit_path)
+    sorts = [("tree", _("按组织")), ("rate", _("参评率从低到高")), ("behind", _("差额从多到少")), ("name", _("按名称"))]
     return render_template(
-        "admin/campaign_turnout.html", c=c, units=units, categories=data["categories"], total=data["total"],
-        low=low, below_label=below_label, summary=summary, threshold=shown, sort=sort,
-        refresh=REFRESH_SECONDS if c.state == "open" else None,
-        low_categories={r.id for r in data["categories"] if to.is_below(r.rate, limit, op)})
+        "admin/campaign_turnout.html", c=c, tree=tree, total=tree.total, categories=categories, sort=sort,
+        sorts=sorts, refresh=REFRESH_SECONDS if c.state == "open" else None,
+        low_categories={r.id for r in categories if to.is_below(r.rate, tree.limit, tree.op)}, **_line(tree))
+
+
+@bp.route("/campaigns/<int:campaign_id>/turnout/screen")
+def campaign_turnout_screen(campaign_id: int):
+    """参评率大屏: the same figures, dark and large for a projector, one bar per committee (a
+    unit admin: per unit below theirs); reloads itself (a meta refresh: no script) while open."""
+    c = campaign_or_404(campaign_id)
+    tree, _sort = _tree(c)
+    return render_template("admin/campaign_turnout_screen.html", c=c, tree=tree, total=tree.total, now=utcnow(),
+                           refresh=SCREEN_REFRESH_SECONDS if c.state == "open" else None, **_line(tree))
 
 
 @bp.route("/campaigns/<int:campaign_id>/sample", methods=["GET", "POST"])
