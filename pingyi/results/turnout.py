@@ -119,11 +119,6 @@ def turnout(campaign: Campaign, within: str | None = None) -> dict:
     }
 
 
-def lowest_first(rows: list[Row]) -> list[Row]:
-    """Lowest rate first; rows without a rate (nothing issued) last; ties by name."""
-    return sorted(rows, key=lambda r: (r.rate is None, r.rate or 0, r.name))
-
-
 def category_rows(campaign: Campaign, within: str | None = None) -> list[Row]:
     """Every category of the campaign, in its order, with its links (``within`` a subtree)."""
     counts = link_counts(campaign.id, ("category",), within)

@@ -72,7 +72,6 @@ def test_turnout_by_hand(app, world):
         assert _rows(data["categories"]) == {"群众": (6, 4, Fraction(2, 3)), "全评": (2, 1, Fraction(1, 2))}
         assert (data["total"].issued, data["total"].used, data["total"].rate) == (8, 5, Fraction(5, 8))
         assert data["threshold"] == Fraction(4, 5) and data["op"] == "lt"
-        assert [r.name for r in to.lowest_first(data["units"])] == [OTHER, ROOT, BRANCH]
 
 
 def test_turnout_of_a_campaign_without_links(app, world):
