@@ -58,6 +58,15 @@ def _oversight_role() -> None:
         abort(403)
 
 
+def home_url() -> str | None:
+    """An oversight tenant's home is its subordinates' overview, for those who may read it
+    (admins and viewers; its own tree is often empty, so its usual home shows zeros); ``None``
+    for any other tenant or role, whose home stays as it is."""
+    if g.access.role in OVERSIGHT_ROLES and subordinates.subordinates(g.tenant):
+        return url_for("oversight.index")
+    return None
+
+
 def _subordinate_or_404(slug: str) -> Tenant:
     return subordinates.subordinate(g.tenant, slug) or abort(404)
 
