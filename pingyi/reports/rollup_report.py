@@ -141,7 +141,9 @@ def workbook(title: str, rows: list[Line]) -> bytes:
 
 
 def pdf(title: str, rows: list[Line]) -> bytes:
-    """A4 landscape: title, one table (header repeated on every page), the definitions."""
+    """A4 landscape: title, one table (header row repeated on every page), the definitions;
+    the title heads every page, 第 x 页 / 共 y 页 at the foot. A campaign is named once — in the
+    title, or (a subordinates' report) in a row above its rows — never on every row."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
@@ -150,34 +152,45 @@ def pdf(title: str, rows: list[Line]) -> bytes:
 
     from pingyi.fonts import register_pdf_font
 
+    from . import pdfpages
+
     font = register_pdf_font()
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                            topMargin=12 * mm, bottomMargin=12 * mm, title=title, author="pingyi")
+                            topMargin=18 * mm, bottomMargin=18 * mm, title=title, author="pingyi")
     title_style = ParagraphStyle("title", fontName=font, fontSize=16, leading=22, spaceAfter=4 * mm)
-    note_style = ParagraphStyle("note", fontName=font, fontSize=8, leading=11, textColor=colors.grey)
-    cell = ParagraphStyle("cell", fontName=font, fontSize=9, leading=11, wordWrap="CJK")
+    note_style = ParagraphStyle("note", fontName=font, fontSize=9, leading=12, textColor=colors.HexColor("#555555"))
+    cell = ParagraphStyle("cell", fontName=font, fontSize=10, leading=12.5, wordWrap="CJK")
     indents = {}
 
     def unit_cell(line: Line) -> Paragraph:
         level = max(line.level - 1, 0)
-        style = indents.setdefault(level, ParagraphStyle(f"unit{level}", parent=cell, leftIndent=level * 9))
+        style = indents.setdefault(level, ParagraphStyle(f"unit{level}", parent=cell, leftIndent=level * 10))
         return Paragraph(escape(line.unit), style)
 
-    data: list[list] = [list(COLUMNS)]
-    for line in rows:
-        data.append([unit_cell(line), Paragraph(escape(line.campaign), cell)]
-                    + [percent(v) if isinstance(v, Fraction) or v is None else str(v) for v in line.values()])
-    widths = [70 * mm, 45 * mm] + [(273 - 115) / 8 * mm] * 8
-    table = Table(data, colWidths=widths, repeatRows=1)
-    style = [("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 9),
+    columns = [col for col in COLUMNS if col != "评议活动"]
+    campaigns = {line.campaign for line in rows}
+    grouped = len(campaigns) > 1 or not all(name in title for name in campaigns)  # else the title names it
+    data: list[list] = [columns]
+    style = [("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 10),
              ("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EFEFEF")),
-             ("ALIGN", (2, 0), (-1, -1), "RIGHT"), ("ALIGN", (0, 0), (-1, 0), "CENTER"),
+             ("ALIGN", (1, 0), (-1, -1), "RIGHT"), ("ALIGN", (0, 0), (-1, 0), "CENTER"),
              ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]
-    style += [("BACKGROUND", (0, i), (-1, i), colors.HexColor("#FDF1F1"))
-              for i, line in enumerate(rows, start=1) if line.level == 0]
+    for i, line in enumerate(rows):
+        if grouped and (i == 0 or line.campaign != rows[i - 1].campaign):
+            n = len(data)  # the campaign's name once, above its rows, kept with the first of them
+            data.append([Paragraph(f"<b>{escape(line.campaign)}</b>", cell)] + [""] * (len(columns) - 1))
+            style += [("SPAN", (0, n), (-1, n)), ("BACKGROUND", (0, n), (-1, n), colors.HexColor("#F4F6F8")),
+                      ("NOSPLIT", (0, n), (-1, n + 1))]
+        if line.level == 0:
+            style.append(("BACKGROUND", (0, len(data)), (-1, len(data)), colors.HexColor("#FDF1F1")))
+        data.append([unit_cell(line)] + [percent(v) if isinstance(v, Fraction) or v is None else str(v)
+                                         for v in line.values()])
+    unit_width = 90 * mm
+    widths = [unit_width] + [(doc.width - unit_width) / (len(columns) - 1)] * (len(columns) - 1)
+    table = Table(data, colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle(style))
     story = [Paragraph(escape(title), title_style), table if rows else Paragraph("没有已公布的评议活动", cell),
              Spacer(1, 4 * mm), Paragraph(escape(NOTE), note_style)]
-    doc.build(story)
+    doc.build(story, canvasmaker=pdfpages.canvasmaker(doc, font, title, ""))
     return buf.getvalue()

@@ -34,7 +34,7 @@ from pingyi.results import tally as tl
 from pingyi.results import turnout as tu
 from pingyi.results.tally import percent, stored_run
 
-from . import charts
+from . import charts, palette
 
 MAX_CHARS = 5000  # per paragraph: a page and a half of text, far more than any section of the seeds
 # key → (title, numbered heading?). The intro stands under the title without a heading.
@@ -276,7 +276,9 @@ def save_narrative(c: Campaign, edits: dict[str, str]) -> None:
 # ---- the document as blocks, rendered twice -------------------------------------------------------
 
 @dataclass
-class _Block:
+class Block:
+    """One piece of the report, as both renderers read it."""
+
     kind: str  # title, note, heading, para, caption, image, table, sign
     text: str = ""
     data: bytes = b""
@@ -294,53 +296,54 @@ def _lines(text: str) -> Iterator[str]:
     return (line.strip() for line in text.split("\n") if line.strip())
 
 
-def _blocks(c: Campaign) -> list[_Block]:
+def _blocks(c: Campaign) -> list[Block]:
     f = _facts(c)
     r = f.results
     if r.run is None:
         raise DomainError(_("该评议活动尚未统计，请先统计"), "tally")
     paras = {p.key: p for p in _paragraphs(f)}
-    out = [_Block("title", f"《{c.name}》评议工作总结"),
-           _Block("note", f"（数据截至{_date(r.run.computed_at, c.timezone)}，第{r.run.version}次统计）")]
+    out = [Block("title", f"《{c.name}》评议工作总结"),
+           Block("note", f"（数据截至{_date(r.run.computed_at, c.timezone)}，第{r.run.version}次统计）")]
     n = 0
     for key, (title, numbered) in SECTIONS.items():
         if numbered:
-            out.append(_Block("heading", f"{NUMERALS[n]}、{title}"))
+            out.append(Block("heading", f"{NUMERALS[n]}、{title}"))
             n += 1
-        out.extend(_Block("para", line) for line in _lines(paras[key].text))
+        out.extend(Block("para", line) for line in _lines(paras[key].text))
         out.extend(_EXTRAS.get(key, lambda _f: [])(f))
-    out.append(_Block("sign", f.org))
+    out.append(Block("sign", f.org))
     return out
 
 
-def _committees(f: _Facts) -> list[_Block]:
+def _committees(f: _Facts) -> list[Block]:
     r, t = f.results, f.results.total
     rows = [(u.unit.name, percent(u.figures.coverage), percent(u.figures.turnout), str(u.figures.valid),
              percent(u.figures.satisfied_share)) for u in r.units if u.unit.depth == 1]
     rows.append(("合计", percent(t.coverage), percent(t.turnout), str(t.valid), percent(t.satisfied_share)))
-    return [_Block("caption", "表1  各单位评议情况（含下级单位）"),
-            _Block("table", header=("单位", "覆盖率", "参评率", "回答", "满意率"), rows=tuple(rows))]
+    return [Block("caption", "表1  各单位评议情况（含下级单位）"),
+            Block("table", header=("单位", "覆盖率", "参评率", "回答", "满意率"), rows=tuple(rows))]
 
 
-def _charts(f: _Facts) -> list[_Block]:
+def _charts(f: _Facts) -> list[Block]:
     r, out = f.results, []
     if r.items:
-        out.append(_Block("image", data=charts.rate_bars(
+        out.append(Block("image", data=charts.rate_bars(
             [it.text for it in r.items], [it.figures.satisfied_share for it in r.items],
             "各评议内容满意率", fmt="png", threshold=_threshold(f.rules))))
-        out.append(_Block("caption", "图1  各评议内容满意率"))
+        out.append(Block("caption", "图1  各评议内容满意率"))
     figure = 2 if out else 1
     if r.distribution:
-        out.append(_Block("image", data=charts.distribution(r.distribution, "全部回答的选项分布", fmt="png")))
-        out.append(_Block("caption", f"图{figure}  全部回答的选项分布"))
+        out.append(Block("image", data=charts.distribution(r.distribution, "全部回答的选项分布", fmt="png",
+                                                            tones=palette.choice_tones(f.c.id))))
+        out.append(Block("caption", f"图{figure}  全部回答的选项分布"))
     return out
 
 
-def _verdict_lists(f: _Facts) -> list[_Block]:
+def _verdict_lists(f: _Facts) -> list[Block]:
     out = []
     for i, (outcome, _severity, rows) in enumerate(f.results.verdicts, start=2):
-        out.append(_Block("caption", f"表{i}  属于“{outcome}”情形的评议对象（{len(rows)}个）"))
-        out.append(_Block("table", header=("评议对象", "回答", "满意率", "不满意率"), rows=tuple(
+        out.append(Block("caption", f"表{i}  属于“{outcome}”情形的评议对象（{len(rows)}个）"))
+        out.append(Block("table", header=("评议对象", "回答", "满意率", "不满意率"), rows=tuple(
             (s.label, str(s.figures.total), percent(s.figures.satisfied_share), percent(s.figures.lowest_share))
             for s in rows)))
     return out
@@ -349,9 +352,29 @@ def _verdict_lists(f: _Facts) -> list[_Block]:
 _EXTRAS = {"scope": _committees, "results": _charts, "verdicts": _verdict_lists}
 
 
+REPORT = "评议工作总结"
+NUMBER_COLUMN_CM = 2.3  # a figure column (覆盖率, 回答 …) in both files; the name column takes the rest
+
+
+def _widths(columns: int, total_cm: float) -> list[float]:
+    """Column widths in cm: the first (a unit's or subject's name) wide, the figures narrow."""
+    return [total_cm - NUMBER_COLUMN_CM * (columns - 1)] + [NUMBER_COLUMN_CM] * (columns - 1)
+
+
+def docx(c: Campaign) -> bytes:
+    """评议工作总结.docx (python-docx, A4), East Asian fonts set so Word shows the Chinese text."""
+    return render_docx(_blocks(c), c.name)
+
+
+def pdf(c: Campaign) -> bytes:
+    """评议工作总结.pdf (reportlab, A4, the embedded Chinese font, CJK line breaking)."""
+    return render_pdf(_blocks(c), c.name)
+
+
 # ---- Word ---------------------------------------------------------------------------------------
 
 _THEME = ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme")
+WORD_MARGIN_CM = 2.6
 
 
 def _east_asian(rpr, font: str) -> None:
@@ -375,12 +398,12 @@ def _docx_styles(doc) -> None:
     if default is not None:
         _east_asian(default, BODY_FONT)
     for name, font, size in (("Normal", BODY_FONT, 12), ("Title", HEADING_FONT, 20), ("Heading 1", HEADING_FONT, 14),
-                             ("Caption", HEADING_FONT, 10.5)):
+                             ("Caption", HEADING_FONT, 10.5), ("Header", BODY_FONT, 9), ("Footer", BODY_FONT, 9)):
         style = doc.styles[name]
         _east_asian(style.element.get_or_add_rPr(), font)
         style.font.size = Pt(size)
         style.font.color.rgb = RGBColor(0, 0, 0)
-        if name != "Normal":
+        if name in ("Title", "Heading 1", "Caption"):
             style.font.bold = name != "Caption"
             style.font.italic = False
     doc.styles["Title"].paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -389,10 +412,33 @@ def _docx_styles(doc) -> None:
     doc.styles["Normal"].paragraph_format.space_after = Pt(0)
 
 
-def _docx_table(doc, block: _Block) -> None:
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
+def _flag(parent, tag: str) -> None:
+    from docx.oxml import OxmlElement
 
+    parent.append(OxmlElement(tag))
+
+
+def _docx_table(doc, block: Block, width_cm: float) -> None:
+    """A fixed-layout table: explicit widths (the name column wide, the figures narrow), the
+    header row repeated on every page (``w:tblHeader``), no row split across pages."""
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Cm, Pt
+
+    widths = [Cm(w) for w in _widths(len(block.header), width_cm)]
     table = doc.add_table(rows=1, cols=len(block.header), style="Table Grid")
+    table.autofit = False  # w:tblLayout fixed: Word keeps the widths below instead of sizing to content
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    tbl_w = table._tbl.tblPr.find(qn("w:tblW"))
+    if tbl_w is None:
+        tbl_w = OxmlElement("w:tblW")
+        table._tbl.tblPr.append(tbl_w)
+    tbl_w.set(qn("w:type"), "dxa")
+    tbl_w.set(qn("w:w"), str(sum(w.twips for w in widths)))
+    for column, w in zip(table.columns, widths, strict=True):
+        column.width = w  # w:gridCol
     for cell, text in zip(table.rows[0].cells, block.header, strict=True):
         cell.text = text
         cell.paragraphs[0].runs[0].bold = True
@@ -403,25 +449,71 @@ def _docx_table(doc, block: _Block) -> None:
             cell.text = text
             if i:
                 cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    for row in table.rows:
-        for cell in row.cells:
-            cell.paragraphs[0].paragraph_format.line_spacing = 1.0
+    for n, row in enumerate(table.rows):
+        tr_pr = row._tr.get_or_add_trPr()
+        _flag(tr_pr, "w:cantSplit")
+        if n == 0:
+            _flag(tr_pr, "w:tblHeader")  # after cantSplit: the schema's order
+        for cell, w in zip(row.cells, widths, strict=True):
+            cell.width = w  # w:tcW, which Word reads before the grid
+            p = cell.paragraphs[0]
+            p.paragraph_format.line_spacing = 1.0
+            for run in p.runs:
+                run.font.size = Pt(10.5)
     doc.add_paragraph()
 
 
-def docx(c: Campaign) -> bytes:
-    """评议工作总结.docx (python-docx, A4), East Asian fonts set so Word shows the Chinese text."""
+def _field(paragraph, instr: str) -> None:
+    """A Word field (PAGE, NUMPAGES) that Word fills in when it lays the pages out."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), instr)
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "1"
+    run.append(text)
+    field.append(run)
+    paragraph._p.append(field)
+
+
+def _docx_margins(doc, about: str, width_cm: float) -> None:
+    """The running header (campaign … report) and 第 x 页 / 共 y 页 at the foot, as in the PDF."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
+    from docx.shared import Cm
+
+    section = doc.sections[0]
+    head = section.header.paragraphs[0]
+    head.style = doc.styles["Header"]
+    tabs = doc.styles["Header"].paragraph_format.tab_stops  # the template's stop at 16.5 cm is off the page
+    tabs.clear_all()
+    tabs.add_tab_stop(Cm(width_cm), WD_TAB_ALIGNMENT.RIGHT)
+    head.text = f"{about}\t{REPORT}"
+    foot = section.footer.paragraphs[0]
+    foot.style = doc.styles["Footer"]
+    foot.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    foot.add_run("第 ")
+    _field(foot, "PAGE")
+    foot.add_run(" 页 / 共 ")
+    _field(foot, "NUMPAGES")
+    foot.add_run(" 页")
+
+
+def render_docx(blocks: list[Block], about: str) -> bytes:
+    """The Word file of ``blocks``; ``about`` (the campaign's name) heads every page."""
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Cm, Mm, Pt
 
-    blocks = _blocks(c)
     doc = Document()
     _docx_styles(doc)
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
-    section.left_margin = section.right_margin = Cm(2.6)
+    section.left_margin = section.right_margin = Cm(WORD_MARGIN_CM)
     section.top_margin = section.bottom_margin = Cm(2.5)
+    width_cm = 21.0 - 2 * WORD_MARGIN_CM
+    _docx_margins(doc, about, width_cm)
     doc.core_properties.title = blocks[0].text
     for b in blocks:
         if b.kind == "title":
@@ -436,12 +528,12 @@ def docx(c: Campaign) -> bytes:
             p.paragraph_format.first_line_indent = Pt(24)
         elif b.kind == "caption":
             doc.add_paragraph(b.text, style="Caption").paragraph_format.keep_with_next = True
-        elif b.kind == "image":
-            doc.add_picture(io.BytesIO(b.data), width=Cm(15.5))
+        elif b.kind == "image":  # at the width it was drawn for: its type sizes are the sizes read
+            doc.add_picture(io.BytesIO(b.data), width=Cm(charts.PNG_WIDTH * 2.54))
             doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
             doc.paragraphs[-1].paragraph_format.keep_with_next = True  # the caption below it
         elif b.kind == "table":
-            _docx_table(doc, b)
+            _docx_table(doc, b, width_cm)
         elif b.kind == "sign":
             p = doc.add_paragraph(b.text)
             p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
@@ -452,71 +544,84 @@ def docx(c: Campaign) -> bytes:
 
 # ---- PDF ----------------------------------------------------------------------------------------
 
+KEEP_WITH = 3.5  # cm: a heading or a table's caption starts a page unless this much follows it
+# (the heading with three lines, the caption with the header row and two rows); a table longer
+# than what is left on the page splits there, its header row repeated, rather than moving whole
+
+
 def _pdf_styles(font: str) -> dict:
     from reportlab.lib.enums import TA_CENTER, TA_RIGHT
     from reportlab.lib.styles import ParagraphStyle
 
-    base = ParagraphStyle("body", fontName=font, fontSize=11, leading=19, firstLineIndent=22, wordWrap="CJK")
+    base = ParagraphStyle("body", fontName=font, fontSize=11, leading=19, firstLineIndent=22, wordWrap="CJK",
+                          allowWidows=0)  # no paragraph's last line alone atop a page
     return {
         "title": ParagraphStyle("title", base, fontSize=18, leading=26, firstLineIndent=0, alignment=TA_CENTER,
                                 spaceAfter=4),
-        "note": ParagraphStyle("note", base, fontSize=9.5, leading=14, firstLineIndent=0, alignment=TA_CENTER,
+        "note": ParagraphStyle("note", base, fontSize=10, leading=14, firstLineIndent=0, alignment=TA_CENTER,
                                spaceAfter=10),
         "heading": ParagraphStyle("heading", base, fontSize=13, leading=20, firstLineIndent=0, spaceBefore=10,
-                                  spaceAfter=4, keepWithNext=1),
+                                  spaceAfter=4),
         "para": base,
-        "caption": ParagraphStyle("caption", base, fontSize=10, leading=15, firstLineIndent=0, alignment=TA_CENTER,
-                                  spaceBefore=6, spaceAfter=4, keepWithNext=1),  # a table's caption: above it
+        "caption": ParagraphStyle("caption", base, fontSize=10.5, leading=15, firstLineIndent=0, alignment=TA_CENTER,
+                                  spaceBefore=6, spaceAfter=4),
         "sign": ParagraphStyle("sign", base, firstLineIndent=0, alignment=TA_RIGHT, spaceBefore=18),
-        "cell": ParagraphStyle("cell", base, fontSize=9.5, leading=13, firstLineIndent=0),
-        "num": ParagraphStyle("num", base, fontSize=9.5, leading=13, firstLineIndent=0, alignment=TA_RIGHT),
+        "cell": ParagraphStyle("cell", base, fontSize=10, leading=13, firstLineIndent=0),
+        "head": ParagraphStyle("head", base, fontSize=10, leading=13, firstLineIndent=0, alignment=TA_CENTER),
+        "num": ParagraphStyle("num", base, fontSize=10, leading=13, firstLineIndent=0, alignment=TA_RIGHT),
     }
 
 
-def _pdf_table(b: _Block, styles: dict, width: float):
+def _pdf_table(b: Block, styles: dict, width: float):
+    """Splits across pages with its header row repeated; never kept whole (see ``KEEP_WITH``)."""
     from reportlab.lib import colors
+    from reportlab.lib.units import cm
     from reportlab.platypus import Paragraph as P
     from reportlab.platypus import Table, TableStyle
 
-    data = [[P(escape(h), styles["cell"]) for h in b.header]]
+    data = [[P(escape(h), styles["head"]) for h in b.header]]
     data += [[P(escape(v), styles["num" if i else "cell"]) for i, v in enumerate(row)] for row in b.rows]
-    first = width * 0.44
-    rest = (width - first) / (len(b.header) - 1)
-    table = Table(data, colWidths=[first] + [rest] * (len(b.header) - 1), repeatRows=1)
+    widths = [w * cm for w in _widths(len(b.header), width / cm)]
+    table = Table(data, colWidths=widths, repeatRows=1, hAlign="CENTER")
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
                                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EFEFEF")),
                                ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
     return table
 
 
-def pdf(c: Campaign) -> bytes:
-    """评议工作总结.pdf (reportlab, A4, the embedded Chinese font, CJK line breaking)."""
+def render_pdf(blocks: list[Block], about: str) -> bytes:
+    """The PDF of ``blocks``: ``about`` (the campaign's name) and the report's title head every
+    page, 第 x 页 / 共 y 页 at its foot."""
     from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import cm
+    from reportlab.lib.units import cm, inch
     from reportlab.lib.utils import ImageReader
-    from reportlab.platypus import Image, KeepTogether, SimpleDocTemplate, Spacer
+    from reportlab.platypus import CondPageBreak, Image, KeepTogether, SimpleDocTemplate, Spacer
     from reportlab.platypus import Paragraph as P
 
     from pingyi.fonts import register_pdf_font
 
-    blocks = _blocks(c)
-    styles = _pdf_styles(register_pdf_font())
+    from . import pdfpages
+
+    font = register_pdf_font()
+    styles = _pdf_styles(font)
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=2.4 * cm, rightMargin=2.4 * cm, topMargin=2.2 * cm,
-                            bottomMargin=2.2 * cm, title=blocks[0].text, author=blocks[-1].text)
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=2.4 * cm, rightMargin=2.4 * cm, topMargin=2.4 * cm,
+                            bottomMargin=2.4 * cm, title=blocks[0].text, author=blocks[-1].text)
     story: list = []
     for i, b in enumerate(blocks):
-        if b.kind == "image":
+        following = blocks[i + 1].kind if i + 1 < len(blocks) else ""
+        if b.kind == "image":  # at the width it was drawn for: its type sizes are the sizes read
             w, h = ImageReader(io.BytesIO(b.data)).getSize()
-            width = min(doc.width, 15.5 * cm)
+            width = min(doc.width, charts.PNG_WIDTH * inch)
             story.append(Image(io.BytesIO(b.data), width=width, height=width * h / w))
         elif b.kind == "table":
             story.append(_pdf_table(b, styles, doc.width))
             story.append(Spacer(1, 8))
         elif b.kind == "caption" and i and blocks[i - 1].kind == "image":  # a chart and its caption: one page
-            story[-1] = KeepTogether([story[-1], P(escape(b.text), styles["caption"])])
+            story[-1] = KeepTogether([story[-1], P(escape(b.text), styles["caption"]), Spacer(1, 10)])
         else:
+            if b.kind == "heading" or (b.kind == "caption" and following == "table"):
+                story.append(CondPageBreak(KEEP_WITH * cm))
             story.append(P(escape(b.text), styles[b.kind]))
-    doc.build(story)
+    doc.build(story, canvasmaker=pdfpages.canvasmaker(doc, font, about, REPORT))
     return buf.getvalue()
-
