@@ -14,7 +14,7 @@ from flask_login import current_user
 from pingyi.i18n import _
 from pingyi.models import Campaign, utcnow
 from pingyi.rectification import followthrough, overdue
-from pingyi.reports import charts
+from pingyi.reports import charts, palette
 from pingyi.reports import registry as reports
 from pingyi.results import dashboard as rs
 from pingyi.results import live_view as lv
@@ -40,7 +40,8 @@ def dashboard_charts(c: Campaign, r: rs.Results) -> dict[str, str]:
         drawn = {"turnout": turnout} if r.view == lv.TURNOUT else {
             "items": charts.rate_bars([i.text for i in r.items], [i.figures.satisfied_share for i in r.items],
                                       _("各评议内容满意率")),
-            "distribution": charts.distribution(r.distribution, _("全部回答的选项分布")),
+            "distribution": charts.distribution(r.distribution, _("全部回答的选项分布"),
+                                                tones=palette.choice_tones(c.id)),
             "turnout": turnout,
             "ranking": charts.rate_bars([s.label for s in r.lowest_subjects],
                                         [s.figures.satisfied_share for s in r.lowest_subjects],
