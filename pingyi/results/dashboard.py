@@ -263,9 +263,10 @@ def campaign_forms(campaign_id: int) -> list[tuple[int, str]]:
         select(Subject.form_id).where(Subject.campaign_id == campaign_id))).order_by(Form.id)).all()]
 
 
-def _sums_by_subject(campaign_id: int, view: lv.View):
-    """Per subject: answers, satisfied and lowest-choice answers, summed in SQL from the cells
-    ``view`` reads (a subquery, so the table is sorted and paged by the database)."""
+def _sums_by_subject(campaign_id: int, view: lv.View, only=None):
+    """Per subject (or those ``only`` selects): answers, satisfied and lowest-choice answers,
+    summed in SQL from the cells ``view`` reads (a subquery, so the table is sorted and paged by
+    the database)."""
     last = (select(ScaleChoice.scale_id, func.max(ScaleChoice.position).label("last"))
             .group_by(ScaleChoice.scale_id).subquery())
     flags = (select(ScaleChoice.id.label("choice_id"),
@@ -277,7 +278,8 @@ def _sums_by_subject(campaign_id: int, view: lv.View):
                    func.sum(cells.count * flags.c.sat).label("satisfied"),
                    func.sum(cells.count * flags.c.low).label("lowest"))
             .join(flags, flags.c.choice_id == cells.choice_id)
-            .where(cells.campaign_id == campaign_id).group_by(cells.subject_id).subquery())
+            .where(cells.campaign_id == campaign_id, *([] if only is None else [cells.subject_id.in_(only)]))
+            .group_by(cells.subject_id).subquery())
 
 
 def _order(sort: str, f, label) -> list:
@@ -301,7 +303,7 @@ def subject_page(c: Campaign, q: str = "", form_id: int | None = None, sort: str
     and paged by the database (a campaign may hold 236 000 subjects); ``page=None``: all.
     Sorts: ``SORTS``."""
     view = lv.view_of(c, within)
-    f = _sums_by_subject(c.id, view)
+    sort = (sort if sort in SORTS else "rate") if view.figures else "label"
     label = Subject.label.collate("C") if db.engine.dialect.name == "postgresql" else Subject.label  # code-point order
     query = select(Subject.id).where(Subject.campaign_id == c.id)
     if form_id is not None:
@@ -315,13 +317,20 @@ def subject_page(c: Campaign, q: str = "", form_id: int | None = None, sort: str
             above.name.contains(needle, autoescape=True))
         query = query.where(or_(Subject.label.contains(needle, autoescape=True), Subject.unit_id.in_(named)))
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    only = None
+    if page is not None:
+        start = (max(page, 1) - 1) * per_page
+        if sort == "label":  # no figure decides the order: page first, then sum that page's cells only
+            only = query.order_by(label, Subject.id).limit(per_page).offset(start)
+            query = query.where(Subject.id.in_(only))
+        else:
+            query = query.limit(per_page).offset(start)
+    f = _sums_by_subject(c.id, view, only)
     rows = (query.add_columns(Subject.label, Subject.kind, Subject.form_id, Subject.unit_id, Unit.path, f.c.total,
                               f.c.satisfied, f.c.lowest)
             .outerjoin(Unit, Unit.id == Subject.unit_id)
             .outerjoin(f, and_(f.c.subject_id == Subject.id, view.figures))  # turnout only: no figures at all
-            .order_by(*_order(sort if view.figures else "label", f, label)))
-    if page is not None:
-        rows = rows.limit(per_page).offset((max(page, 1) - 1) * per_page)
+            .order_by(*_order(sort, f, label)))
     found = db.session.execute(rows).all()
     forms = dict(campaign_forms(c.id))
     ids = {int(x) for r in found if r.path for x in r.path.strip("/").split("/") if x}  # their units and those above
