@@ -346,15 +346,18 @@ def links_issue(slug, campaign_id, category, unit, count, unit_kinds, out, pdf, 
             _fail(exc.message)
         if job.state != "done":
             _fail(f"发放失败：{job.error}")
-        files = {f.mime: f for f in db.session.execute(_select(JobFile).where(JobFile.job_id == job.id)).scalars()}
-        Path(out).write_bytes(files["text/csv"].data)
-        if pdf:
-            Path(pdf).write_bytes(files["application/pdf"].data)
-        for f in files.values():  # the secrets now live in the caller's files only
+        files = db.session.execute(_select(JobFile).where(JobFile.job_id == job.id).order_by(JobFile.id)).scalars().all()
+        Path(out).write_bytes(next(f for f in files if f.mime == "text/csv").data)
+        parts = [f for f in files if f.mime == "application/pdf"]
+        pdfs = [] if not pdf else [Path(pdf)] if len(parts) == 1 else [
+            Path(pdf).with_stem(f"{Path(pdf).stem}-{n}") for n in range(1, len(parts) + 1)]
+        for path, f in zip(pdfs, parts, strict=False):  # a big batch's slips come in parts (issuing.pdf_parts)
+            path.write_bytes(f.data)
+        for f in files:  # the secrets now live in the caller's files only
             f.data = None
         db.session.commit()
     click.echo(f"已发放 {job.result['links']} 个测评码（{job.result['units']} 个单位），写入 {out}"
-               + (f" 和 {pdf}（{job.result['pdf_pages']} 页）" if pdf else ""))
+               + (f" 和 {'、'.join(map(str, pdfs))}（{job.result['pdf_pages']} 页）" if pdfs else ""))
 
 
 @click.command("tally")

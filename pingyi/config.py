@@ -141,6 +141,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     cfg["WORKER_MAINTENANCE_INTERVAL"] = _int(env, "PINGYI_WORKER_MAINTENANCE_INTERVAL", 5, low=1)
     cfg["JOB_REAPER_INTERVAL"] = _int(env, "PINGYI_JOB_REAPER_INTERVAL", 60, low=1)
     cfg["JOB_REAPER_GRACE"] = _int(env, "PINGYI_JOB_REAPER_GRACE", 60)
+    # Files jobs produce live in the database (any worker host writes them, any web host serves
+    # them): each at most JOB_FILE_MAX_MB; a file not downloaded within JOB_FILE_KEEP_DAYS is
+    # dropped by the worker's maintenance (generate it again; link lists: revoke and reissue).
+    cfg["JOB_FILE_MAX_MB"] = _int(env, "PINGYI_JOB_FILE_MAX_MB", 64, low=1)
+    cfg["JOB_FILE_KEEP_DAYS"] = _int(env, "PINGYI_JOB_FILE_KEEP_DAYS", 7, low=1)
     # A running job's heartbeat: every WORKER_JOB_MONITORING_INTERVAL seconds; a job whose worker
     # missed it by WORKER_HEARTBEAT_GRACE more is abandoned and retried (RQ's defaults, 30 and 60,
     # would leave a killed worker's live tally stuck for 90 s).

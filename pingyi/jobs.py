@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, select, update
 
 from pingyi.audit import acting_as
+from pingyi.errors import DomainError
 from pingyi.extensions import db
+from pingyi.i18n import _
 from pingyi.models import Job, JobFile, User, utcnow
 from pingyi.queue import enqueue, rq_job_id, running_here
 from pingyi.tenancy import require_tenant_id, tenant_context, unscoped
@@ -160,6 +163,11 @@ def progress(job: Job, done: int, total: int | None = None) -> None:
 
 
 def add_file(job: Job, name: str, mime: str, data: bytes, once: bool = False) -> JobFile:
+    """Keep a file with its job, in the database; refused beyond JOB_FILE_MAX_MB (the job fails
+    with the reason rather than filling the database)."""
+    most = current_app.config["JOB_FILE_MAX_MB"] * 1024 * 1024
+    if len(data) > most:
+        raise DomainError(_("文件“%(name)s”超过 %(n)d MB，请分批生成", name=name, n=most // (1024 * 1024)))
     f = JobFile(tenant_id=job.tenant_id, job_id=job.id, name=name, mime=mime, size=len(data), data=data, once=once)
     db.session.add(f)
     db.session.flush()
@@ -174,6 +182,22 @@ def add_input(job: Job, name: str, data: bytes) -> JobFile:
 def input_of(job: Job) -> JobFile | None:
     return db.session.execute(select(JobFile).where(JobFile.job_id == job.id, JobFile.mime == INPUT)
                               .order_by(JobFile.id)).scalars().first()
+
+
+def expire_files(now: datetime) -> int:
+    """Drop the bytes of every tenant's job files older than JOB_FILE_KEEP_DAYS that nobody
+    downloaded (a link list nobody collected is a secret left lying about; reports can be made
+    again); the rows stay, so the job's page says the file expired. A job still queued or
+    running keeps its input. Returns how many files were dropped."""
+    cutoff = now - timedelta(days=current_app.config["JOB_FILE_KEEP_DAYS"])
+    busy = select(Job.id).where(Job.state.in_(("queued", "running")))
+    with unscoped():
+        done = db.session.execute(update(JobFile).where(
+            JobFile.data.is_not(None), JobFile.created_at < cutoff,
+            ~and_(JobFile.mime == INPUT, JobFile.job_id.in_(busy))).values(data=None)
+            .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return done
 
 
 def take_file(f: JobFile) -> bytes | None:

@@ -11,6 +11,7 @@ from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.job import Job
 from rq.scheduler import RQScheduler
 
+from pingyi import jobs
 from pingyi.extensions import db
 from pingyi.models import utcnow
 from pingyi.queue import enqueue, get_queue, redis_connection
@@ -47,7 +48,8 @@ class PingyiWorker(Worker):
     (``maintenance_interval``, a few seconds) RQ takes over a dead scheduler's lock once it
     expired and cleans every queue's registries, which retries or fails the jobs of workers that
     died; ``live.catch_up`` schedules the live tallies Redis lost; about once per
-    ``reaper_interval`` ``reaper.reconcile`` fixes the job rows RQ cannot; once a day
+    ``reaper_interval`` ``reaper.reconcile`` fixes the job rows RQ cannot and ``jobs.expire_files``
+    drops the files nobody downloaded in time; once a day
     ``schedule_daily_overdue`` queues the ledger's overdue check. A dying work-horse is
     recorded on its row at once."""
 
@@ -77,6 +79,7 @@ class PingyiWorker(Worker):
         self._reaped_at = time.monotonic()
         try:
             reaper.reconcile(self.connection)
+            jobs.expire_files(utcnow())
         except Exception:
             self.log.exception("Worker %s: reaper failed", self.name)
         finally:

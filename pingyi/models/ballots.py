@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, Index, Integer, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from pingyi.extensions import db
 
@@ -169,5 +169,7 @@ class JobFile(TenantMixin, Timestamped, db.Model):
     mime: Mapped[str] = mapped_column(String(100), nullable=False)
     size: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     once: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # deferred: a job's page lists its files without reading megabytes of PDF
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     downloaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    held: Mapped[bool] = column_property(data.is_not(None))  # still downloadable

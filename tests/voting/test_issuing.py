@@ -207,3 +207,84 @@ def test_bench_links_prints_one_json_line(app):
     figures = json.loads(r.output.strip().splitlines()[-1])
     assert figures["links"] == 240 and figures["pdf_pages"] == 20 and figures["seconds"] > 0
     assert {"links_s", "tables_s", "pdf_s", "store_s", "peak_mb"} <= set(figures)
+
+
+def test_slips_come_in_parts_of_whole_units_and_the_parts_keep_the_hand_out_order(app, world, monkeypatch,
+                                                                                   tmp_path):
+    """A big batch's PDF is cut into parts (the PDF library holds a file's every page until it
+    is written): each part at most PDF_PART_SLIPS slips, ending at a unit's end where it can;
+    read one after the other they are the CSV's order."""
+    from pingyi.cli import main
+    from pingyi.voting import issuing
+
+    assert issuing.pdf_parts(list("aaabbbbcc"), 4) == [(0, 3), (3, 7), (7, 9)]
+    assert issuing.pdf_parts(list("aaaaaaaaab"), 4) == [(0, 4), (4, 8), (8, 10)]  # a unit beyond the bound
+    assert issuing.pdf_parts([], 4) == [] and issuing.pdf_parts(list("ab"), 4) == [(0, 2)]
+    monkeypatch.setattr(issuing, "PDF_PART_SLIPS", 12)
+    cid, kid = _campaign(app, world)
+    c = app.test_client()
+    login(c, world.a.admin)
+    page = _issue(c, cid, kid, world.a.root, 7).text  # 2 units × 7: parts of 7 and 7 (not 12 and 2)
+    parts = re.findall(r'href="(/t/alpha/jobs/\d+/files/\d+)">([^<]*第(\d)册\.pdf)<', page)
+    assert [n for _u, _name, n in parts] == ["1", "2"]
+    rows = list(csv.reader(io.StringIO(c.get(_files(page)["csv"]).data.decode("utf-8-sig"))))[1:]
+    read = []
+    for url, _name, _n in parts:
+        pdf = pypdfium2.PdfDocument(c.get(url).data)
+        assert len(pdf) == 1
+        found = sorted(zxingcpp.read_barcodes(pdf[0].render(scale=2).to_pil()),
+                       key=lambda r: (round(r.position.top_left.y / 50), r.position.top_left.x))
+        read.append([r.text for r in found])
+    assert [len(x) for x in read] == [7, 7] and read[0] + read[1] == [r[3] for r in rows]
+    # the command line writes the parts beside the name it was given
+    pdf = tmp_path / "slips.pdf"
+    r = app.test_cli_runner().invoke(main, ["links", "issue", "--tenant", "alpha", "--campaign", str(cid),
+                                            "--category", "单位参评人员", "--unit", "公司党委", "--each", "branch",
+                                            "--count", "9", "--out", str(tmp_path / "links.csv"), "--pdf", str(pdf)])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in tmp_path.glob("*.pdf")) == ["slips-1.pdf", "slips-2.pdf"]
+
+
+def test_files_nobody_downloaded_expire_and_the_page_says_so(app, world):
+    """Job files live in the database; the worker's maintenance drops those older than
+    JOB_FILE_KEEP_DAYS that were never downloaded (a link list nobody collected is a secret
+    lying about), keeps a running job's input, and the job's page says what happened."""
+    from datetime import timedelta
+
+    from pingyi import jobs
+    from pingyi.models import JobFile, utcnow
+    from pingyi.tenancy import unscoped
+
+    cid, kid = _campaign(app, world)
+    c = app.test_client()
+    login(c, world.a.admin)
+    page = _issue(c, cid, kid, world.a.root, 3).text
+    files = _files(page)
+    c.get(files["csv"])  # downloaded: gone at once, and said so
+    with app.app_context():
+        with tenant_context(world.a.id):
+            job_id = db.session.execute(select(Job.id)).scalars().first()
+            busy = jobs.create("import_people", {})
+            jobs.add_input(busy, "people.xlsx", b"input")
+            db.session.commit()
+        now = utcnow()
+        assert jobs.expire_files(now) == 0  # nothing is old yet
+        later = now + timedelta(days=app.config["JOB_FILE_KEEP_DAYS"], minutes=1)
+        assert jobs.expire_files(later) == 2  # the xlsx and the pdf; the running job's input stays
+        with unscoped():
+            held = dict(db.session.execute(select(JobFile.name, JobFile.held)).all())
+        assert held.pop("people.xlsx") is True and len(held) == 3 and not any(held.values())
+    job_page = c.get(f"/t/alpha/jobs/{job_id}").text
+    assert job_page.count('data-testid="expired"') == 2 and "已于" in job_page
+    assert "已删除" in c.get(files["pdf"], follow_redirects=True).text
+
+
+def test_a_file_beyond_the_bound_fails_the_job_with_the_reason(app, world):
+    from pingyi import jobs
+
+    with app.app_context(), tenant_context(world.a.id):
+        job = jobs.create("report", {})
+        app.config["JOB_FILE_MAX_MB"] = 1
+        with pytest.raises(jobs.DomainError, match="超过 1 MB"):
+            jobs.add_file(job, "big.pdf", "application/pdf", b"x" * (1024 * 1024 + 1))
+        assert jobs.add_file(job, "fits.pdf", "application/pdf", b"x" * (1024 * 1024)).size == 1024 * 1024

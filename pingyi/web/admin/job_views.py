@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, g, redirect, render_template, url_for
+from flask import Response, abort, current_app, flash, g, redirect, render_template, url_for
 from sqlalchemy import select
 
 from pingyi import jobs
@@ -46,7 +46,9 @@ def job_file(job_id: int, file_id: int):
         abort(403)  # a report holds the whole campaign: not a unit admin's subtree
     data = jobs.take_file(f)
     if data is None:
-        flash(_("该文件已下载过，为保密不再保留；如需要请作废后重新发放"), "error")
+        flash(_("该文件已下载过，为保密不再保留；如需要请作废后重新发放") if f.downloaded_at else
+              _("该文件超过 %(n)d 天未下载，已删除；如需要请重新生成", n=current_app.config["JOB_FILE_KEEP_DAYS"]),
+              "error")
         return redirect(url_for(".job", job_id=j.id))
     from urllib.parse import quote
 
