@@ -270,3 +270,32 @@ def test_retry_policy_follows_the_config(rq_app):
         assert (first.max, first.intervals) == (3, [10, 60, 300])
         assert jobs.retry_policy(2).max == 1
         assert jobs.retry_policy(3) is None and jobs.retry_policy(7) is None
+
+
+def test_several_workers_per_queue_run_one_scheduler_per_queue(rq_app, workers):
+    """Hosts may start `pingyi worker` per queue, several per queue: each queue's scheduler (it
+    moves retries and debounced live tallies onto the queue) runs in exactly one of them, and
+    keeps running there across maintenance rounds; the workers all work."""
+    from rq import Worker
+    from rq.scheduler import RQScheduler
+
+    from pingyi.queue import redis_connection
+
+    prefix = rq_app.config["RQ_PREFIX"]
+    started = [workers("tally"), workers("tally"), workers("bulk,reports,default"), workers("bulk")]
+    names = [prefix + q for q in ("tally", "reports", "bulk", "default")]
+    with rq_app.app_context():
+        redis = redis_connection()
+
+        def owners() -> dict[str, bytes | None]:
+            return {name: redis.get(RQScheduler.get_locking_key(name)) for name in names}
+
+        wait_for(lambda: all(owners().values()) and len(Worker.all(connection=redis)) >= 4, 30, started[0])
+        first = owners()
+        time.sleep(3)  # three maintenance rounds: nobody else takes a lock that is held
+        assert owners() == first
+        served = {w.name: {q.name for q in w.queues} for w in Worker.all(connection=redis)}
+    logs = [Path(p.log_path).read_text() for p in started]
+    for queue in names:  # one worker's scheduler acquired each queue's lock, once
+        assert sum(log.count(f"Acquired scheduler lock for {queue}\n") for log in logs) == 1, queue
+    assert sum({prefix + "tally"} == qs for qs in served.values()) == 2  # both tally workers work
