@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages pingyi needs when we may (root + apt): a TrueType CJK font for
 # PDFs (fonts-wqy-microhei; CFF-based Noto CJK cannot be embedded), and with --test Chromium for
-# the browser tests and nginx for the tests behind a proxy. Otherwise says what to install; tests needing them skip (or fail with CI=true).
+# the browser tests, nginx for the tests behind a proxy and pgbouncer for the connection-pooling test. Otherwise says what to install; tests needing them skip (or fail with CI=true).
 set -u
 missing=()
 fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] \
@@ -9,6 +9,7 @@ fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || [ -e /usr/share/fonts/truetyp
 if [ "${1:-}" = "--test" ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
   command -v wrk >/dev/null || missing+=(wrk)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0

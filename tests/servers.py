@@ -28,6 +28,7 @@ HINTS = {
     "chromium": "Chromium not found at %s — install it (apt-get install chromium) and pip install playwright",
     "font": "No TrueType CJK font for PDFs (%s) — install it (apt-get install fonts-wqy-microhei)",
     "nginx": "nginx not found at %s — install it (apt-get install nginx)",
+    "pgbouncer": "pgbouncer not found at %s — install it (apt-get install pgbouncer)",
 }
 NGINX = os.environ.get("PINGYI_TEST_NGINX", "/usr/sbin/nginx")
 DEPLOY = Path(__file__).parents[1] / "deploy"
@@ -57,6 +58,8 @@ def available(what: str) -> bool:
             return False
     if what == "nginx":
         return os.access(NGINX, os.X_OK)
+    if what == "pgbouncer":
+        return os.access(PGBOUNCER, os.X_OK)
     if what == "chromium":
         return os.path.exists(CHROMIUM) and shutil.which("node") is not None or os.path.exists(CHROMIUM)
     raise ValueError(what)
@@ -67,7 +70,7 @@ def require(what: str) -> None:
     if available(what):
         return
     target = {"postgresql": PG_ADMIN_URL, "redis": REDIS_URL, "chromium": CHROMIUM, "font": "fontconfig",
-              "nginx": NGINX}[what]
+              "nginx": NGINX, "pgbouncer": PGBOUNCER}[what]
     message = HINTS[what] % target
     if IN_CI:
         pytest.fail("CI=true and " + message, pytrace=False)
@@ -80,17 +83,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextmanager
-def nginx(upstream_port: int, workdir: Path):
-    """Debian's nginx with deploy/nginx-site.conf on a loopback port of its own, in front of
-    ``upstream_port``; yields its port and stops it afterwards."""
-    require("nginx")
-    port = free_port()
-    site = (DEPLOY / "nginx-site.conf").read_text()
-    site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};")
-    site = site.replace("listen 80;", f"listen 127.0.0.1:{port};")
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "nginx.conf").write_text(f"""
+STATIC = Path(__file__).parents[1] / "pingyi" / "web" / "static"
+
+
+def nginx_conf(upstream_ports: list[int], port: int, workdir: Path) -> str:
+    """deploy/nginx/pingyi.conf as the tests run it: listening on ``port`` (loopback), in front
+    of ``upstream_ports``, its logs in ``workdir``, static files from this checkout."""
+    site = (DEPLOY / "nginx" / "pingyi.conf").read_text()
+    upstream = "server 127.0.0.1:8000 max_fails=1 fail_timeout=10s;"
+    assert upstream in site and "listen 80;" in site and "/opt/pingyi/pingyi/web/static/" in site
+    site = site.replace(upstream, "\n    ".join(f"server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;"
+                                                for p in upstream_ports))
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{port};", 1)
+    site = site.replace("/var/log/nginx/", f"{workdir}/").replace("/opt/pingyi/pingyi/web/static/", f"{STATIC}/")
+    return f"""
 daemon off;
 master_process off;
 worker_processes 1;
@@ -98,7 +104,8 @@ pid {workdir}/nginx.pid;
 error_log {workdir}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    access_log {workdir}/access.log;
+    types {{ text/html html; text/css css; application/javascript js; image/svg+xml svg; image/png png; }}
+    default_type application/octet-stream;
     client_body_temp_path {workdir}/body;
     proxy_temp_path {workdir}/proxy;
     fastcgi_temp_path {workdir}/fastcgi;
@@ -106,7 +113,19 @@ http {{
     scgi_temp_path {workdir}/scgi;
 {site}
 }}
-""")
+"""
+
+
+@contextmanager
+def nginx(upstream_port: int | list[int], workdir: Path):
+    """Debian's nginx with deploy/nginx/pingyi.conf on a loopback port of its own, in front of
+    ``upstream_port`` (or several: the upstream's hosts); yields its port and stops it
+    afterwards. Its logs are ``workdir``/pingyi.access.log (JSON lines) and pingyi.error.log."""
+    require("nginx")
+    port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    ports = [upstream_port] if isinstance(upstream_port, int) else list(upstream_port)
+    (workdir / "nginx.conf").write_text(nginx_conf(ports, port, workdir))
     proc = subprocess.Popen([NGINX, "-p", str(workdir), "-c", str(workdir / "nginx.conf")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -202,4 +221,74 @@ class PostgresServer:
         """Stop it if it runs, and remove its files."""
         if self.running():
             self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+PGBOUNCER = os.environ.get("PINGYI_TEST_PGBOUNCER", "/usr/sbin/pgbouncer")
+
+
+class PgBouncer:
+    """Debian's pgbouncer of the test's own in transaction mode (a server connection is the
+    client's only for one transaction), on a free loopback port in front of the PostgreSQL at
+    ``PG_ADMIN_URL``; every database name is passed through. It refuses to run as root: as the
+    ``postgres`` user then (``-u``), its files in a directory that user may write."""
+
+    def __init__(self, pool_size: int = 4) -> None:
+        import tempfile
+
+        require("pgbouncer")
+        target = urlparse(PG_ADMIN_URL)
+        self.port = free_port()
+        self.workdir = Path(tempfile.mkdtemp(prefix="pingyi-pgbouncer-"))
+        self.workdir.chmod(0o755)
+        user = target.username or "postgres"
+        (self.workdir / "userlist.txt").write_text(f'"{user}" ""\n')  # auth_type=trust still wants the name
+        self.ini = self.workdir / "pgbouncer.ini"
+        self.ini.write_text(f"""[databases]
+* = host={target.hostname or "127.0.0.1"} port={target.port or 5432}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {self.port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {self.workdir}/userlist.txt
+pool_mode = transaction
+default_pool_size = {pool_size}
+max_client_conn = 200
+logfile = {self.workdir}/pgbouncer.log
+pidfile = {self.workdir}/pgbouncer.pid
+""")
+        if os.geteuid() == 0:
+            for path in (self.workdir, *self.workdir.iterdir()):
+                shutil.chown(path, "postgres")
+        self.proc: subprocess.Popen | None = None
+
+    def url(self, dbname: str) -> str:
+        user = urlparse(PG_ADMIN_URL).username or "postgres"
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname}"
+
+    def start(self) -> None:
+        as_user = ["-u", "postgres"] if os.geteuid() == 0 else []
+        self.proc = subprocess.Popen([PGBOUNCER, *as_user, str(self.ini)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while not _reachable(f"postgresql://127.0.0.1:{self.port}", self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.proc.kill()
+                raise RuntimeError("pgbouncer did not start: " + self.proc.communicate()[1].decode()
+                                   + self.log())
+            time.sleep(0.05)
+
+    def log(self) -> str:
+        try:
+            return (self.workdir / "pgbouncer.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        """Stop it (SIGTERM: at once) and remove its files."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
         shutil.rmtree(self.workdir, ignore_errors=True)

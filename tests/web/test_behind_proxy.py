@@ -1,4 +1,4 @@
-"""Behind Debian's nginx (deploy/nginx-site.conf): rate limits key on each client's own address
+"""Behind Debian's nginx (deploy/nginx/pingyi.conf): rate limits key on each client's own address
 when PINGYI_TRUSTED_PROXIES says how many proxies stand in front, and on nginx's otherwise."""
 
 from __future__ import annotations
