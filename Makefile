@@ -69,7 +69,7 @@ test: install
 	@log=$$(mktemp -d); for d in $(CLOCK_SHIFT); do \
 	  ( $(BIN)/python -m pytest -p no:cacheprovider -m "dates and not browser" -k "not postgresql" --clock-shift=$$d \
 	    >$$log/$$d 2>&1; echo $$? >$$log/$$d.rc ) & \
-	done; $(BIN)/python -m pytest -n $(TEST_WORKERS); fail=$$?; wait; \
+	done; $(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=30; fail=$$?; wait; \
 	echo "Clock-shift check: the tests marked 'dates' again (SQLite, no browser) with the clock moved +$(CLOCK_SHIFT) days"; \
 	for d in $(CLOCK_SHIFT); do \
 	  if [ "$$(cat $$log/$$d.rc)" = 0 ]; then tail -n 2 $$log/$$d; else cat $$log/$$d; fail=1; fi; \
