@@ -20,3 +20,37 @@ accesslog = os.environ.get("PINGYI_ACCESS_LOG", "-") or None
 # Ballot links carry their secret in the path: the error log ("-": stderr), the access log and
 # the app's own log lines say /b/<token> and code=<code>, never the secret (pingyi.logsafe).
 logger_class = "pingyi.web.weblog.RedactingLogger"
+
+# /metrics sums the counts of every worker process (prometheus_client's multiprocess mode): each
+# process writes its own to files in PROMETHEUS_MULTIPROC_DIR, one directory per gunicorn server,
+# emptied when it starts. Unset, a directory of this server's own is made (and removed on exit).
+# Set here, before any worker imports prometheus_client, which reads it once.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="pingyi-metrics-")
+
+
+def on_starting(server):
+    """The counts start from zero with the server (Prometheus reads a restart as a reset)."""
+    import glob
+
+    for stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.remove(stale)
+
+
+def child_exit(server, worker):
+    """A worker process that ended: its files' counts stay in the sums, its live gauges go."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the metrics directory this config made (an operator's own is left in place)."""
+    import shutil
+    import tempfile
+
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if os.path.basename(path).startswith("pingyi-metrics-") and os.path.dirname(path) == tempfile.gettempdir():
+        shutil.rmtree(path, ignore_errors=True)

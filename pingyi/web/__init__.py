@@ -37,13 +37,16 @@ def init_app(app: Flask) -> None:
     from .auth import install_login
     from .ballot import bp as ballot_bp
     from .feedback import bp as feedback_bp
+    from .ops import bp as ops_bp
     from .oversight import bp as oversight_bp
     from .platform import bp as platform_bp
     from .public import bp as public_bp
+    from .weblog import install as install_weblog
 
     app.url_map.converters["int"] = IdConverter  # before any rule is added: every <int:…> is bounded
+    install_weblog(app)  # first: every later hook's log lines carry the request's id
     install_login(app)
-    for bp in (auth_bp, admin_bp, oversight_bp, platform_bp, api_bp, ballot_bp, public_bp, feedback_bp):
+    for bp in (auth_bp, admin_bp, oversight_bp, platform_bp, api_bp, ballot_bp, public_bp, feedback_bp, ops_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)
     csrf.exempt(ballot_bp)  # the unguessable link in the URL is the ballot form's CSRF token
