@@ -7,6 +7,11 @@ show, so only one idle for ``IDLE_PING_AFTER_S`` or longer is pinged: a database
 during a quiet spell still costs no request. One restarted under load costs the requests whose
 connections were in use then (the ballot page answers them 503, "your code remains valid") and
 SQLAlchemy replaces the pool's connections at the first such error.
+
+Behind pgbouncer in transaction mode (PINGYI_DB_PGBOUNCER=1, pingyi.config) the ping runs in
+autocommit, so it holds a server connection for that one statement only, and nothing here
+keeps session state: the app's locks are transaction-scoped (``pg_advisory_xact_lock``), its
+settings ``SET LOCAL``, its scratch tables made and dropped in one transaction.
 """
 
 from __future__ import annotations
