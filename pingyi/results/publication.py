@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import select
 
@@ -26,6 +27,7 @@ from pingyi.tenancy import tenant_context
 
 from . import dashboard as rs
 from . import live_view as lv
+from . import tally as tl
 
 LIVE, PREVIEW = "live", "preview"
 
@@ -125,32 +127,62 @@ class OpinionGroup:
     items: list[tuple[str, list[Opinion]]]  # (item text, opinions), in form order
 
 
+PER_PAGE = 50  # subjects on one page of the publication (a campaign may hold thousands)
+
+
 @dataclass
 class Publication:
+    """The page's head: overall figures, item rates and verdicts; the subjects and opinions come
+    a page at a time (``subject_page``, ``opinion_groups``), the whole lists only on request."""
+
+    campaign: Campaign
     results: rs.Results
-    subjects: list[rs.SubjectLine]
-    opinions: list[OpinionGroup] | None  # None: the admin did not publish opinions
+    opinions_shown: bool  # the admin published opinions, and voting is over
+
+    @cached_property
+    def subjects(self) -> list[rs.SubjectLine]:
+        """Every subject with its figures, by label (for whole-campaign checks, not the page)."""
+        return subject_page(self.campaign, "", None)[1] if self.results.run is not None else []
+
+    @cached_property
+    def opinions(self) -> list[OpinionGroup] | None:
+        """Every published opinion, grouped by subject; ``None``: not published."""
+        return opinion_groups(self.campaign) if self.opinions_shown else None
 
 
 def publication_data(c: Campaign) -> Publication:
-    """What the publication page shows, within the campaign's tenant scope: overall figures,
-    item rates, every subject's answers and rate, the verdict lists, and (if chosen) opinions."""
+    """What the publication page shows above its subject list, within the campaign's tenant
+    scope: overall figures, item rates and the verdict lists, and whether opinions are shown."""
     res = rs.campaign_results(c, 1)  # an open campaign (a preview) as ``live_view`` allows
-    subjects = rs.subject_lines(c, sort="label") if res.run is not None else []
-    opinions = c.publish_opinions and res.view == lv.FULL  # never while open
-    return Publication(res, subjects, opinion_groups(c) if opinions else None)
+    return Publication(c, res, bool(c.publish_opinions) and res.view == lv.FULL)  # opinions never while open
 
 
-def opinion_groups(c: Campaign) -> list[OpinionGroup]:
-    """Comments grouped by subject (campaign order) and item (form order), sorted by text within
-    an item — never in voting order; a category is named only where the subject's breakdown
-    shows it (``results.opinion_rows`` applies the suppression)."""
+def subject_page(c: Campaign, q: str = "", page: int | None = 1,
+                 per_page: int = PER_PAGE) -> tuple[int, list[rs.SubjectLine]]:
+    """(how many subjects match ``q`` — in their name or unit —, one page of them by label), found,
+    sorted and cut by the database; ``page=None``: all of them."""
+    if tl.stored_run(c.id) is None:
+        return 0, []
+    return rs.subject_page(c, q, sort="label", page=page, per_page=per_page)
+
+
+def opinion_groups(c: Campaign, subject_ids: list[int] | None = None) -> list[OpinionGroup]:
+    """Comments grouped by subject (campaign order, or the order of ``subject_ids``: one page's
+    subjects) and item (form order), sorted by text within an item — never in voting order; a
+    category is named only where the subject's breakdown shows it (``results.opinion_rows``
+    applies the suppression, over the whole campaign's subjects either way)."""
     rows = rs.opinion_rows(c)
     if not rows:
         return []
+    if subject_ids is None:
+        subjects = db.session.execute(select(Subject.id, Subject.label).where(Subject.campaign_id == c.id)
+                                      .order_by(Subject.position, Subject.id)).all()
+    else:
+        labels = dict(db.session.execute(select(Subject.id, Subject.label).where(
+            Subject.campaign_id == c.id, Subject.id.in_([i for i in subject_ids if i in rows]))).all())
+        subjects = [(i, labels[i]) for i in subject_ids if i in labels]
     out = []
-    for subject_id, label in db.session.execute(select(Subject.id, Subject.label).where(Subject.campaign_id == c.id)
-                                                .order_by(Subject.position, Subject.id)).all():
+    for subject_id, label in subjects:
         items: dict[str, list[Opinion]] = {}
         for row in rows.get(subject_id, []):
             text = (row.text or "").strip()

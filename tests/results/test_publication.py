@@ -151,7 +151,7 @@ def test_page_figures_equal_the_stored_tally(app, pub):
         if figures and figures.total:
             assert re.search(rf"{re.escape(label)} \S+ {figures.total} {re.escape(percent(figures.satisfied_share))}",
                              table), (label, table)
-    assert f'href="/p/alpha/{bw.campaign_id}/receipt"' in html  # the receipt check is one tap away
+    assert f'action="/p/alpha/{bw.campaign_id}/receipt"' in html  # the receipt check is on the page
     assert "希望多开展主题党日" not in html and 'data-testid="opinions"' not in html  # opinions not chosen
 
 
