@@ -179,7 +179,11 @@ def test_two_hosts_behind_nginx(app, world, database, tmp_path):
         assert headers["cache-control"] == ["public, max-age=3600"] and "content-security-policy" not in headers
         headers = _request(port, "GET", "/static/ballot.css?v=2")[1]
         assert headers["cache-control"] == ["public, max-age=2592000, immutable"]
-        assert _request(port, "GET", "/login", headers={"X-Request-ID": "trace-0123456789"})[0] == 200
+        # one request id in nginx's log and the app's (which sends it back); a client's is replaced
+        status, headers, _page = _request(port, "GET", "/login", headers={"X-Request-ID": "chosen-by-client-01"})
+        request_id = headers["x-request-id"][0]
+        assert status == 200 and re.fullmatch("[0-9a-f]{32}", request_id)
+        assert _request(port, "GET", "/metrics")[0] == 404  # scraped on each host, not through nginx
 
         # a report: signed in on one host, started on one, downloaded from either (one session)
         browser = Browser(port)
@@ -252,7 +256,7 @@ def test_two_hosts_behind_nginx(app, world, database, tmp_path):
     access = [json.loads(line) for line in logs["pingyi.access.log"].splitlines()]
     uris = {line["uri"] for line in access}
     assert {"/b/<token>", "/c?<redacted>", "/login"} <= uris
-    assert any(line["request_id"] == "trace-0123456789" for line in access)
+    assert [line["uri"] for line in access if line["request_id"] == request_id] == ["/login"]
     assert {line["client"] for line in access} >= {ATTACKER, VOTER}
     # nginx noticed: a request went on to the other host (its line names both), or a ballot failed
     assert failed or any(", " in line["upstream"] for line in access)

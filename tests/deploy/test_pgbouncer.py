@@ -135,3 +135,20 @@ def test_ballots_tallies_and_reports_through_pgbouncer_equal_a_direct_connection
         c = db.session.get(Campaign, cid)
         for kind, data in pooled_files.items():
             assert _cells(data) == _cells(reports.make(c, kind, "xlsx")[2])
+
+
+@pytest.mark.parametrize("fresh_db", ["postgresql"], indirect=True)
+def test_migrations_run_through_pgbouncer(fresh_db, bouncer):
+    """deploy/pingyi-web.service runs ``pingyi db upgrade`` with the app's DATABASE_URL: through
+    pgbouncer too, each migration a transaction of its own."""
+    from flask_migrate import upgrade
+    from sqlalchemy import inspect
+
+    from pingyi import create_app
+
+    app = create_app({"DATABASE_URL": bouncer.url(fresh_db.rsplit("/", 1)[1]), "DB_PGBOUNCER": True,
+                      "TESTING": True})
+    with app.app_context():
+        upgrade()
+        assert {"ballot_box", "tally_counts", "jobs"} <= set(inspect(db.engine).get_table_names())
+        db.engine.dispose()
