@@ -69,6 +69,8 @@ def big(app, world) -> Big:
             cp.add_subjects_bulk(c, "person", db.session.get(Unit, world.a.root), q.copy_template("seed002-member"),
                                  ["branch"])
             (own,) = cp.set_categories(c, [{"name": "群众", "scope": "own_unit"}])
+            cp.set_rules(c, [{"metric": "satisfied_share", "op": "lt", "threshold": "90%", "outcome": "提醒谈话",
+                              "severity": "warning"}])  # every subject rated below (4 of 5 satisfied)
             voters = [db.session.execute(select(Unit).where(Unit.name == f"综采{j:02d}队党支部")).scalar_one()
                       for j in (0, 1)]
             links = [link for u in voters for link in tokens.issue_links(c, own, u, 5)]
@@ -199,3 +201,23 @@ def test_opinions_shown_are_those_of_the_subjects_listed(app, big):
         assert set(groups) == {big.labels[s] for s in big.commented if big.labels[s] in listed}, n
         seen += len(groups)
     assert seen == len(big.commented)
+
+
+def test_a_verdict_names_a_few_and_lists_all_its_subjects_a_page_at_a_time(app, big):
+    client = app.test_client()
+    first = client.get(big.url).text
+    names = re.search(r'data-testid="verdict">提醒谈话（(\d+)）</h3>\s*<p class="names small">(.*?)</p>', first, re.S)
+    assert names and int(names.group(1)) == len(big.commented)  # the rated subjects: 80% satisfied each
+    assert names.group(2).count("；") == 20 - 1
+    link = re.search(r'href="([^"]+)" data-testid="verdict-all"', names.group(2)).group(1)
+    assert html.unescape(link) == f"/p/alpha/{big.campaign_id}?verdict=0#subjects"
+    listed: list[str] = []
+    for n in (1, 2):
+        page = client.get(f"{big.url}?verdict=0&page={n}").text
+        assert "“提醒谈话”的评议对象" in page and f"共 {len(big.commented)} 个评议对象" in page
+        listed += _listed(page)
+    assert sorted(listed) == sorted(big.labels[s] for s in big.commented)
+    assert len(set(listed)) == len(listed)
+    found = _listed(client.get(f"{big.url}?verdict=0&q=综采01").text)
+    assert found and all("综采01" in label for label in found)
+    assert _listed(client.get(f"{big.url}?verdict=9").text) == _by_label(big.labels)[:publication.PER_PAGE]
