@@ -16,9 +16,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import Select, event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from pingyi.models import AuditEvent, Tenant, utcnow
@@ -116,6 +117,14 @@ def _changes(obj: Any, created: bool = False) -> dict[str, list]:
     return out
 
 
+def _id_of(obj: Any) -> Any:
+    """The row's (first) key; a row just inserted has no identity yet in ``after_flush``, but
+    its key is already on the object."""
+    state = inspect(obj)
+    key = state.identity or state.mapper.primary_key_from_instance(obj)
+    return key[0] if key else None
+
+
 def _tenant_of(obj: Any) -> int | None:
     if isinstance(obj, Tenant):
         return obj.id
@@ -141,7 +150,7 @@ def _record(session: Session, flush_context) -> None:
     rows = []
     for (action, table, tenant_id), objs in groups.items():
         rule = policy(table)
-        ids = [inspect(o).identity[0] if inspect(o).identity else None for o in objs] if rule.ids else []
+        ids = [_id_of(o) for o in objs] if rule.ids else []
         detail: dict[str, Any] = {}
         for key in rule.context:
             values = {getattr(o, key) for o in objs}
@@ -178,3 +187,47 @@ def record_bulk(action: str, object_type: str, count: int, detail: dict | None =
     s.execute(insert(AuditEvent.__table__).values(
         tenant_id=current_tenant_id(s), actor_id=actor_id, actor=actor, action=action, object_type=object_type,
         object_id=None, count=count, detail=detail or {}, created_at=utcnow()))
+
+
+# ---- reading the trail -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Filter:
+    """What the audit page narrows the trail to; every field optional. ``since``/``until``
+    are instants (the page turns its calendar days into them in Asia/Shanghai, as it shows
+    times): ``since ≤ created_at < until``."""
+
+    actor: str = ""
+    kind: str = ""  # an object type (table name)
+    action: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def events(f: Filter | None = None) -> Select[tuple[AuditEvent]]:
+    """The current tenant's events matching ``f`` (all of them without), newest first."""
+    from pingyi.tenancy import scoped
+
+    f = f or Filter()
+    q = scoped(AuditEvent)
+    if f.actor:
+        q = q.where(AuditEvent.actor == f.actor)
+    if f.kind:
+        q = q.where(AuditEvent.object_type == f.kind)
+    if f.action:
+        q = q.where(AuditEvent.action == f.action)
+    if f.since is not None:
+        q = q.where(AuditEvent.created_at >= f.since)
+    if f.until is not None:
+        q = q.where(AuditEvent.created_at < f.until)
+    return q.order_by(AuditEvent.id.desc())
+
+
+def facets() -> tuple[list[str], list[str], list[str]]:
+    """The actors, object types and actions the current tenant's trail holds (the page's choices)."""
+    from pingyi.extensions import db
+    from pingyi.tenancy import require_tenant_id
+
+    tid = require_tenant_id()
+    return tuple(db.session.execute(select(col).where(AuditEvent.tenant_id == tid).distinct().order_by(col))
+                 .scalars().all() for col in (AuditEvent.actor, AuditEvent.object_type, AuditEvent.action))
