@@ -10,7 +10,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from pingyi.extensions import db
-from tests import clock, servers
+from tests import clock
 from tests.conftest import FAST_HASH, _migrate
 
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
@@ -46,18 +46,6 @@ def live_server(tmp_path_factory):
     server.shutdown()
     with app.app_context():
         db.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    servers.require("chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=servers.CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
 
 
 def test_admin_logs_in_and_sees_the_tree(live_server, browser):

@@ -12,7 +12,6 @@ import pytest
 from werkzeug.serving import make_server
 
 from pingyi.extensions import db
-from tests import servers
 from tests.ballot_world import build, vote
 from tests.conftest import FAST_HASH, _migrate
 from tests.factories import PASSWORD, build_world
@@ -43,18 +42,6 @@ def site(tmp_path_factory):
     server.shutdown()
     with app.app_context():
         db.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    servers.require("chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=servers.CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
 
 
 def _page(browser, base: str, email: str):
