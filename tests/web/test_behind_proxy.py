@@ -95,3 +95,30 @@ def test_gunicorns_access_log_names_the_client_behind_nginx(app, database, tmp_p
         process.wait(30)
     (line,) = [x for x in access.read_text().splitlines() if "GET /login" in x]
     assert line.startswith(VOTER + " ") and "10.9.9.9" not in line
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_nginx_logs_no_link_however_it_is_written(app, database, tmp_path):
+    """deploy/nginx/pingyi.conf's access log: the path nginx routes by (decoded, so /%62/ is
+    /b/) is cut after /b/ or /c/, a query naming a credential is dropped, a printed code is
+    never written; the error log, which quotes request lines, has none even when the app is down."""
+    import json
+    import secrets
+
+    from pingyi.voting import tokens
+
+    secret, code = secrets.token_urlsafe(16), tokens.format_code(tokens.new_short_code())
+    paths = {f"/b/{secret}": "/b/<token>", f"/%62/{secret}": "/b/<token>", f"//b/{secret}/x": "/b/<token>",
+             f"/B/{secret}": "/B/<token>", f"/c/{secret}": "/c/<token>", f"/t/a/b/{secret}": "/t/a/b/<token>",
+             f"/login?next=%2Fb%2F{secret}": "/login?<redacted>", f"/login?next=/b/{secret}": "/login?<redacted>",
+             f"/c?code={code}": "/c?<redacted>", f"/{code}": "<code>", f"/login?q={code}": "/login?<redacted>",
+             "/login?page=2": "/login?page=2"}
+    with _served(app) as app_port, servers.nginx(app_port, tmp_path / "nginx") as port:
+        for path in paths:
+            _get(port, path, VOTER)
+    with servers.nginx(servers.free_port(), tmp_path / "down") as port:  # nothing listens: 502s
+        assert [_get(port, path, VOTER) for path in paths] == [502] * len(paths)
+    logs = [p.read_text() for p in [*(tmp_path / "nginx").glob("*.log"), *(tmp_path / "down").glob("*.log")]]
+    assert not [text for text in logs if secret in text or code in text]
+    logged = [json.loads(line)["uri"] for line in (tmp_path / "nginx" / "pingyi.access.log").read_text().splitlines()]
+    assert logged == list(paths.values())
