@@ -25,6 +25,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+# session.info key: present inside ``pingyi.replica.replica_reads`` (its value: the replica's
+# engine, or None when the reads stay on the primary).
+REPLICA_READS = "pingyi.replica_reads"
+
+
 class Session(_FlaskSession):
     """``db.session``. ``get`` answers from the identity map without a query, so the tenant
     criteria never see it: it asks ``pingyi.tenancy`` whether the row is visible (a row of
@@ -35,6 +40,17 @@ class Session(_FlaskSession):
 
         obj = super().get(entity, ident, **kwargs)
         return obj if obj is None or visible(obj, self) else None
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        """Inside ``pingyi.replica.replica_reads`` reads go to the replica, when there is one
+        that may serve them, and a write raises there."""
+        if bind is None and REPLICA_READS in self.info:
+            from pingyi.replica import route
+
+            routed = route(self, clause)
+            if routed is not None:
+                return routed
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
 
 
 db = SQLAlchemy(model_class=Base, session_options={"class_": Session})

@@ -13,6 +13,7 @@ from pingyi import jobs
 from pingyi.errors import DomainError
 from pingyi.i18n import _
 from pingyi.models import Campaign
+from pingyi.replica import replica_reads
 from pingyi.results.live_view import refuse_open
 from pingyi.results.tally import stored_run
 from pingyi.tenancy import get_scoped
@@ -58,9 +59,11 @@ def _build(c: Campaign | None, kind: str, fmt: str, source: dict | None) -> byte
 
 def make(c: Campaign | None, kind: str, fmt: str, source: dict | None = None) -> tuple[str, str, bytes]:
     """(file name, MIME type, bytes) of one report. ``c`` is None for a cross-tenant roll-up;
-    ``source`` ({"tenant_id", "campaign_id"}) narrows that one to a subordinate's campaign."""
-    check(c, kind, fmt)
-    data = _build(c, kind, fmt, source)
+    ``source`` ({"tenant_id", "campaign_id"}) narrows that one to a subordinate's campaign.
+    Read from the replica when there is one (``pingyi.replica``): the job writes the file after."""
+    with replica_reads():
+        check(c, kind, fmt)
+        data = _build(c, kind, fmt, source)
     return f"{c.name if c else _('下级单位')}-{KIND_LABELS[kind]}.{fmt}", MIME[fmt], data
 
 

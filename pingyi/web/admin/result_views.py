@@ -14,6 +14,7 @@ from flask_login import current_user
 from pingyi.i18n import _
 from pingyi.models import Campaign, utcnow
 from pingyi.rectification import followthrough, overdue
+from pingyi.replica import replica_reads
 from pingyi.reports import charts, palette
 from pingyi.reports import registry as reports
 from pingyi.results import dashboard as rs
@@ -54,6 +55,7 @@ def dashboard_charts(c: Campaign, r: rs.Results) -> dict[str, str]:
 
 
 @bp.route("/campaigns/<int:campaign_id>/results")
+@replica_reads()  # figures from the replica when there is one (pingyi.replica); the page writes nothing
 def campaign_results(campaign_id: int):
     c = campaign_or_404(campaign_id)
     depth = None if request.args.get("depth") == "all" else 1
@@ -67,6 +69,7 @@ def campaign_results(campaign_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/results/subjects")
+@replica_reads()
 def result_subjects(campaign_id: int):
     """Every subject with its rate: search by name or unit, filter by form, sort by any column."""
     c = campaign_or_404(campaign_id)
@@ -79,6 +82,7 @@ def result_subjects(campaign_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/results/subjects/<int:subject_id>")
+@replica_reads()
 def result_subject(campaign_id: int, subject_id: int):
     c = campaign_or_404(campaign_id)
     s = subject_or_404(subject_id, c)
