@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from datetime import datetime, time, timedelta
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
+from pingyi import audit as trail
+from pingyi.campaigns.lifecycle import DEFAULT_TZ, local, parse_day, zone
+from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
-from pingyi.models import AuditEvent, Membership, Person, Unit, User
+from pingyi.models import AuditEvent, Membership, Person, Unit, User, utcnow
 from pingyi.org import accounts, orgtree
 from pingyi.org.imports import ImportRefused, check_file, import_people, import_units, is_large, submit_import
 from pingyi.tenancy import scoped
+from pingyi.web import audit_log
 from pingyi.web.access import (
     bind_for_page,
     check_unit_write,
@@ -27,6 +46,7 @@ from pingyi.web.access import (
 )
 from pingyi.web.actions import attempt
 from pingyi.web.forms import ImportForm, MemberForm, PersonForm, RenameForm, UnitForm
+from pingyi.web.oversight import home_url as oversight_home
 from pingyi.web.paging import paginate
 
 bp = Blueprint("admin", __name__, url_prefix="/t/<slug>")
@@ -35,6 +55,7 @@ PAGE = 50
 
 bp.url_value_preprocessor(bind_for_page)
 bp.url_defaults(inject_slug)
+bp.context_processor(lambda: {"audit_lines": audit_log.lines})  # the home page's recent events read as the log does
 
 
 def _unit_choices(include_root: bool) -> list[tuple[str, str]]:
@@ -55,6 +76,8 @@ def _unit_choices(include_root: bool) -> list[tuple[str, str]]:
 
 @bp.route("/")
 def home():
+    if (overview := oversight_home()) is not None:  # an oversight tenant's home: 下级督导
+        return redirect(overview)
     kinds = orgtree.kind_counts(g.access.unit_path)
     people, members = orgtree.people_counts(g.access.unit_path)
     recent = []
@@ -215,11 +238,47 @@ def import_file():
     return render_template("admin/import.html", form=form, issues=issues, result=result)
 
 
+AUDIT_ARGS = ("actor", "kind", "action", "since", "until")
+
+
+def _audit_filter(say: bool = True) -> tuple[trail.Filter, dict[str, str]]:
+    """The audit page's filters from the query string — calendar days in Asia/Shanghai, like
+    every time the page shows — and the arguments that carry them to other pages and the export."""
+    args = {k: (request.args.get(k) or "").strip()[:254] for k in AUDIT_ARGS}
+    days = {}
+    for key in ("since", "until"):
+        if args[key]:
+            try:
+                days[key] = datetime.combine(parse_day(args[key], field=key), time(), zone(DEFAULT_TZ))
+            except DomainError as exc:
+                if say:  # the page says it; an export simply leaves the day out
+                    flash(exc.message, "error")
+                args[key] = ""
+    until = days.get("until")
+    f = trail.Filter(args["actor"], args["kind"], args["action"], days.get("since"),
+                     until + timedelta(days=1) if until else None)
+    return f, {k: v for k, v in args.items() if v}
+
+
 @bp.route("/audit")
 @require_role("admin")
 def audit():
-    p = paginate(scoped(AuditEvent).order_by(AuditEvent.id.desc()), PAGE)
-    return render_template("admin/audit.html", rows=p.items, p=p)
+    f, args = _audit_filter()
+    p = paginate(trail.events(f), PAGE)
+    actors, kinds, actions = trail.facets()
+    return render_template("admin/audit.html", lines=audit_log.lines(p.items), p=p, args=args,
+                           actors=actors, kinds=kinds, actions=actions, tables=audit_log.TABLES,
+                           verbs=audit_log.ACTIONS)
+
+
+@bp.route("/audit.csv")
+@require_role("admin")
+def audit_export():
+    """The filtered trail as CSV (the page's sentence and the raw fields), streamed."""
+    f, _args = _audit_filter(say=False)
+    name = f"{g.tenant.slug}-audit-{local(utcnow(), DEFAULT_TZ):%Y%m%d-%H%M}.csv"
+    return Response(stream_with_context(audit_log.export(f)), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "Cache-Control": "no-store"})
 
 
 @bp.route("/members", methods=["GET", "POST"])
