@@ -261,6 +261,7 @@ def test_results_opinions_and_turnout_pages_stay_in_the_subtree(app, world, scen
     base = f"/t/alpha/campaigns/{scene.campaign}"
     login(client, world.a.unit_admin)
     for page in (f"{base}/results", f"{base}/results?depth=all", f"{base}/results/subjects", f"{base}/turnout",
+                 f"{base}/turnout?sort=rate", f"{base}/turnout/screen",
                  f"{base}/results/subjects/{scene.subjects['采煤一队党支部']}",
                  f"{base}/results/subjects/{scene.subjects['王伟']}", f"{base}/subjects"):
         r = client.get(page)
@@ -280,7 +281,8 @@ def test_results_opinions_and_turnout_pages_stay_in_the_subtree(app, world, scen
 NOT_TENANT_ROUTES = {"static", "auth.login", "auth.logout", "auth.home", "auth.password", "auth.api_keys",
                      "auth.revoke_key", "api.openapi", "api.me", "platform.tenants", "platform.tenant_update",
                      "ballot.vote", "ballot.enter_code", "ballot.receipt_check", "ballot.stored", "public.results",
-                     "feedback.box_page"}  # the public feedback box lists every unit to choose from
+                     "feedback.box_page",  # the public feedback box lists every unit to choose from
+                     "ops.healthz", "ops.metrics"}  # operators' endpoints: no tenant (tests/monitoring)
 # URL values that name no object of a subtree: filled with the tenant's own.
 SHARED = ("campaign_id", "form_id", "section_id", "item_id", "scale_id", "category_id", "membership_id", "what",
           "sub", "key_id", "tenant_id")
