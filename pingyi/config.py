@@ -51,6 +51,24 @@ def _limit(env, name: str, default: str) -> str:
     return value
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def _networks(env, name: str, default: str) -> list[str]:
+    """Comma-separated networks (``10.0.0.0/8,::1/128``; a bare address is one host), checked now."""
+    import ipaddress
+
+    value = env.get(name)
+    value = default if value is None else value
+    out = []
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        try:
+            out.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ConfigError(f"{name}: {part!r} is not a network such as 10.0.0.0/8 or ::1/128") from None
+    return out
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     """Build the Flask config dict; ``overrides`` (tests, CLI) win over the environment."""
     env = os.environ
@@ -115,6 +133,14 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     # proxies in front that set X-Forwarded-For/-Proto, the app (rate limits, logs) takes the
     # client's address from them instead. 0 (the default) trusts no forwarded header.
     cfg["TRUSTED_PROXIES"] = _int(env, "PINGYI_TRUSTED_PROXIES", 0)
+    # /healthz and /metrics are for operators: they answer clients in these networks only (the
+    # address as ProxyFix found it), everyone else gets a 404 (pingyi.web.ops).
+    cfg["METRICS_ALLOW"] = _networks(env, "PINGYI_METRICS_ALLOW", "127.0.0.1/32,::1/128")
+    # "json": every log line of the app, gunicorn and the worker is one JSON object (time, level,
+    # logger, message, request_id), redacted like the text lines (pingyi.logsafe).
+    cfg["LOG_FORMAT"] = env.get("PINGYI_LOG_FORMAT") or "text"
+    if cfg["LOG_FORMAT"] not in LOG_FORMATS:
+        raise ConfigError(f"PINGYI_LOG_FORMAT={cfg['LOG_FORMAT']!r}: expected one of {', '.join(LOG_FORMATS)}")
     # Per client address: every ballot page view (a meeting room may share one address), failed
     # link and code look-ups (guessing is hopeless), receipt checks.
     cfg["BALLOT_PAGE_LIMIT"] = _limit(env, "PINGYI_BALLOT_PAGE_LIMIT", "600 per minute")
@@ -151,6 +177,14 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     # would leave a killed worker's live tally stuck for 90 s).
     cfg["WORKER_JOB_MONITORING_INTERVAL"] = _int(env, "PINGYI_WORKER_JOB_MONITORING_INTERVAL", 5, low=1)
     cfg["WORKER_HEARTBEAT_GRACE"] = _int(env, "PINGYI_WORKER_HEARTBEAT_GRACE", 10, low=1)
+    # A streaming replica for the reads that opt in (results dashboards, the public page, report
+    # files: pingyi.replica), used while it is at most REPLICA_MAX_LAG seconds behind (asked at most
+    # every REPLICA_CHECK_INTERVAL seconds per process); unset, everything reads the primary.
+    cfg["DATABASE_REPLICA_URL"] = env.get("DATABASE_REPLICA_URL") or None
+    cfg["REPLICA_MAX_LAG"] = float(env.get("PINGYI_REPLICA_MAX_LAG", 10))
+    cfg["REPLICA_CHECK_INTERVAL"] = float(env.get("PINGYI_REPLICA_CHECK_INTERVAL", 5))
+    # 1: DATABASE_URL (and the replica's) is a pgbouncer in transaction pooling mode.
+    cfg["DB_PGBOUNCER"] = _int(env, "PINGYI_DB_PGBOUNCER", 0) > 0
     cfg.update(overrides)
     cfg["SQLALCHEMY_DATABASE_URI"] = normalize_db_url(cfg["SQLALCHEMY_DATABASE_URI"])
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
@@ -159,6 +193,23 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {**cfg["SQLALCHEMY_ENGINE_OPTIONS"],
                                             "pool_size": _int(env, "PINGYI_DB_POOL_SIZE", 5, low=1),
                                             "max_overflow": _int(env, "PINGYI_DB_MAX_OVERFLOW", 5)}
+        if cfg["DB_PGBOUNCER"]:
+            # pgbouncer in transaction mode hands each transaction whichever server connection
+            # is free: psycopg's server-side prepared statements (made after 5 runs of a
+            # statement on a connection) would be missing there, or clash with another
+            # client's. Off only then: on a direct connection they save ~0.5 ms of planning a
+            # ballot (docs/deploy.md).
+            options = cfg["SQLALCHEMY_ENGINE_OPTIONS"]
+            options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
+    if cfg["DATABASE_REPLICA_URL"]:
+        if not cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+            raise ConfigError("DATABASE_REPLICA_URL needs a PostgreSQL DATABASE_URL")
+        # the primary's engine options (Flask-SQLAlchemy gives a bind none of them); a replica
+        # that does not answer within seconds is passed over (pingyi.replica.usable)
+        options = cfg["SQLALCHEMY_ENGINE_OPTIONS"]
+        cfg["SQLALCHEMY_BINDS"] = {**cfg.get("SQLALCHEMY_BINDS", {}), "replica": {
+            **options, "url": normalize_db_url(cfg["DATABASE_REPLICA_URL"]),
+            "connect_args": {**options.get("connect_args", {}), "connect_timeout": 3}}}
     return cfg
 
 

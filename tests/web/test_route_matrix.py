@@ -28,7 +28,10 @@ NOT_TENANT_ROUTES = {"static", "auth.login", "auth.logout", "auth.home", "auth.p
                      "public.results",
                      # the feedback box (信息收集箱) is public per tenant by slug: tests/feedback covers
                      # unknown and deactivated tenants (404) and units of another tenant (refused)
-                     "feedback.box_page"}
+                     "feedback.box_page",
+                     # operators' endpoints, no tenant: summed over the service, allowed networks
+                     # only (tests/monitoring)
+                     "ops.healthz", "ops.metrics"}
 # Routes whose ids belong to a *subordinate* tenant, named by ``sub`` (its slug): A's own ids are
 # no subordinate of A, so the not-vacuous check cannot fill them; tests/test_oversight.py shows
 # them answering 200 for the county over its subordinate.
