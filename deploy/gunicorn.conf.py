@@ -23,12 +23,29 @@ logger_class = "pingyi.web.weblog.RedactingLogger"
 
 # /metrics sums the counts of every worker process (prometheus_client's multiprocess mode): each
 # process writes its own to files in PROMETHEUS_MULTIPROC_DIR, one directory per gunicorn server,
-# emptied when it starts. Unset, a directory of this server's own is made (and removed on exit).
-# Set here, before any worker imports prometheus_client, which reads it once.
+# emptied when it starts. Unset, a directory of this server's own is made (and removed on exit;
+# those of servers that were killed are removed by the next start). Set here, before any worker
+# imports prometheus_client, which reads it once.
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import glob
+    import shutil
     import tempfile
 
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="pingyi-metrics-")
+    for _left in glob.glob(os.path.join(tempfile.gettempdir(), "pingyi-metrics-*-*")):
+        _pid = os.path.basename(_left).split("-")[2]
+        if _pid.isdigit() and not _alive(int(_pid)):
+            shutil.rmtree(_left, ignore_errors=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=f"pingyi-metrics-{os.getpid()}-")
 
 
 def on_starting(server):
