@@ -179,6 +179,12 @@ def add_input(job: Job, name: str, data: bytes) -> JobFile:
     return add_file(job, name, INPUT, data)
 
 
+def files_of(job: Job) -> list[JobFile]:
+    """The files a job produced, in order (not its input: no page offers that)."""
+    return list(db.session.execute(select(JobFile).where(JobFile.job_id == job.id, JobFile.mime != INPUT)
+                                   .order_by(JobFile.id)).scalars())
+
+
 def input_of(job: Job) -> JobFile | None:
     return db.session.execute(select(JobFile).where(JobFile.job_id == job.id, JobFile.mime == INPUT)
                               .order_by(JobFile.id)).scalars().first()

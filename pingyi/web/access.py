@@ -18,6 +18,7 @@ from flask import abort, g, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from pingyi import jobs
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
@@ -285,6 +286,18 @@ def job_or_404(job_id) -> Job:
 def job_file_or_404(file_id) -> JobFile:
     f = scoped_or_404(JobFile, file_id)
     job_or_404(f.job_id)
+    return f
+
+
+def downloadable_file(job: Job, file_id) -> JobFile:
+    """A file ``job`` produced that the caller may download (the page and the API): never the
+    job's input; link lists are secrets (admins only), and a report holds the whole campaign
+    (not a unit admin's subtree)."""
+    f = job_file_or_404(file_id)
+    if f.job_id != job.id or f.mime == jobs.INPUT:
+        abort(404)
+    if (f.once or job.kind == "report" and g.access.unit_path) and not g.access.is_admin:
+        abort(403)
     return f
 
 

@@ -168,7 +168,8 @@ def test_matrix_is_not_vacuous(app, world):
         values = {k: v for k, v in {**_ids_of(world.a), "slug": world.a.slug}.items() if k in rule.arguments}
         path = rule.build(values, append_unknown=False)[1]
         r = client.get(path)
-        assert r.status_code in (200, 302), f"{path} → {r.status_code}"
+        gone = (410,) if rule.endpoint == "api.job_file" else ()  # a download-once file the page route took
+        assert r.status_code in (200, 302, *gone), f"{path} → {r.status_code}"
         ok += 1
     assert ok >= 10
 

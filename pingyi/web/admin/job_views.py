@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, g, redirect, render_template, url_for
-from sqlalchemy import select
+from flask import Response, current_app, flash, redirect, render_template, url_for
 
 from pingyi import jobs
 from pingyi.extensions import db
 from pingyi.i18n import _
-from pingyi.models import JobFile
-from pingyi.web.access import job_file_or_404, job_or_404, require_role
+from pingyi.web.access import downloadable_file, job_or_404, require_role
 
 from . import bp
 
@@ -17,9 +15,7 @@ from . import bp
 @bp.route("/jobs/<int:job_id>")
 def job(job_id: int):
     j = job_or_404(job_id)  # a unit admin: only a job they started
-    files = db.session.execute(select(JobFile).where(JobFile.job_id == j.id, JobFile.mime != jobs.INPUT)
-                               .order_by(JobFile.id)).scalars().all()  # an upload the job works on is not offered
-    return render_template("admin/job.html", job=j, files=files)
+    return render_template("admin/job.html", job=j, files=jobs.files_of(j))
 
 
 @bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
@@ -39,11 +35,7 @@ def job_retry(job_id: int):
 def job_file(job_id: int, file_id: int):
     """Link lists are secrets: only admins download them, and only once."""
     j = job_or_404(job_id)
-    f = job_file_or_404(file_id)
-    if f.job_id != j.id or f.mime == jobs.INPUT:
-        abort(404)
-    if (f.once or j.kind == "report" and g.access.unit_path) and not g.access.is_admin:
-        abort(403)  # a report holds the whole campaign: not a unit admin's subtree
+    f = downloadable_file(j, file_id)
     data = jobs.take_file(f)
     if data is None:
         flash(_("该文件已下载过，为保密不再保留；如需要请作废后重新发放") if f.downloaded_at else

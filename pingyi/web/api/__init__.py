@@ -188,4 +188,4 @@ def import_file(what: str):
     return jsonify({"created": plan.created, "updated": plan.updated})
 
 
-from . import campaigns  # noqa: E402,F401
+from . import campaigns, results  # noqa: E402,F401

@@ -92,6 +92,11 @@ def spec() -> dict:
                                            "description": "per-user API key from /account/keys"}},
             "schemas": {"Unit": UNIT, "Person": PERSON, "FormSummary": FORM_SUMMARY, "Form": FORM,
                         "Campaign": CAMPAIGN, "Subject": SUBJECT, "Category": CATEGORY, "Rule": RULE,
+                        "Job": _obj({"id": INT, "kind": STR, "state": {"type": "string", "enum": [
+                            "queued", "running", "done", "failed"]}, "percent": INT, "error": {"type": [
+                                "string", "null"]}, "url": STR, "files": {"type": "array", "items": _obj({
+                                    "id": INT, "name": STR, "mime": STR, "size": INT, "download_once": {
+                                        "type": "boolean"}, "available": {"type": "boolean"}, "url": STR})}}),
                         "Error": _obj({"error": {"type": "string"}, "status": {"type": "integer"},
                                        "field": {"type": ["string", "null"], "description": "the field refused"},
                                        "issues": {"type": "array", "description": "an import's problems by row"},
@@ -241,6 +246,44 @@ def spec() -> dict:
                 "get": {"summary": "rule presets from the seeds, by key",
                         "responses": ok("presets", {"type": "object", "additionalProperties": _obj(
                             {"name": STR, "rules": {"type": "array", "items": RULE}})})},
+            },
+            "/t/{slug}/campaigns/{campaign_id}/results": {
+                "parameters": cid,
+                "get": {"summary": "figures as the results page shows them (live_view: full, live or turnout "
+                                   "only; small cells suppressed; a unit admin: their subtree); each share as "
+                                   "{share, rate}",
+                        "responses": ok("results", _obj({
+                            "view": {"type": "string", "enum": ["full", "live", "turnout"]}, "ballots": INT,
+                            "tallied_at": {"type": ["string", "null"]}, "total": {"type": ["object", "null"]},
+                            "items": {"type": "array"}, "categories": {"type": "array"},
+                            "verdicts": {"type": "array"}, "units": {"type": "array"}}))},
+            },
+            "/t/{slug}/campaigns/{campaign_id}/results/subjects": {
+                "parameters": cid,
+                "get": {"summary": "the subject table, searched, sorted and paged by the database",
+                        "parameters": [{"name": "q", "in": "query", "schema": STR},
+                                       {"name": "form", "in": "query", "schema": INT},
+                                       {"name": "sort", "in": "query", "schema": {
+                                           "type": "string",
+                                           "enum": ["rate", "-rate", "answers", "-answers", "lowest", "label"]}},
+                                       {"name": "page", "in": "query", "schema": INT},
+                                       {"name": "per_page", "in": "query", "schema": INT, "description": "≤ 500"}],
+                        "responses": ok("one page", _obj({"total": INT, "page": INT, "per_page": INT,
+                                                          "subjects": {"type": "array"}}))},
+            },
+            "/t/{slug}/campaigns/{campaign_id}/reports": {
+                "parameters": cid,
+                "post": {"summary": "start a report job (统计表, 意见汇总表, summary, roll-up); follow its url",
+                         "requestBody": body(schemas.ReportIn), "responses": ok("job", ref("Job"), "202")},
+            },
+            "/t/{slug}/jobs/{job_id}": {
+                "parameters": [SLUG, _id("job_id")],
+                "get": {"summary": "a job's state, progress and files", "responses": ok("job", ref("Job"))},
+            },
+            "/t/{slug}/jobs/{job_id}/files/{file_id}": {
+                "parameters": [SLUG, _id("job_id"), _id("file_id")],
+                "get": {"summary": "a job's file (link lists once only, then 410; 410 too once expired)",
+                        "responses": {"200": {"description": "the file's bytes"}, "410": ERR, **crud_errors}},
             },
             "/t/{slug}/campaigns/{campaign_id}/links": {
                 "parameters": cid,

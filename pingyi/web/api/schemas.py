@@ -148,6 +148,11 @@ class PresetIn(Body):
     preset: Text(50) = ""
 
 
+class ReportIn(Body):
+    kind: Text(20) = Field("", description="tally (统计表), opinions (意见汇总表), summary (评议工作总结) or rollup")
+    format: Text(10) = Field("xlsx", description="tally, opinions: xlsx; summary: docx or pdf; rollup: xlsx or pdf")
+
+
 class BulkSubjectsIn(Body):
     kind: Text(10) = ""
     root_unit_id: Id | None = None
