@@ -75,6 +75,19 @@ test: install
 	  if [ "$$(cat $$log/$$d.rc)" = 0 ]; then tail -n 2 $$log/$$d; else cat $$log/$$d; fail=1; fi; \
 	done; rm -rf $$log; exit $$fail
 
+# Backups (docs/deploy.md: Backups and restore): `make backup` writes BACKUP_DIR/pingyi-<time>.backup of DATABASE_URL
+# (OUT=file to choose; outside the checkout by default, where `make clean` cannot reach it);
+# `make restore FILE=… INTO=<an empty database's URL>` restores one (FORCE=1: over existing tables).
+.PHONY: backup restore
+BACKUP_DIR ?= $(HOME)/pingyi-backups
+backup: install
+	@mkdir -p "$(BACKUP_DIR)"
+	$(BIN)/pingyi backup --out "$(or $(OUT),$(BACKUP_DIR)/pingyi-$(shell date +%Y%m%d-%H%M%S).backup)"
+
+restore: install
+	@test -n "$(FILE)" -a -n "$(INTO)" || { echo "usage: make restore FILE=<backup file> INTO=<database URL> [FORCE=1]"; exit 2; }
+	$(BIN)/pingyi restore "$(FILE)" --into "$(INTO)" $(if $(FORCE),--force)
+
 lint: install
 	$(BIN)/ruff check pingyi worker tests bench
 	$(BIN)/lint-imports

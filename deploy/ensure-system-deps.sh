@@ -10,6 +10,9 @@ if [ "${1:-}" = "--test" ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/sbin/nginx ] || missing+=(nginx)
   [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
+  # the restore drill (pg_dump, pg_restore) and the replica test (initdb, pg_basebackup: clusters of its own)
+  command -v pg_restore >/dev/null || missing+=(postgresql-client)
+  compgen -G "/usr/lib/postgresql/*/bin/pg_basebackup" >/dev/null || missing+=(postgresql)
   command -v wrk >/dev/null || missing+=(wrk)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -13,6 +13,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from pingyi.audit import set_actor
+from pingyi.backup.cli import backup_cmd, restore_cmd
 from pingyi.config import base_url_for_cli
 from pingyi.errors import DomainError
 from pingyi.extensions import db
@@ -425,7 +426,7 @@ def register_cli(app) -> None:
     """The app's own commands, then those other packages plug in through the ``pingyi.commands``
     entry point (``pingyi worker``, ``pingyi bench``): the app never imports them."""
     for cmd in (tenant_cli, user_cli, units_cli, people_cli, campaigns_cli, links_cli, tally_cmd, report_cmd,
-                demo_cmd, rectification_cli):
+                demo_cmd, rectification_cli, backup_cmd, restore_cmd):
         app.cli.add_command(cmd)
     for ep in entry_points(group="pingyi.commands"):
         app.cli.add_command(ep.load(), ep.name)

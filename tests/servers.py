@@ -29,6 +29,7 @@ HINTS = {
     "font": "No TrueType CJK font for PDFs (%s) — install it (apt-get install fonts-wqy-microhei)",
     "nginx": "nginx not found at %s — install it (apt-get install nginx)",
     "pgbouncer": "pgbouncer not found at %s — install it (apt-get install pgbouncer)",
+    "pg_dump": "pg_dump or pg_restore not found on %s — install them (apt-get install postgresql-client)",
 }
 NGINX = os.environ.get("PINGYI_TEST_NGINX", "/usr/sbin/nginx")
 DEPLOY = Path(__file__).parents[1] / "deploy"
@@ -60,6 +61,8 @@ def available(what: str) -> bool:
         return os.access(NGINX, os.X_OK)
     if what == "pgbouncer":
         return os.access(PGBOUNCER, os.X_OK)
+    if what == "pg_dump":
+        return shutil.which("pg_dump") is not None and shutil.which("pg_restore") is not None
     if what == "chromium":
         return os.path.exists(CHROMIUM) and shutil.which("node") is not None or os.path.exists(CHROMIUM)
     raise ValueError(what)
@@ -70,7 +73,7 @@ def require(what: str) -> None:
     if available(what):
         return
     target = {"postgresql": PG_ADMIN_URL, "redis": REDIS_URL, "chromium": CHROMIUM, "font": "fontconfig",
-              "nginx": NGINX, "pgbouncer": PGBOUNCER}[what]
+              "nginx": NGINX, "pgbouncer": PGBOUNCER, "pg_dump": "PATH"}[what]
     message = HINTS[what] % target
     if IN_CI:
         pytest.fail("CI=true and " + message, pytrace=False)
