@@ -215,6 +215,10 @@ def test_reads_that_opt_in_are_served_by_a_streaming_replica(pair):
                 db.session.get(Campaign, cid).name = "测试评议（更正）"
                 db.session.commit()
             wait_received(pair)
+            deadline = time.monotonic() + 20  # replay stops before the new WAL's first record
+            while conn.execute("SELECT pg_get_wal_replay_pause_state()").fetchone()[0] != "paused":
+                assert time.monotonic() < deadline, "replay did not pause"
+                time.sleep(0.05)
             time.sleep(max(0.0, 0.8 - (time.monotonic() - paused)))
             app.config["REPLICA_MAX_LAG"] = 0.5
             assert campaign_name(app, a, cid) == (False, "测试评议（更正）")
