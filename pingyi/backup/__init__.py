@@ -115,7 +115,7 @@ def _drop_job_files(path: Path) -> None:
         names = [r[0] for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'job_file*'")]
         for name in names:
-            conn.execute(f'DELETE FROM "{name}"')  # a table name read from sqlite_master
+            conn.execute(f'DELETE FROM "{name}"')  # nosec B608 # a table name read from sqlite_master
         conn.commit()
         conn.execute("VACUUM")
     finally:
