@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
+from flask import Flask
 from sqlalchemy import text
 
 from pingyi import create_app
@@ -145,6 +150,28 @@ def fresh_db(request, tmp_path):
     finally:
         with _admin_conn() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def served_app(tmp_dir, secret: str = "browser") -> Iterator[tuple[Flask, str]]:
+    """For the browser tests: a migrated SQLite file database, the app on it (fast password
+    hashes, jobs in-process), and werkzeug serving it on a free loopback port from a thread —
+    ``(app, base URL)``; serving starts at once, so fill the database before the first request.
+    Stopped and disposed after."""
+    from werkzeug.serving import make_server
+
+    url = "sqlite:///" + str(Path(tmp_dir) / "live.sqlite3")
+    _migrate(url)
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": secret, "PASSWORD_HASH_PARAMS": FAST_HASH,
+                      "REDIS_URL": None})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield app, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        with app.app_context():
+            _db.engine.dispose()
 
 
 def _migrate(url: str) -> None:

@@ -6,15 +6,12 @@ tests/artifacts/ for a human look."""
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 
 import pypdfium2
 import pytest
-from werkzeug.serving import make_server
 
-from pingyi.extensions import db
-from tests.conftest import FAST_HASH, _migrate
+from tests.conftest import served_app
 
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.dates]
@@ -24,27 +21,17 @@ PT = 96 / 72  # CSS pixels per point
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """A closed, counted campaign (tests/ballot_world.py) served on a port of its own."""
-    from pingyi import create_app
     from tests.ballot_world import build, close_and_count, vote
     from tests.factories import build_world
 
-    url = "sqlite:///" + str(tmp_path_factory.mktemp("print") / "print.sqlite3")
-    _migrate(url)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "print", "PASSWORD_HASH_PARAMS": FAST_HASH,
-                      "REDIS_URL": None})
-    with app.app_context():
-        world = build_world()
-        bw = build(world)
-        vote(world, bw, bw.own[:3], (0, 1, 3))
-        vote(world, bw, bw.other_branch[:1], (2,))
-        close_and_count(world, bw)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", world.a.admin, bw.campaign_id
-    server.shutdown()
-    with app.app_context():
-        db.engine.dispose()
+    with served_app(tmp_path_factory.mktemp("print"), "print") as (app, base):
+        with app.app_context():
+            world = build_world()
+            bw = build(world)
+            vote(world, bw, bw.own[:3], (0, 1, 3))
+            vote(world, bw, bw.other_branch[:1], (2,))
+            close_and_count(world, bw)
+        yield base, world.a.admin, bw.campaign_id
 
 
 def _results_page(browser, served):

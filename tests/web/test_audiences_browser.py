@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from pingyi.audit import acting_as
 from pingyi.campaigns import lifecycle as cp
@@ -26,7 +24,7 @@ from pingyi.tenancy import tenant_context
 from pingyi.voting import tokens
 from tests import clock
 from tests.ballot_world import cast, close
-from tests.conftest import FAST_HASH, _migrate
+from tests.conftest import served_app
 from tests.factories import PASSWORD, World, build_world
 
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
@@ -92,24 +90,13 @@ def _audit_events(world: World) -> None:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from pingyi import create_app
-
-    url = "sqlite:///" + str(tmp_path_factory.mktemp("audiences") / "live.sqlite3")
-    _migrate(url)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser", "PASSWORD_HASH_PARAMS": FAST_HASH,
-                      "REDIS_URL": None})
-    with app.app_context():
-        world = build_world()
-        cid = _public_campaign(world)
-        _audit_events(world)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    ARTIFACTS.mkdir(exist_ok=True)
-    yield Site(f"http://127.0.0.1:{server.server_port}", world, cid)
-    server.shutdown()
-    with app.app_context():
-        db.engine.dispose()
+    with served_app(tmp_path_factory.mktemp("audiences")) as (app, base):
+        with app.app_context():
+            world = build_world()
+            cid = _public_campaign(world)
+            _audit_events(world)
+        ARTIFACTS.mkdir(exist_ok=True)
+        yield Site(base, world, cid)
 
 
 def _login(browser, site: Site, email: str, viewport: dict):

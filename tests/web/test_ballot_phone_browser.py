@@ -7,15 +7,12 @@ tests/artifacts/ for a human look."""
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from pingyi.extensions import db
-from tests.conftest import FAST_HASH, _migrate
+from tests.conftest import served_app
 
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
@@ -42,32 +39,20 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """A small open campaign (tests/ballot_world.py) served on a port of its own."""
-    from pingyi import create_app
     from pingyi.voting import ballots
     from tests.ballot_world import build
     from tests.factories import build_world
 
-    url = "sqlite:///" + str(tmp_path_factory.mktemp("phone") / "phone.sqlite3")
-    _migrate(url)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "phone", "PASSWORD_HASH_PARAMS": FAST_HASH,
-                      "REDIS_URL": None})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
+    with served_app(tmp_path_factory.mktemp("phone"), "phone") as (app, base):
+        def ballot(secret: str) -> Ballot:
+            sheet = ballots.resolve(secret).sheet()
+            return Ballot(f"{base}/b/{secret}", [(s.id, [ballots.field_name("a", s.id, it.id) for it in s.items()
+                                                         if it.kind == "rating" and it.required]) for s in sheet])
 
-    def ballot(secret: str) -> Ballot:
-        sheet = ballots.resolve(secret).sheet()
-        return Ballot(f"{base}/b/{secret}", [(s.id, [ballots.field_name("a", s.id, it.id) for it in s.items()
-                                                     if it.kind == "rating" and it.required]) for s in sheet])
-
-    with app.app_context():
-        bw = build(build_world())
-        links = Served(base, [ballot(ln.secret) for ln in bw.group], [ballot(ln.secret) for ln in bw.own])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield links
-    server.shutdown()
-    with app.app_context():
-        db.engine.dispose()
+        with app.app_context():
+            bw = build(build_world())
+            links = Served(base, [ballot(ln.secret) for ln in bw.group], [ballot(ln.secret) for ln in bw.own])
+        yield links
 
 
 def _choose(page, name: str, index: int = 0) -> None:

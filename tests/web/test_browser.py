@@ -3,15 +3,13 @@ tree with its 349 branches; screenshots go to tests/artifacts/ for a human look.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from pingyi.extensions import db
 from tests import clock
-from tests.conftest import FAST_HASH, _migrate
+from tests.conftest import served_app
 
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 _apps: list = []
@@ -22,30 +20,17 @@ OPEN, PUBLISHED = (f"{clock.day(-days).year}年创先争优活动群众评议" f
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    from pingyi import create_app
-
-    url = "sqlite:///" + str(tmp_path_factory.mktemp("live") / "live.sqlite3")
-    _migrate(url)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser", "PASSWORD_HASH_PARAMS": FAST_HASH,
-                      "REDIS_URL": None})
-    runner = app.test_cli_runner()
     from pingyi.cli import main
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    # The printed sample link must point where the demo is served (`make demo PORT=…`).
-    result = runner.invoke(main, ["demo", "--base-url", base + "/"], catch_exceptions=False)
-    assert result.exit_code == 0
-    app.config["DEMO_SAMPLE_LINK"] = result.output.split("sample ballot link: ")[1].split()[0]
-    assert app.config["DEMO_SAMPLE_LINK"].startswith(base + "/b/")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    app.config["LIVE_BASE"] = base
-    _apps.append(app)
-    yield base
-    server.shutdown()
-    with app.app_context():
-        db.engine.dispose()
+    with served_app(tmp_path_factory.mktemp("live")) as (app, base):
+        # The printed sample link must point where the demo is served (`make demo PORT=…`).
+        result = app.test_cli_runner().invoke(main, ["demo", "--base-url", base + "/"], catch_exceptions=False)
+        assert result.exit_code == 0
+        app.config["DEMO_SAMPLE_LINK"] = result.output.split("sample ballot link: ")[1].split()[0]
+        assert app.config["DEMO_SAMPLE_LINK"].startswith(base + "/b/")
+        app.config["LIVE_BASE"] = base
+        _apps.append(app)
+        yield base
 
 
 def test_admin_logs_in_and_sees_the_tree(live_server, browser):

@@ -5,15 +5,12 @@ allows no inline script, and these pages need none). Screenshots go to tests/art
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from pingyi.extensions import db
 from tests.ballot_world import build, vote
-from tests.conftest import FAST_HASH, _migrate
+from tests.conftest import served_app
 from tests.factories import PASSWORD, build_world
 
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
@@ -25,23 +22,12 @@ SIZE = {"width": 1366, "height": 768}
 def site(tmp_path_factory):
     """The two-tenant world on a file database, served; alpha's campaign: 采煤一队党支部 4 of 6
     links used, 公司党委's 全评 1 of 2, 机关党支部 none of 2."""
-    from pingyi import create_app
-
-    url = "sqlite:///" + str(tmp_path_factory.mktemp("turnout") / "live.sqlite3")
-    _migrate(url)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser", "PASSWORD_HASH_PARAMS": FAST_HASH,
-                      "REDIS_URL": None})
-    with app.app_context():
-        world = build_world()
-        bw = build(world, links=6)
-        vote(world, bw, [*bw.own[:4], bw.group[0]], (0, 1, 2, 3, 0))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", world, bw.campaign_id
-    server.shutdown()
-    with app.app_context():
-        db.engine.dispose()
+    with served_app(tmp_path_factory.mktemp("turnout")) as (app, base):
+        with app.app_context():
+            world = build_world()
+            bw = build(world, links=6)
+            vote(world, bw, [*bw.own[:4], bw.group[0]], (0, 1, 2, 3, 0))
+        yield base, world, bw.campaign_id
 
 
 def _page(browser, base: str, email: str):
