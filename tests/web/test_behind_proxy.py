@@ -122,3 +122,17 @@ def test_nginx_logs_no_link_however_it_is_written(app, database, tmp_path):
     assert not [text for text in logs if secret in text or code in text]
     logged = [json.loads(line)["uri"] for line in (tmp_path / "nginx" / "pingyi.access.log").read_text().splitlines()]
     assert logged == list(paths.values())
+
+
+def test_with_no_host_answering_a_voter_reads_that_the_link_still_works(tmp_path):
+    """nginx's own 502 page would say "Bad Gateway" in English; the site's error_page serves a
+    static page in Chinese (with every app host down, nothing else could answer)."""
+    with servers.nginx(servers.free_port(), tmp_path / "nginx") as port:  # nothing listens upstream
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request("POST", f"/b/{'x' * 22}", body="a=1", headers={"Content-Type": "application/x-www-form-urlencoded"})
+            r = conn.getresponse()
+            page = r.read().decode()
+        finally:
+            conn.close()
+    assert r.status == 502 and "您的测评码仍然有效" in page and "Bad Gateway" not in page
