@@ -4,6 +4,11 @@ Views stay thin: they parse the request, call a domain function and render."""
 
 from __future__ import annotations
 
+import hashlib
+from contextlib import suppress
+from functools import lru_cache
+from pathlib import Path
+
 from flask import Flask, g, jsonify, render_template, request
 from werkzeug.routing import IntegerConverter
 
@@ -52,7 +57,27 @@ def init_app(app: Flask) -> None:
     csrf.exempt(ballot_bp)  # the unguessable link in the URL is the ballot form's CSRF token
     _install_error_pages(app)
     _install_template_helpers(app)
+    _install_static_versions(app)
     headers.install(app)
+
+
+@lru_cache(maxsize=256)
+def _file_version(path: str, mtime_ns: int) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()[:10]
+
+
+def _install_static_versions(app: Flask) -> None:
+    """``url_for('static', …)`` names the file's content (``?v=<hash>``): nginx may then keep it a
+    month (deploy/nginx/pingyi.conf), and a release that changes a file names a new URL."""
+    folder = Path(app.static_folder)
+
+    @app.url_defaults
+    def _version(endpoint: str, values: dict) -> None:
+        if endpoint == "static" and "v" not in values and "filename" in values:
+            path = folder / values["filename"]
+            with suppress(OSError):  # a missing file: the URL stays plain (and answers 404)
+                values["v"] = _file_version(str(path), path.stat().st_mtime_ns)
 
 
 def _install_error_pages(app: Flask) -> None:
