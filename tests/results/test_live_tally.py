@@ -257,7 +257,8 @@ def test_bench_tally_prints_one_json_line_and_cleans_up(app):
     assert r.exit_code == 0, r.output
     figures = json.loads(r.output.strip().splitlines()[-1])
     assert figures["answers"] >= 3000 and figures["ballots"] > 0 and figures["branches"] >= 1
-    assert {"tally_s", "rollup_s", "raw_groupby_s", "ratio", "cold_tally_s", "cold_ratio"} <= set(figures)
+    assert {"tally_s", "rollup_s", "raw_groupby_s", "ratio", "cold_tally_s", "cold_ratio", "subject_page_s",
+            "subject_table_all_s", "results_page_s"} <= set(figures)
     assert figures["ratio"] > 0 and figures["raw_groupby_s"] > 0
     with app.app_context(), unscoped():
         assert db.session.execute(text("SELECT COUNT(*) FROM answers")).scalar() == 0
