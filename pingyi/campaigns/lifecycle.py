@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Select, delete, func, select
 
 from pingyi.audit import record_bulk
+from pingyi.bulk import note_filled
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
@@ -330,6 +331,7 @@ def add_subjects_bulk(c: Campaign, kind: str, root: Unit, form: Form, unit_kinds
         pos += 1
     if rows:
         db.session.execute(Subject.__table__.insert(), rows)
+        note_filled("subjects", len(rows))  # analysed after the commit: the subject table's plans need it
         record_bulk("create", "subjects", len(rows), {"campaign_id": c.id, "kind": kind, "root": root.name})
     return len(rows)
 
