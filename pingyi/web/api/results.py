@@ -101,7 +101,7 @@ def campaign_report(campaign_id: int):
     """Start a report job (``{"kind": "tally", "format": "xlsx"}``); follow it at its ``url``."""
     c = campaign_or_404(campaign_id)
     body = _body(schemas.ReportIn)
-    job = reports.submit(c, body["kind"], body["format"], current_user.id)
+    job = reports.submit(c, body.get("kind", ""), body.get("format", "xlsx"), current_user.id)
     return jsonify(job_json(job)), 202
 
 
