@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import re
 import secrets
 import threading
@@ -135,11 +137,12 @@ def database(request, tmp_path_factory):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_db(request, tmp_path):
-    """An empty, unmigrated database of this test's own (URL), for migrating step by step."""
-    if request.param == "sqlite":
-        yield "sqlite:///" + str(tmp_path / "migrate.sqlite3")
+@contextmanager
+def empty_database(backend: str, tmp_path, stem: str = "empty") -> Iterator[str]:
+    """An empty, unmigrated database of the test's own (its URL), dropped after: a SQLite file
+    in ``tmp_path`` or a ``pingyi_test_<random>`` database on the local PostgreSQL."""
+    if backend == "sqlite":
+        yield "sqlite:///" + str(Path(tmp_path) / f"{stem}.sqlite3")
         return
     servers.require("postgresql")
     name = f"pingyi_test_{secrets.token_hex(6)}"
@@ -150,6 +153,13 @@ def fresh_db(request, tmp_path):
     finally:
         with _admin_conn() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_db(request, tmp_path):
+    """An empty, unmigrated database of this test's own (URL), for migrating step by step."""
+    with empty_database(request.param, tmp_path, "migrate") as url:
+        yield url
 
 
 @contextmanager
@@ -283,3 +293,15 @@ def browser():
             "--disable-background-networking", "--disable-component-update", "--disable-sync"])
         yield b
         b.close()
+
+
+@pytest.fixture
+def root_log(caplog):
+    """A real handler on the root logger, at INFO, as a deployment's logging would have."""
+    caplog.set_level(logging.INFO)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    yield stream
+    logging.getLogger().removeHandler(handler)

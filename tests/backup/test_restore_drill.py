@@ -8,7 +8,6 @@ forced."""
 from __future__ import annotations
 
 import re
-import secrets
 import subprocess
 
 import pytest
@@ -24,7 +23,7 @@ from pingyi.tenancy import TenantScopeError, tenant_context
 from pingyi.voting import ballots, issuing
 from tests import servers
 from tests.ballot_world import build, close_and_count, full_answers, vote
-from tests.conftest import _admin_conn, _pg_url, make_app
+from tests.conftest import empty_database, make_app
 from tests.factories import login
 
 pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
@@ -35,18 +34,8 @@ COMMENT = "食堂饭菜要改进"
 @pytest.fixture
 def fresh_url(database, tmp_path):
     """An empty database to restore into, of the same kind as the test's."""
-    backend, _url = database
-    if backend == "sqlite":
-        yield "sqlite:///" + str(tmp_path / "restored.sqlite3")
-        return
-    name = f"pingyi_test_{secrets.token_hex(6)}"
-    with _admin_conn() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _pg_url(name)
-    finally:
-        with _admin_conn() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with empty_database(database[0], tmp_path, "restored") as url:
+        yield url
 
 
 def readable(backend: str, path) -> bytes:

@@ -16,9 +16,9 @@ from pingyi.models import BallotToken, Campaign, Unit
 from pingyi.org import orgtree
 from pingyi.results import turnout as to
 from pingyi.tenancy import tenant_context
-from pingyi.voting import ballots, tokens
+from pingyi.voting import tokens
 from pingyi.voting.tokens import Links
-from tests.ballot_world import build, full_answers
+from tests.results.test_turnout_sample import _turnout_world
 
 pytestmark = pytest.mark.dates  # the ballot world opens a campaign around now
 
@@ -115,29 +115,11 @@ def test_several_top_units_are_the_groups():
 
 # ---- on the database ------------------------------------------------------------------------------
 
-def _vote(world, bw, link: str) -> None:
-    state = ballots.resolve(link)
-    subjects = ballots.subjects_for(state.token, state.category)
-    sub = ballots.parse(full_answers(world, bw, link), subjects, ballots.forms_of(subjects))
-    assert not sub.errors
-    ballots.cast(link, sub)
-
-
 @pytest.fixture
 def voted(app, world):
-    """The ballot world's campaign: 采煤一队党支部 6 links (4 used, 1 revoked), 公司党委 2 全评 links
-    (1 used), 机关党支部 2 links (none used, 1 revoked); plus a second committee with two branches
-    holding links (so the tree has a committee without general branch and many units)."""
-    with app.app_context():
-        bw = build(world, links=6)
-        for link in [*bw.own[:4], bw.group[0]]:
-            _vote(world, bw, link.secret)
-        with tenant_context(world.a.id):
-            c = db.session.get(Campaign, bw.campaign_id)
-            assert tokens.revoke(c, short_code=bw.own[5].short_code) == 1
-            assert tokens.revoke(c, short_code=bw.other_branch[1].short_code) == 1
-            db.session.commit()
-    return bw
+    """The turnout tests' campaign (tests/results/test_turnout_sample.py): 采煤一队党支部 6 links
+    (4 used, 1 revoked), 公司党委 2 全评 links (1 used), 机关党支部 2 links (none used, 1 revoked)."""
+    return _turnout_world(app, world)
 
 
 def _by_hand(campaign_id: int, within: str | None = None) -> dict[int, Links]:

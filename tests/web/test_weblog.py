@@ -6,8 +6,6 @@ leaves no access line at all (its address and second would name its writer)."""
 from __future__ import annotations
 
 import http.client
-import io
-import logging
 import os
 import socket
 import subprocess
@@ -18,7 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
 from gunicorn.config import Config
 from werkzeug.serving import make_server
 
@@ -39,18 +36,6 @@ def test_redact_blanks_links_and_codes_only():
     for kept in ("/t/alpha/units", "POST /c HTTP/1.1", "rq job 5ed5c1f2-aaaa-bbbb-cccc-123456789012",
                  "status_code=500", "/b/<token>"):
         assert redact(kept) == kept
-
-
-@pytest.fixture
-def root_log(caplog):
-    """A real handler on the root logger, at INFO, as a deployment's logging would have."""
-    caplog.set_level(logging.INFO)
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
-    logging.getLogger().addHandler(handler)
-    yield stream
-    logging.getLogger().removeHandler(handler)
 
 
 def _credentials(link: tokens.IssuedLink) -> list[str]:

@@ -4,13 +4,9 @@ its arguments (issue 13)."""
 
 from __future__ import annotations
 
-import io
-import logging
 import os
 import subprocess
 import sys
-
-import pytest
 
 from pingyi import jobs
 from pingyi.queue import get_queue
@@ -18,18 +14,6 @@ from pingyi.tenancy import tenant_context
 from pingyi.voting import tokens
 from tests import servers
 from tests.ballot_world import build
-
-
-@pytest.fixture
-def root_log(caplog):
-    """A real handler on the root logger, at INFO, as a deployment's logging would have."""
-    caplog.set_level(logging.INFO)
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
-    logging.getLogger().addHandler(handler)
-    yield stream
-    logging.getLogger().removeHandler(handler)
 
 
 def _leaks(text: str, link: tokens.IssuedLink) -> list[str]:
