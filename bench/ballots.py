@@ -13,7 +13,14 @@ upgrade``), a tenant with one open campaign of seed 002's shape (per branch 13�
 12–13 links: 1 unit × 5 items + 13–14 members × 3 items = 44–47 fields a ballot), N links and
 a POST body per link (every rating item answered, random choices, fixed seed). Timed: wrk
 POSTs each link exactly once (bench/wrk/ballots.lua); then ``GET /login`` for as long, the
-baseline. Checked: every accepted ballot stored exactly once. Prints one JSON line.
+baseline. Checked: every accepted ballot stored exactly once. Prints one JSON line, with the
+memory each gunicorn worker and the RQ worker hold at the end.
+
+``--hosts N`` (issue 18 item 8): N gunicorns as deployed, each on a loopback port of its own
+with the same PINGYI_WORKERS, behind Debian's nginx running deploy/nginx/pingyi.conf itself
+(bench/nginx.py, the code tests/deploy/test_nginx_two_hosts.py runs it with); wrk and the
+baseline go through nginx. ``--nginx`` puts nginx in front of a single host too; more than one
+host always means nginx (something must spread the requests).
 
 The ballot pages' per-address limits are lifted (PINGYI_BALLOT_PAGE_LIMIT,
 PINGYI_LINK_FAILURE_LIMIT): every request comes from 127.0.0.1 here, and a meeting room's
@@ -45,6 +52,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
+from . import nginx
+
 ROOT = Path(__file__).resolve().parents[1]
 LUA = Path(__file__).resolve().parent / "wrk" / "ballots.lua"
 UNLIMITED = "1000000 per minute"
@@ -68,6 +77,13 @@ class Options:
     worker_class: str | None = None
     pg_admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     seed: int = 2024
+    hosts: int = 1
+    nginx: bool = False
+
+    @property
+    def via(self) -> str:
+        """"nginx" when nginx stands in front (asked for, or more than one host), else "direct"."""
+        return "nginx" if self.nginx or self.hosts > 1 else "direct"
 
 
 # ---- processes ------------------------------------------------------------------------------------
@@ -208,20 +224,105 @@ def gunicorn_settings(env: dict) -> dict:
     return {"workers": got["workers"] or 1, "threads": got["threads"] or 1, "worker_class": got["worker_class"] or "sync"}
 
 
-def app_servers(stack: ExitStack, env: dict, tmp: Path, redis_url: str) -> tuple[str, Path, Path]:
-    """gunicorn as deployed and one ``pingyi worker``; the base URL and both logs."""
+@dataclass
+class Servers:
+    """The servers of a run: ``base`` is where wrk sends its requests (nginx, or the one host)."""
+    base: str
+    web: list[subprocess.Popen]  # one gunicorn master per host
+    ports: list[int]
+    web_logs: list[Path]
+    worker: subprocess.Popen
+    worker_log: Path
+    nginx_dir: Path | None = None
+
+
+def app_servers(stack: ExitStack, env: dict, tmp: Path, redis_url: str, opts: Options) -> Servers:
+    """``opts.hosts`` gunicorns as deployed (each on a port of its own, the same settings), one
+    ``pingyi worker``, and nginx in front when ``opts.via`` says so."""
     from redis import Redis
 
-    port = int(env["PINGYI_BIND"].rsplit(":", 1)[1])
-    web_log, worker_log = tmp / "gunicorn.log", tmp / "worker.log"
-    web = _spawn(stack, [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
-                         "wsgi:app"], web_log, env)
+    ports = [free_port() for _ in range(opts.hosts)]
+    logs = [tmp / (f"gunicorn-{i + 1}.log" if opts.hosts > 1 else "gunicorn.log") for i in range(opts.hosts)]
+    web = [_spawn(stack, [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
+                          "wsgi:app"], log, {**env, "PINGYI_BIND": f"127.0.0.1:{port}"})
+           for port, log in zip(ports, logs, strict=True)]
+    worker_log = tmp / "worker.log"
     worker = _spawn(stack, [sys.executable, "-m", "pingyi.cli", "worker"], worker_log, env)
-    base = f"http://127.0.0.1:{port}"
-    _wait_for("gunicorn", lambda: urllib.request.urlopen(base + "/login", timeout=5).status == 200,  # nosec B310 # our own loopback server
-              web, web_log)
+    for i, (proc, port, log) in enumerate(zip(web, ports, logs, strict=True)):
+        url = f"http://127.0.0.1:{port}/login"
+        _wait_for(f"gunicorn {i + 1}", lambda url=url: urllib.request.urlopen(url, timeout=5).status == 200,  # nosec B310 # our own loopback server
+                  proc, log)
     _wait_for("pingyi worker", lambda: Redis.from_url(redis_url).scard("rq:workers") > 0, worker, worker_log)
-    return base, web_log, worker_log
+    out = Servers(f"http://127.0.0.1:{ports[0]}", web, ports, logs, worker, worker_log)
+    if opts.via == "nginx":
+        out.nginx_dir = tmp / "nginx"
+        try:  # room for every wrk connection and its upstream connection
+            port = stack.enter_context(nginx.serve(ports, out.nginx_dir,
+                                                   worker_connections=max(256, 2 * opts.connections + 64)))
+        except RuntimeError as exc:
+            raise BenchError(str(exc)) from exc
+        out.base = f"http://127.0.0.1:{port}"
+    return out
+
+
+# ---- memory ---------------------------------------------------------------------------------------
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc/<pid>/stat: no psutil)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:  # the name in () may hold spaces
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process in kB from /proc/<pid>/smaps_rollup. PSS shares each page among
+    the processes that map it (the interpreter a forked worker shares with its master), so the
+    PSS of all processes adds up to the memory they take together; RSS counts a shared page in
+    each of them."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("Rss", "Pss"):
+            fields[name] = int(rest.split()[0])
+    return fields["Rss"], fields["Pss"]
+
+
+def _mb(kb: int) -> float:
+    return round(kb / 1024, 1)
+
+
+def memory(masters: list[int], worker: int) -> dict:
+    """RSS and PSS in MB of every gunicorn worker process (``per_worker``, host by host), of
+    the masters, and their sum (the whole web tier); of the RQ worker (``main``), the processes
+    it runs at that moment (its scheduler, a work-horse) and their sum."""
+    def read(pids: list[int]) -> list[tuple[int, int]]:
+        found = []
+        for pid in pids:
+            try:
+                found.append(memory_kb(pid))
+            except (OSError, KeyError):  # a child ended meanwhile
+                continue
+        return found
+
+    web = [(memory_kb(m), read(children(m))) for m in masters]
+    rq_main, rq_children = memory_kb(worker), read(children(worker))
+    out: dict = {}
+    for i, kind in enumerate(("rss", "pss")):
+        heads = [head[i] for head, _ws in web]
+        workers = [w[i] for _head, ws in web for w in ws]
+        rq = [rq_main[i], *(c[i] for c in rq_children)]
+        out[f"web_{kind}_mb"] = {"sum": _mb(sum(heads) + sum(workers)), "per_worker": [_mb(k) for k in workers],
+                                 "masters": [_mb(k) for k in heads]}
+        out[f"worker_{kind}_mb"] = {"sum": _mb(sum(rq)), "main": _mb(rq[0]), "children": [_mb(k) for k in rq[1:]]}
+    return out
 
 
 # ---- the campaign ---------------------------------------------------------------------------------
@@ -405,13 +506,29 @@ def write_slices(requests: list[tuple[str, str]], threads: int, directory: Path)
 
 # ---- the run --------------------------------------------------------------------------------------
 
-ERROR_MARKS = ("Traceback", "[ERROR]", "[CRITICAL]", " ERROR ", " CRITICAL ")
+ERROR_MARKS = ("Traceback", "[ERROR]", "[CRITICAL]", " ERROR ", " CRITICAL ",
+               "[error]", "[crit]", "[alert]", "[emerg]")  # gunicorn's, RQ's, the app's and nginx's formats
 
 
-def log_errors(log: Path) -> list[str]:
-    """The lines of a server's log that report an error (gunicorn's, RQ's and the app's formats)."""
-    text = log.read_text(errors="replace") if log.exists() else ""
-    return [line for line in text.splitlines() if any(mark in line for mark in ERROR_MARKS)]
+def log_errors(*logs: Path) -> list[str]:
+    """The lines of servers' logs that report an error."""
+    lines = []
+    for log in logs:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        lines += [line for line in text.splitlines() if any(mark in line for mark in ERROR_MARKS)]
+    return lines
+
+
+def ballots_per_host(access_log: Path, ports: list[int]) -> list[int]:
+    """Ballot POSTs each host answered, from nginx's access log (``upstream``: the host's
+    address, or the hosts tried in turn: the last one answered)."""
+    served = dict.fromkeys(ports, 0)
+    for line in access_log.read_text(errors="replace").splitlines():
+        entry = json.loads(line)
+        if entry["method"] == "POST" and entry["uri"] == "/b/<token>" and entry["upstream"]:
+            port = int(entry["upstream"].split(", ")[-1].rsplit(":", 1)[1])
+            served[port] = served.get(port, 0) + 1
+    return [served[p] for p in ports]
 
 
 def _interrupt(_signum, _frame):
@@ -432,7 +549,7 @@ def run(opts: Options) -> dict:
             try:
                 return _run_stack(stack, opts, tmp, create_app, started) | {"load_1m_before": round(load, 2)}
             except Exception:
-                for log in sorted(tmp.glob("*.log")):
+                for log in sorted([*tmp.glob("*.log"), *tmp.glob("nginx/*error.log")]):
                     print(f"--- {log.name} (last lines)\n{_tail(log)}", file=sys.stderr)
                 raise
     finally:
@@ -445,8 +562,10 @@ def _run_stack(stack: ExitStack, opts: Options, tmp: Path, create_app, started: 
     db_url = scratch_database(stack, opts.pg_admin_url, tmp)
     env = {k: v for k, v in os.environ.items() if k != "PINGYI_RATELIMIT_STORAGE"}  # the limits use our Redis
     env.update(PINGYI_ENV="production", SECRET_KEY=secret, DATABASE_URL=db_url, PINGYI_BALLOT_PAGE_LIMIT=UNLIMITED,
-               PINGYI_LINK_FAILURE_LIMIT=UNLIMITED, PINGYI_BIND=f"127.0.0.1:{free_port()}",
+               PINGYI_LINK_FAILURE_LIMIT=UNLIMITED,
                PINGYI_ACCESS_LOG="")  # off, where deploy/gunicorn.conf.py reads it
+    if opts.via == "nginx":  # as deploy/nginx/pingyi.conf says: the limits see each client's address
+        env["PINGYI_TRUSTED_PROXIES"] = "1"
     for name, value in (("PINGYI_WORKERS", opts.workers), ("PINGYI_THREADS", opts.threads),
                         ("PINGYI_WORKER_CLASS", opts.worker_class)):
         if value is not None:
@@ -463,8 +582,9 @@ def _run_stack(stack: ExitStack, opts: Options, tmp: Path, create_app, started: 
 
     env["REDIS_URL"] = redis_server(stack, tmp)
     settings = gunicorn_settings(env)
-    base, web_log, worker_log = app_servers(stack, env, tmp, env["REDIS_URL"])
-    used = web_log.read_text(errors="replace").split("Using worker: ", 1)
+    servers = app_servers(stack, env, tmp, env["REDIS_URL"], opts)
+    base = servers.base
+    used = servers.web_logs[0].read_text(errors="replace").split("Using worker: ", 1)
     if len(used) == 2:
         settings["worker_class"] = used[1].split()[0]
 
@@ -482,14 +602,19 @@ def _run_stack(stack: ExitStack, opts: Options, tmp: Path, create_app, started: 
         s = stored(prep.campaign_id)
     static = wrk(base + "/login", opts, tmp, "static", max(1, math.ceil(ballots.seconds)))
     s = stored(prep.campaign_id)
-    errors = {"gunicorn": log_errors(web_log), "worker": log_errors(worker_log)}
+    mem = memory([p.pid for p in servers.web], servers.worker.pid)
+    errors = {"gunicorn": log_errors(*servers.web_logs), "worker": log_errors(servers.worker_log)}
+    per_host = {}
+    if servers.nginx_dir is not None:
+        errors["nginx"] = log_errors(servers.nginx_dir / "error.log", servers.nginx_dir / "pingyi.error.log")
+        per_host = {"ballots_per_host": ballots_per_host(servers.nginx_dir / "pingyi.access.log", servers.ports)}
     for name, lines in errors.items():
         if lines:
             print(f"{name} logged {len(lines)} error line(s), the first:\n  " + "\n  ".join(lines[:5]), file=sys.stderr)
     extra = {"live_tally_behind_at_end": behind, "prepare_s": round(prepare_s, 1),
              "wall_s": round(time.perf_counter() - started, 1),
              "log_errors": {name: len(lines) for name, lines in errors.items()}}
-    return figures(opts, prep, ballots, static, s, caught_up, settings) | extra
+    return figures(opts, prep, ballots, static, s, caught_up, settings) | per_host | mem | extra
 
 
 def figures(opts: Options, prep: Prepared, ballots: WrkRun, static: WrkRun, s: dict, caught_up: float | None,
@@ -507,7 +632,7 @@ def figures(opts: Options, prep: Prepared, ballots: WrkRun, static: WrkRun, s: d
         "lost": accepted - (s["boxed"] + s["moved"]), "static_per_s": round(static_per_s, 1),
         "static_p99_ms": round(static.out["p99_us"] / 1000, 1), "ratio": round(accepted_per_s / static_per_s, 3),
         "driver_cpu_share": round(ballots.cpu_s / (ballots.wall_s * (os.cpu_count() or 1)), 3),
-        **settings, "db": "postgresql", "seconds": round(ballots.seconds, 2),
+        "hosts": opts.hosts, "via": opts.via, **settings, "db": "postgresql", "seconds": round(ballots.seconds, 2),
         "used_links": s["used"], "stored_ballots": s["boxed"] + s["moved"], "status": status,
         "unsent": opts.count - out["sent"], "unanswered": unanswered,
         "socket_errors": {k: v for k, v in out["errors"].items() if k != "status"},

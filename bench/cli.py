@@ -55,10 +55,14 @@ def bench_tally(answers, db_url, repeat, keep) -> None:
 @click.option("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres", show_default=True,
               help="server for the scratch database (a private one is started when it does not answer)")
 @click.option("--seed", default=2024, show_default=True, type=int, help="seed of the ballots' random choices")
+@click.option("--hosts", default=1, show_default=True, type=click.IntRange(1),
+              help="gunicorn instances, each with --workers, behind nginx when more than one")
+@click.option("--nginx", is_flag=True, help="nginx (deploy/nginx/pingyi.conf) in front of a single host too")
 def bench_ballots(**options) -> None:
     """Cast COUNT ballots over HTTP against gunicorn, PostgreSQL, Redis and a worker started for
-    the run, then GET /login as long as the baseline; print the figures. Exits 1 when an
-    accepted ballot was not stored exactly once."""
+    the run, then GET /login as long as the baseline; print the figures. With --hosts N (or
+    --nginx) wrk reaches N gunicorns through nginx. Exits 1 when an accepted ballot was not
+    stored exactly once."""
     import sys
 
     from .ballots import BenchError, Options, failures, run

@@ -26,6 +26,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
 
+from bench import nginx
 from pingyi.extensions import db
 from pingyi.voting import tokens
 from tests import ballot_world, servers
@@ -155,7 +156,7 @@ def test_two_hosts_behind_nginx(app, world, database, tmp_path):
             stack.callback(h.kill)
         for h in hosts:
             h.wait_ready()
-        port = stack.enter_context(servers.nginx([h.port for h in hosts], tmp_path / "nginx"))
+        port = stack.enter_context(nginx.serve([h.port for h in hosts], tmp_path / "nginx", servers.NGINX))
 
         # ballots: each host serves some (nginx takes turns); each POST answered with a receipt
         for s in first:
