@@ -422,11 +422,28 @@ def report_cmd(slug, campaign_id, kind, fmt, out) -> None:
     click.echo(f"已生成 {out}（{len(data) // 1024} KB）")
 
 
+@click.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="print the checks as JSON")
+def doctor_cmd(as_json) -> None:
+    """Check this host's production configuration (PINGYI_ENV, SECRET_KEY, DATABASE_URL and its
+    migrations, REDIS_URL and its workers, the replica, pgbouncer, proxies, fonts) and say what to
+    do about each problem; exit 1 when a required check fails (docs/deploy.md)."""
+    from pingyi import create_app
+    from pingyi.monitoring import doctor
+
+    checks = doctor.diagnose(create_app)  # its own app: a setting that stops the start is a check too
+    click.echo(json.dumps(doctor.as_data(checks), ensure_ascii=False, indent=2) if as_json else doctor.report(checks))
+    sys.exit(1 if doctor.failed(checks) else 0)
+
+
+main.add_command(doctor_cmd)  # found without loading the app, so a ConfigError reaches it
+
+
 def register_cli(app) -> None:
     """The app's own commands, then those other packages plug in through the ``pingyi.commands``
     entry point (``pingyi worker``, ``pingyi bench``): the app never imports them."""
     for cmd in (tenant_cli, user_cli, units_cli, people_cli, campaigns_cli, links_cli, tally_cmd, report_cmd,
-                demo_cmd, rectification_cli, backup_cmd, restore_cmd):
+                demo_cmd, rectification_cli, backup_cmd, restore_cmd, doctor_cmd):
         app.cli.add_command(cmd)
     for ep in entry_points(group="pingyi.commands"):
         app.cli.add_command(ep.load(), ep.name)
