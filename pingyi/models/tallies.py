@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Integer, String
+from sqlalchemy import JSON, Boolean, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pingyi.extensions import db
@@ -50,6 +50,44 @@ class TallyRun(TenantMixin, db.Model):
     valid: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # answers on a rating scale
     satisfied: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     lowest: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Ballots per evaluator category that answered or commented on anything: the campaign's
+    # breakdown by category (``results.suppression``), kept with the cells so no page counts them.
+    category_ballots: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)  # {category_id: n}
+
+
+class TallySubject(TenantMixin, db.Model):
+    """One subject's figures summed over its cells (answers, satisfied, lowest choice), kept by
+    every tally run for the subjects it changed: verdicts, the lowest subjects and the subject
+    table read these rows instead of summing 1.8 M cells per view."""
+
+    __tablename__ = "tally_subjects"
+    __table_args__ = (tenant_fk("campaign_id", "campaigns", "CASCADE"),
+                      Index("ix_tally_subjects_rate", "campaign_id", "rate"))
+
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    total: Mapped[int] = mapped_column(Integer, nullable=False)
+    satisfied: Mapped[int] = mapped_column(Integer, nullable=False)
+    lowest: Mapped[int] = mapped_column(Integer, nullable=False)
+    # satisfied / total (NULL without answers), for sorting by an index: two different shares
+    # of a few million answers differ far above a double's precision, so its order is exact.
+    rate: Mapped[float | None] = mapped_column(Float)
+
+
+class TallyBallots(TenantMixin, db.Model):
+    """The ballots behind a subject's cell by evaluator category, split by the ballots' unit
+    (``results.suppression`` decides from these what a breakdown may show). Kept by every
+    tally run: a campaign's breakdown would otherwise count distinct ballots over every answer
+    on each view (20 s at 10 M answers)."""
+
+    __tablename__ = "tally_ballots"
+    __table_args__ = (tenant_fk("campaign_id", "campaigns", "CASCADE"),)
+
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ballots: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class TallyInbox(TenantMixin, db.Model):

@@ -12,6 +12,7 @@ from fractions import Fraction
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
+from pingyi.campaigns import rules as rl
 from pingyi.campaigns.lifecycle import categories, rule_specs
 from pingyi.extensions import db
 from pingyi.models import (
@@ -23,8 +24,8 @@ from pingyi.models import (
     Scale,
     ScaleChoice,
     Subject,
-    TallyCount,
     TallyRun,
+    TallySubject,
     Unit,
 )
 from pingyi.models.tallies import LiveCount
@@ -125,24 +126,57 @@ def weighted_rates(c: Campaign, pairs: dict[tuple[int, int], tl.Figures],
             for s in subjects}
 
 
-def by_verdict(c: Campaign, result: tl.TallyResult, kinds: dict[int, str]) -> list[tuple[str, str, list[SubjectRow]]]:
-    """Subjects grouped under each outcome of the campaign's rules, in rule order."""
-    specs = rule_specs(c)
-    hits = tl.verdicts(result, specs, kinds)
-    if not hits:
+def _may_hit(spec: rl.RuleSpec, f):
+    """SQL for "this rule holds for the subject's sums ``f``", exactly: share op p/q compared
+    as part·q op p·total in integers (a subject with no answers matches nothing)."""
+    part = {"satisfied_share": f.c.satisfied, "lowest_share": f.c.lowest,
+            "not_satisfied_share": f.c.total - f.c.satisfied}[spec.metric]
+    t = spec.fraction
+    left, right = part * t.denominator, f.c.total * t.numerator
+    held = {"lt": left < right, "le": left <= right, "gt": left > right, "ge": left >= right}[spec.op]
+    kind = [] if spec.applies_to == "any" else [Subject.kind == spec.applies_to]
+    return and_(f.c.total > 0, held, *kind)
+
+
+def _subject_rows(c: Campaign, view: lv.View, where=None, order=None, limit: int | None = None) -> list[SubjectRow]:
+    """Subjects with their sums as ``view`` reads them (``within`` its subtree), those
+    ``where(sums)`` selects, in ``order(sums)``: the database filters and sorts, so a page never
+    loads every subject."""
+    f = _sums_by_subject(c.id, view)
+    query = (select(Subject.id, Subject.label, Subject.kind, f.c.total, f.c.satisfied, f.c.lowest)
+             .join(f, f.c.subject_id == Subject.id).where(Subject.campaign_id == c.id))
+    if where is not None:
+        query = query.where(where(f))
+    if view.within:
+        query = query.where(Subject.unit_id.in_(lv.units_within(view.within)))
+    if order is not None:
+        query = query.order_by(*order(f)).limit(limit)
+    return [SubjectRow(r.id, r.label, r.kind, tl.Figures(int(r.total), int(r.satisfied), int(r.lowest)), None)
+            for r in db.session.execute(query).all()]
+
+
+def by_verdict(c: Campaign, view: lv.View) -> list[tuple[str, str, list[SubjectRow]]]:
+    """Subjects grouped under each outcome of the campaign's rules, in rule order. The database
+    picks the subjects some rule holds for; ``tally.verdicts`` then judges those (a rule
+    group keeps its last match). Turnout rules judge units, not subjects' answers."""
+    specs = [spec for spec in rule_specs(c) if spec.metric != "turnout"]
+    if not specs:
         return []
-    weighted = weighted_rates(c, result.by_subject_category, hits)
-    labels = dict(db.session.execute(select(Subject.id, Subject.label).where(Subject.id.in_(list(hits)))).all())
+    found = {r.id: r for r in _subject_rows(c, view, lambda f: or_(*(_may_hit(spec, f) for spec in specs)))}
+    result = tl.TallyResult({}, {s: r.figures for s, r in found.items()}, {}, {}, {})
+    hits = tl.verdicts(result, specs, {s: r.kind for s, r in found.items()})
+    if c.weighting and view.mode == lv.FULL and hits:
+        pairs = tl.stored_figures(c.id, "subject_category", tl.subject_facts(c.id)[1], list(hits))
+        for s, w in weighted_rates(c, pairs, hits).items():
+            found[s].weighted = w
     groups: dict[str, list[SubjectRow]] = {}
     severity: dict[str, str] = {}
     for spec in specs:
         groups.setdefault(spec.outcome, [])
         severity.setdefault(spec.outcome, spec.severity)
     for subject_id, rules in hits.items():
-        row = SubjectRow(subject_id, labels.get(subject_id, str(subject_id)), kinds[subject_id],
-                         result.by_subject.get(subject_id, tl.Figures()), weighted.get(subject_id))
         for spec in rules:
-            groups[spec.outcome].append(row)
+            groups[spec.outcome].append(found[subject_id])
     return [(outcome, severity[outcome], sorted(rows, key=lambda r: (r.figures.satisfied_share or 0, r.label)))
             for outcome, rows in groups.items() if rows]
 
@@ -182,12 +216,11 @@ def unit_rows(campaign_id: int, max_depth: int | None = None,
             for u in shown]
 
 
-def lowest_subjects(by_subject: dict[int, tl.Figures], n: int = 10) -> list[SubjectRow]:
-    """The ranking's bottom: the ``n`` subjects with the lowest satisfaction."""
-    worst = sorted((f.satisfied_share, s) for s, f in by_subject.items() if f.total)[:n]
-    facts = {s: (label, kind) for s, label, kind in db.session.execute(
-        select(Subject.id, Subject.label, Subject.kind).where(Subject.id.in_([s for _r, s in worst]))).all()}
-    return [SubjectRow(s, *facts.get(s, (str(s), "")), by_subject[s], None) for _r, s in worst]
+def lowest_subjects(c: Campaign, view: lv.View, n: int = 10) -> list[SubjectRow]:
+    """The ranking's bottom: the ``n`` rated subjects with the lowest satisfaction (read along
+    the kept rates' index once voting is over)."""
+    return _subject_rows(c, view, lambda f: f.c.rate.is_not(None), order=lambda f: [f.c.rate, Subject.label, Subject.id],
+                         limit=n)
 
 
 def _add_trends(c: Campaign, prev: Campaign, items: list[ItemRate], units: list[UnitRow],
@@ -198,7 +231,7 @@ def _add_trends(c: Campaign, prev: Campaign, items: list[ItemRate], units: list[
     for it in items:
         if it.id in before:
             it.trend = cmp.trend(it.figures.satisfied_share, before[it.id].satisfied_share)
-    subtrees = rollup.stored_subtrees(prev.id)
+    subtrees = rollup.stored_subtrees(prev.id, [u.unit.id for u in units])
     for u in units:
         if u.unit.id in subtrees:
             u.trend = cmp.trend(u.figures.satisfied_share, subtrees[u.unit.id].satisfied_share)
@@ -212,20 +245,17 @@ def campaign_results(c: Campaign, max_depth: int | None = 1, within: str | None 
     if run is None:
         return Results(None, [], [], [], None)
     view = lv.view_of(c, within)
-    subtrees, total = lv.unit_figures(c.id, view, run)
+    subtrees, total = lv.unit_figures(c.id, view, run, max_depth)
     units = unit_rows(c.id, max_depth, subtrees)
     ballots = lv.ballots_received(run, view, total)
     if not view.figures:
         return Results(run, [], [], units, total, view=view.mode, ballots=ballots)
-    kinds, infos = tl.subject_facts(c.id)
-    if view.within:
-        inside = set(db.session.execute(select(Subject.id).where(
-            Subject.campaign_id == c.id, Subject.unit_id.in_(lv.units_within(view.within)))).scalars())
-        kinds = {s: k for s, k in kinds.items() if s in inside}
-    by_subject, by_item = (lv.figures(c.id, by, infos, view) for by in ("subject", "item"))
-    pairs = tl.stored_figures(c.id, "subject_category", infos) if c.weighting and view.mode == lv.FULL else {}
-    by_category = tl.stored_figures(c.id, "category", infos) if view.breakdowns else {}
-    result = tl.TallyResult({}, by_subject, pairs, by_item, by_category)
+    infos = tl.choice_infos(db.session.execute(select(Subject.form_id).where(Subject.campaign_id == c.id)
+                                               .distinct()).scalars())
+    if view.breakdowns:  # one pass over the cells for both
+        by_item, by_category = tl.fold(tl.stored_figures(c.id, "item_category", infos))
+    else:
+        by_item, by_category = lv.figures(c.id, "item", infos, view), {}
     items = item_rates(by_item)
     prev = lv.comparable(cmp.previous_campaign(c))
     if prev is not None:
@@ -234,9 +264,9 @@ def campaign_results(c: Campaign, max_depth: int | None = 1, within: str | None 
     for f in by_item.values():
         for choice, n in f.by_choice.items():
             answers.by_choice[choice] = answers.by_choice.get(choice, 0) + n
-    return Results(run, items, by_verdict(c, result, kinds), units, total,
+    return Results(run, items, by_verdict(c, view), units, total,
                    category_rows(c, by_category) if view.breakdowns else [], prev,
-                   distribution(answers.by_choice, choice_labels(c.id)), lowest_subjects(by_subject),
+                   distribution(answers.by_choice, choice_labels(c.id)), lowest_subjects(c, view),
                    view=view.mode, ballots=ballots)
 
 
@@ -264,22 +294,15 @@ def campaign_forms(campaign_id: int) -> list[tuple[int, str]]:
 
 
 def _sums_by_subject(campaign_id: int, view: lv.View, only=None):
-    """Per subject (or those ``only`` selects): answers, satisfied and lowest-choice answers,
-    summed in SQL from the cells ``view`` reads (a subquery, so the table is sorted and paged by
-    the database)."""
-    last = (select(ScaleChoice.scale_id, func.max(ScaleChoice.position).label("last"))
-            .group_by(ScaleChoice.scale_id).subquery())
-    flags = (select(ScaleChoice.id.label("choice_id"),
-                    case((ScaleChoice.counts_as_satisfied, 1), else_=0).label("sat"),
-                    case((ScaleChoice.position == last.c.last, 1), else_=0).label("low"))
-             .join(last, last.c.scale_id == ScaleChoice.scale_id).subquery())
-    cells = TallyCount if view.mode == lv.FULL else LiveCount
-    return (select(cells.subject_id, func.sum(cells.count).label("total"),
-                   func.sum(cells.count * flags.c.sat).label("satisfied"),
-                   func.sum(cells.count * flags.c.low).label("lowest"))
-            .join(flags, flags.c.choice_id == cells.choice_id)
-            .where(cells.campaign_id == campaign_id, *([] if only is None else [cells.subject_id.in_(only)]))
-            .group_by(cells.subject_id).subquery())
+    """Per subject (or those ``only`` selects): answers, satisfied and lowest-choice answers, as
+    a subquery the database sorts and pages: the tally's kept sums once voting is over, the
+    live snapshot's summed while open."""
+    if view.mode == lv.FULL:
+        return (select(TallySubject.subject_id, TallySubject.total, TallySubject.satisfied, TallySubject.lowest,
+                       TallySubject.rate)
+                .where(TallySubject.campaign_id == campaign_id,
+                       *([] if only is None else [TallySubject.subject_id.in_(only)])).subquery())
+    return tl.subject_sums(LiveCount, campaign_id, *([] if only is None else [LiveCount.subject_id.in_(only)])).subquery()
 
 
 def _order(sort: str, f, label) -> list:
@@ -287,7 +310,7 @@ def _order(sort: str, f, label) -> list:
     on the label and id, so pages never overlap."""
     total = func.coalesce(f.c.total, 0)
     unrated = case((total == 0, 1), else_=0)
-    rate = f.c.satisfied * 1.0 / func.nullif(f.c.total, 0)
+    rate = f.c.rate
     lowest = func.coalesce(f.c.lowest * 1.0 / func.nullif(f.c.total, 0), 0)
     keys = {"rate": [unrated, rate], "-rate": [unrated, rate.desc()], "answers": [total],
             "-answers": [total.desc()], "lowest": [lowest.desc()], "label": []}

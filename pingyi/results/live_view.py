@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pingyi.errors import DomainError
 from pingyi.extensions import db
@@ -222,25 +222,42 @@ def _root_id(within: str) -> int:
     return int(within.strip("/").split("/")[-1])
 
 
-def unit_figures(campaign_id: int, view: View, run: TallyRun | None = None) -> tuple[dict[int, rollup.Figures],
-                                                                                     rollup.Figures | None]:
+def shown_units(view: View, max_depth: int | None = None):
+    """A select of the units a page shows: those ``within`` the view's subtree, down to
+    ``max_depth`` levels below its top (None: all levels); None when that is every unit."""
+    if max_depth is None and not view.within:
+        return None
+    query = select(Unit.id)
+    if view.within:
+        query = query.where(Unit.path.startswith(view.within, autoescape=True))
+    if max_depth is not None:
+        top = view.within.strip("/").count("/") if view.within else select(func.min(Unit.depth)).scalar_subquery()
+        query = query.where(Unit.depth <= top + max_depth)
+    return query
+
+
+def unit_figures(campaign_id: int, view: View, run: TallyRun | None = None,
+                 max_depth: int | None = None) -> tuple[dict[int, rollup.Figures], rollup.Figures | None]:
     """(subtree figures per unit, the total) as ``view`` may see them: the stored roll-ups
     (full), roll-ups of the snapshot without choice distributions (live), or links and
-    subjects only (turnout); only units ``within`` a subtree, whose root's row is the total."""
+    subjects only (turnout); only units ``within`` a subtree, whose root's row is the total,
+    and down to ``max_depth`` levels below the top."""
+    shown = shown_units(view, max_depth)
     if view.mode == LIVE:
         own = _live_own(campaign_id)
         subtrees = rollup.roll_up(own, dict(tenant_sql("SELECT id, path FROM units WHERE tenant_id = :tenant_id")
                                             .all()))
         total = rollup.total(own)
     else:
-        subtrees = rollup.stored_subtrees(campaign_id)
+        subtrees = rollup.stored_subtrees(campaign_id, shown)
         total = rollup.Figures.of(run) if run is not None else None
         if view.mode == TURNOUT:
             subtrees = {u: _turnout_only(f) for u, f in subtrees.items()}
             total = _turnout_only(total) if total is not None else None
-    if view.within:
-        inside = set(db.session.execute(units_within(view.within)).scalars())
+    if shown is not None and view.mode == LIVE:
+        inside = set(db.session.execute(shown).scalars())
         subtrees = {u: f for u, f in subtrees.items() if u in inside}
+    if view.within:
         total = subtrees.get(_root_id(view.within), rollup.Figures())
     return subtrees, total
 

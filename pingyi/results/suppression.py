@@ -12,10 +12,12 @@ ballots. k is the ``MIN_CELL`` setting (``PINGYI_MIN_CELL``, default 5).
 
 The ballots behind a cell are the distinct ballots that answered or commented on that subject
 in that category (a ballot that only wrote an opinion counts towards the group its opinion
-would be shown under), counted in SQL per campaign, bound to the tenant like every raw query."""
+would be shown under). The tally keeps them (``tally_ballots``, ``TallyRun.category_ballots``)
+with its cells, so a breakdown is read, never counted, by a page."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -30,16 +32,14 @@ MAX_AUDITED = 5  # campaign-level categories audited together; beyond, the small
 
 K = TypeVar("K", bound=Hashable)
 
-_UNION = ("SELECT subject_id, category_id, ballot_id FROM answers"
-          " WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id{one}"
-          " UNION ALL"
-          " SELECT subject_id, category_id, ballot_id FROM comments"
-          " WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id{one}")
-# per subject × category × the ballots' unit (voters of different units are different people)
-_CELLS = ("SELECT x.subject_id, x.category_id, b.unit_id, COUNT(DISTINCT x.ballot_id) FROM (" + _UNION + ") x"  # nosec B608 # identifiers are this module's constants; every value is bound
-          " JOIN ballots b ON b.id = x.ballot_id AND b.tenant_id = :tenant_id"
-          " GROUP BY x.subject_id, x.category_id, b.unit_id")
-_BY_CATEGORY = "SELECT category_id, COUNT(DISTINCT ballot_id) FROM (" + _UNION + ") x GROUP BY category_id"  # nosec B608 # identifiers are this module's constants; every value is bound
+# What the tally keeps (``tally.py``): per subject × category × the ballots' unit (voters of
+# different units are different people) the distinct ballots behind the cell.
+_CELLS = ("SELECT subject_id, category_id, unit_id, ballots FROM tally_ballots "
+          "WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id{one}")
+# Subjects with some category cell under k: the only rows whose hidden parts the campaign's
+# table by category can be weighed against (``hide`` hides nothing where every part has ≥ k).
+_SMALL = (" AND subject_id IN (SELECT subject_id FROM tally_ballots WHERE tenant_id = :tenant_id "
+          "AND campaign_id = :campaign_id GROUP BY subject_id, category_id HAVING SUM(ballots) < :k)")
 
 
 def subjects_clause(subjects: int | Iterable[int] | None) -> tuple[str, dict[str, int]]:
@@ -194,9 +194,13 @@ class Breakdown:
         return name if self.ballots.get(category, 0) and self.shown(category) else label()
 
 
-def _cells(campaign_id: int, subjects: int | Iterable[int] | None = None) -> dict[int, dict[int, dict[int, int]]]:
-    """subject → category → ballots' unit → ballots behind that part of the cell."""
+def _cells(campaign_id: int, subjects: int | Iterable[int] | None = None,
+           small: bool = False) -> dict[int, dict[int, dict[int, int]]]:
+    """subject → category → ballots' unit → ballots behind that part of the cell; ``small``:
+    only subjects with a category under k."""
     one, params = subjects_clause(subjects)
+    if small:
+        one, params = one + _SMALL, {**params, "k": min_cell()}
     out: dict = defaultdict(lambda: defaultdict(dict))
     for s, cat, unit, n in tenant_sql(_CELLS.format(one=one), campaign_id=campaign_id, **params).all():
         out[int(s)][int(cat)][int(unit)] = int(n)
@@ -217,5 +221,9 @@ def subject_breakdowns(campaign_id: int, subjects: int | Iterable[int] | None = 
 def campaign_breakdown(campaign_id: int) -> Breakdown:
     """The campaign's breakdown by category (the ballots of each category across subjects),
     hiding also what its difference from the subjects' shown cells would give away."""
-    ballots = {int(cat): int(n) for cat, n in tenant_sql(_BY_CATEGORY.format(one=""), campaign_id=campaign_id).all()}
-    return Breakdown(ballots, hide_columns(ballots, _cells(campaign_id).values()))
+    per = tenant_sql("SELECT category_ballots FROM tally_runs WHERE tenant_id = :tenant_id "
+                     "AND campaign_id = :campaign_id", campaign_id=campaign_id).scalar()
+    if isinstance(per, str):  # SQLite hands raw SQL's JSON back as text
+        per = json.loads(per)
+    ballots = {int(cat): int(n) for cat, n in (per or {}).items() if int(n)}
+    return Breakdown(ballots, hide_columns(ballots, _cells(campaign_id, small=True).values()))

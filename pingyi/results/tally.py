@@ -14,12 +14,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from sqlalchemy import select, text
+from sqlalchemy import case, delete, func, insert, literal, select, text
+from sqlalchemy.sql import column, table
 
 from pingyi import jobs
 from pingyi.campaigns import rules as rl
 from pingyi.extensions import db
-from pingyi.models import Campaign, Scale, ScaleChoice, Subject, TallyCount, TallyRun, utcnow
+from pingyi.models import (
+    Answer,
+    Campaign,
+    Scale,
+    ScaleChoice,
+    Subject,
+    TallyCount,
+    TallyInbox,
+    TallyRun,
+    TallySubject,
+    utcnow,
+)
 from pingyi.tenancy import require_tenant_id, tenant_sql
 from pingyi.voting import mixer
 
@@ -200,6 +212,104 @@ _INCREMENT = (f"INSERT INTO tally_counts ({_COLUMNS}, count) SELECT {_A_COLUMNS}
               "DO UPDATE SET count = tally_counts.count + excluded.count")
 
 
+# ---- kept beside the cells: each subject's sums, the ballots behind each cell -----------------------
+
+def choice_flags(tenant_id: int):
+    """Per choice of the tenant's scales: ``sat`` (1 when it counts as satisfied) and ``low``
+    (1 for its scale's last, lowest choice), as a subquery to weigh cells with in SQL; the
+    same facts as ``choice_infos``, for sums the database sorts or keeps."""
+    last = (select(ScaleChoice.scale_id, func.max(ScaleChoice.position).label("last"))
+            .where(ScaleChoice.tenant_id == tenant_id).group_by(ScaleChoice.scale_id).subquery())
+    return (select(ScaleChoice.id.label("choice_id"),
+                   case((ScaleChoice.counts_as_satisfied, 1), else_=0).label("sat"),
+                   case((ScaleChoice.position == last.c.last, 1), else_=0).label("low"))
+            .join(last, last.c.scale_id == ScaleChoice.scale_id)
+            .where(ScaleChoice.tenant_id == tenant_id).subquery())
+
+
+def subject_sums(cells, campaign_id: int, *where):
+    """Per subject: answers, satisfied and lowest-choice answers summed from ``cells`` (the
+    stored ``TallyCount`` or the live snapshot's ``LiveCount``) and the rate (satisfied ÷
+    answers, NULL without answers), optionally of some subjects."""
+    tid = require_tenant_id()
+    flags = choice_flags(tid)
+    satisfied = func.sum(cells.count * flags.c.sat)
+    return (select(cells.subject_id, func.sum(cells.count).label("total"), satisfied.label("satisfied"),
+                   func.sum(cells.count * flags.c.low).label("lowest"),
+                   (satisfied * 1.0 / func.nullif(func.sum(cells.count), 0)).label("rate"))
+            .join(flags, flags.c.choice_id == cells.choice_id)
+            .where(cells.tenant_id == tid, cells.campaign_id == campaign_id, *where)
+            .group_by(cells.subject_id))
+
+
+def _keep_subjects(campaign_id: int, changed=None) -> None:
+    """Re-sum ``tally_subjects`` from the stored cells: every subject, or those ``changed``
+    selects (the subjects whose cells a run just wrote)."""
+    tid = require_tenant_id()
+    where = [] if changed is None else [TallySubject.subject_id.in_(changed)]
+    db.session.execute(delete(TallySubject).where(TallySubject.campaign_id == campaign_id, *where))
+    sums = subject_sums(TallyCount, campaign_id, *([] if changed is None else [TallyCount.subject_id.in_(changed)]))
+    sums = sums.subquery()
+    db.session.execute(insert(TallySubject).from_select(
+        ["tenant_id", "campaign_id", "subject_id", "total", "satisfied", "lowest", "rate"],
+        select(literal(tid), literal(campaign_id), sums.c.subject_id, sums.c.total, sums.c.satisfied, sums.c.lowest,
+               sums.c.rate)))
+
+
+def _claimed_subjects(campaign_id: int):
+    """The subjects answered by the ballots this run claimed."""
+    tid = require_tenant_id()
+    return (select(Answer.subject_id).join(TallyInbox, TallyInbox.ballot_id == Answer.ballot_id)
+            .where(TallyInbox.tenant_id == tid, TallyInbox.campaign_id == campaign_id, TallyInbox.claimed,
+                   Answer.tenant_id == tid).distinct())
+
+
+# The ballots behind each cell by category and the ballots' unit (a ballot that only commented
+# on a subject counts too): a full run over every answer except the ballots still unclaimed in
+# the inbox (as ``_FRESH``), an incremental one over the claimed ballots, found by their ids.
+_ALL_ROWS = ("SELECT subject_id, category_id, ballot_id FROM {t} WHERE tenant_id = :tenant_id "
+             "AND campaign_id = :campaign_id AND ballot_id NOT IN ("
+             " SELECT ballot_id FROM tally_inbox WHERE tenant_id = :tenant_id AND NOT claimed)")
+_CLAIMED_ROWS = ("SELECT r.subject_id, r.category_id, r.ballot_id FROM tally_inbox i JOIN {t} r "
+                 "ON r.ballot_id = i.ballot_id AND r.tenant_id = :tenant_id "
+                 "WHERE i.tenant_id = :tenant_id AND i.campaign_id = :campaign_id AND i.claimed")
+_BALLOT_CELLS = ("INSERT INTO tally_ballots (tenant_id, campaign_id, subject_id, category_id, unit_id, ballots) "  # nosec B608 # identifiers are this module's constants; every value is bound
+                 "SELECT CAST(:tenant_id AS INTEGER), CAST(:campaign_id AS INTEGER), x.subject_id, x.category_id, "
+                 "b.unit_id, COUNT(DISTINCT x.ballot_id) FROM ({rows_a} UNION ALL {rows_c}) x "
+                 "JOIN ballots b ON b.id = x.ballot_id AND b.tenant_id = :tenant_id "
+                 "GROUP BY x.subject_id, x.category_id, b.unit_id{upsert}")
+_ADD_BALLOTS = (" ON CONFLICT (campaign_id, subject_id, category_id, unit_id) "
+                "DO UPDATE SET ballots = tally_ballots.ballots + excluded.ballots")
+# Ballots per category that answered or commented on anything.
+_CATEGORY_BALLOTS = ("SELECT b.category_id, COUNT(*) FROM ballots b WHERE b.tenant_id = :tenant_id "  # nosec B608 # identifiers are this module's constants; every value is bound
+                     "AND b.campaign_id = :campaign_id AND {scope} AND ("
+                     "EXISTS (SELECT 1 FROM answers a WHERE a.ballot_id = b.id AND a.tenant_id = :tenant_id) OR "
+                     "EXISTS (SELECT 1 FROM comments m WHERE m.ballot_id = b.id AND m.tenant_id = :tenant_id)) "
+                     "GROUP BY b.category_id")
+_UNCLAIMED = ("NOT EXISTS (SELECT 1 FROM tally_inbox i WHERE i.ballot_id = b.id AND i.tenant_id = :tenant_id "
+              "AND NOT i.claimed)")
+_CLAIMED = ("EXISTS (SELECT 1 FROM tally_inbox i WHERE i.ballot_id = b.id AND i.tenant_id = :tenant_id "
+            "AND i.claimed)")
+
+
+def _keep_ballots(campaign_id: int, run: TallyRun, full: bool) -> None:
+    """``tally_ballots`` and ``run.category_ballots``: counted afresh (full) or the claimed
+    ballots added (each ballot is claimed by exactly one run, so adding is exact)."""
+    if full:
+        tenant_sql("DELETE FROM tally_ballots WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id",
+                   campaign_id=campaign_id)
+        rows = _ALL_ROWS
+    else:
+        rows = _CLAIMED_ROWS
+    tenant_sql(_BALLOT_CELLS.format(rows_a=rows.format(t="answers"), rows_c=rows.format(t="comments"),
+                                    upsert="" if full else _ADD_BALLOTS), campaign_id=campaign_id)
+    per = {} if full else {str(k): int(n) for k, n in (run.category_ballots or {}).items()}
+    for cat, n in tenant_sql(_CATEGORY_BALLOTS.format(scope=_UNCLAIMED if full else _CLAIMED),
+                             campaign_id=campaign_id).all():
+        per[str(cat)] = per.get(str(cat), 0) + int(n)
+    run.category_ballots = per
+
+
 def _lock(campaign_id: int) -> None:
     """Serialize tallies of one campaign (a transaction-scoped advisory lock on PostgreSQL;
     SQLite has one writer at a time, and the claim that follows is a write). On PostgreSQL the
@@ -222,7 +332,7 @@ def _claim(campaign_id: int) -> int:
                       "AND campaign_id = :campaign_id AND NOT claimed", campaign_id=campaign_id).rowcount
 
 
-def _finish(campaign_id: int, run: TallyRun, full: bool, started: float) -> TallyRun:
+def _finish(campaign_id: int, run: TallyRun, full: bool, started: float, ballots_s: float = 0.0) -> TallyRun:
     """Drop the claimed inbox rows, stamp the run, store the roll-up. ``run.timings`` (not
     stored) splits the time between counting and rolling up, for the job page and the bench."""
     tenant_sql("DELETE FROM tally_inbox WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id AND claimed",
@@ -236,7 +346,8 @@ def _finish(campaign_id: int, run: TallyRun, full: bool, started: float) -> Tall
     from .live_view import refresh
 
     refresh(campaign_id, run.version)  # what an open campaign may show moves in steps of k
-    run.timings = {"count_s": counted - started, "rollup_s": time.perf_counter() - counted}
+    run.timings = {"count_s": counted - started - ballots_s, "ballots_s": ballots_s,
+                   "rollup_s": time.perf_counter() - counted}
     return run
 
 
@@ -255,6 +366,7 @@ def _write_changed_cells(campaign_id: int) -> None:
         tenant_sql(_DIFF_INSERT.format(diff=diff), campaign_id=campaign_id)
         if changed > ANALYZE_AFTER:  # later plans see millions of cells, not "1 row"
             db.session.execute(text("ANALYZE tally_counts"))
+        _keep_subjects(campaign_id, select(table(diff, column("subject_id")).c.subject_id).distinct())
     db.session.execute(text(f"DROP TABLE {diff}"))
 
 
@@ -273,12 +385,15 @@ def recount(campaign_id: int) -> TallyRun:
         tenant_sql("DELETE FROM tally_counts WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id",
                    campaign_id=campaign_id)
         tenant_sql(_REPLACE, campaign_id=campaign_id)
+        _keep_subjects(campaign_id)
     run = _run(campaign_id)
     if run is None:
         run = TallyRun(tenant_id=tenant_id, campaign_id=campaign_id, version=0, computed_at=utcnow())
         db.session.add(run)
     run.ballots = tenant_sql(_FULL_BALLOTS, campaign_id=campaign_id).scalar_one()
-    return _finish(campaign_id, run, True, started)
+    kept = time.perf_counter()
+    _keep_ballots(campaign_id, run, full=True)
+    return _finish(campaign_id, run, True, started, time.perf_counter() - kept)
 
 
 def update(campaign_id: int) -> TallyRun:
@@ -292,6 +407,8 @@ def update(campaign_id: int) -> TallyRun:
     claimed = _claim(campaign_id)
     if claimed:
         tenant_sql(_INCREMENT, campaign_id=campaign_id)
+        _keep_subjects(campaign_id, _claimed_subjects(campaign_id))
+        _keep_ballots(campaign_id, run, full=False)
     run.ballots += claimed
     return _finish(campaign_id, run, False, started)
 
@@ -328,6 +445,20 @@ def stored_figures(campaign_id: int, by: str, infos: dict[int, ChoiceInfo],
         if info is not None:
             out[key[0] if len(key) == 1 else tuple(key)].add(choice, info, int(n))
     return dict(out)
+
+
+def fold(pairs: dict[tuple[int, int], Figures]) -> tuple[dict[int, Figures], dict[int, Figures]]:
+    """Figures per (a, b) → per a and per b (e.g. per item and per category from per pair)."""
+    by_a: dict = defaultdict(Figures)
+    by_b: dict = defaultdict(Figures)
+    for (a, b), f in pairs.items():
+        for key, out in ((a, by_a), (b, by_b)):
+            for choice, n in f.by_choice.items():
+                out[key].total += n
+                out[key].by_choice[choice] = out[key].by_choice.get(choice, 0) + n
+            out[key].satisfied += f.satisfied
+            out[key].lowest += f.lowest
+    return dict(by_a), dict(by_b)
 
 
 def stored_summary(campaign_id: int, subject_categories: bool = False) -> tuple[TallyResult, dict[int, str]]:

@@ -10,13 +10,26 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from fractions import Fraction as F
 
 import pytest
 from sqlalchemy import select, text
 
 from pingyi.extensions import db
-from pingyi.models import Campaign, Scale, ScaleChoice, Subject, TallyRun, Tenant
+from pingyi.models import (
+    Answer,
+    Ballot,
+    Campaign,
+    Comment,
+    Scale,
+    ScaleChoice,
+    Subject,
+    TallyBallots,
+    TallyRun,
+    TallySubject,
+    Tenant,
+)
 from pingyi.results import live, rollup, tally
 from pingyi.tenancy import tenant_context, unscoped
 from pingyi.voting import ballots, mixer
@@ -26,10 +39,37 @@ from tests.ballot_world import build, close_and_count, full_answers, vote
 pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 
+def _kept(campaign_id: int):
+    """What the tally keeps beside the cells: subjects' sums, ballots per cell and per category."""
+    subjects = sorted((*r[:4], round(r[4], 12)) for r in db.session.execute(select(
+        TallySubject.subject_id, TallySubject.total, TallySubject.satisfied, TallySubject.lowest, TallySubject.rate)
+        .where(TallySubject.campaign_id == campaign_id)).all())
+    cells = sorted(tuple(r) for r in db.session.execute(select(
+        TallyBallots.subject_id, TallyBallots.category_id, TallyBallots.unit_id, TallyBallots.ballots)
+        .where(TallyBallots.campaign_id == campaign_id)).all())
+    run = db.session.execute(select(TallyRun).where(TallyRun.campaign_id == campaign_id)).scalar_one()
+    return subjects, cells, {int(k): n for k, n in run.category_ballots.items()}
+
+
+def _kept_by_hand(campaign_id: int):
+    """The same, from the answers, comments and ballots themselves, in Python."""
+    result, _kinds = tally.tally_campaign(campaign_id)
+    subjects = sorted((s, f.total, f.satisfied, f.lowest, round(f.satisfied / f.total, 12))
+                      for s, f in result.by_subject.items())
+    unit_of = dict(db.session.execute(select(Ballot.id, Ballot.unit_id).where(Ballot.campaign_id == campaign_id)).all())
+    rows = {*db.session.execute(select(Answer.subject_id, Answer.category_id, Answer.ballot_id)
+                                .where(Answer.campaign_id == campaign_id)).all(),
+            *db.session.execute(select(Comment.subject_id, Comment.category_id, Comment.ballot_id)
+                                .where(Comment.campaign_id == campaign_id)).all()}
+    cells = Counter((s, k, unit_of[b]) for s, k, b in rows)
+    per_category = Counter(k for k, _b in {(k, b) for _s, k, b in rows})
+    return subjects, sorted((*key, n) for key, n in cells.items()), dict(per_category)
+
+
 def _snapshot(campaign_id: int):
     run = db.session.execute(select(TallyRun).where(TallyRun.campaign_id == campaign_id)).scalar_one()
     totals = (run.ballots, run.answers, *(getattr(run, n) for n in rollup.Figures.COUNTS))
-    return sorted(tally.stored_rows(campaign_id)), rollup.stored_subtrees(campaign_id), totals
+    return sorted(tally.stored_rows(campaign_id)), rollup.stored_subtrees(campaign_id), totals, _kept(campaign_id)
 
 
 def test_incremental_runs_equal_a_full_recount(app, world, monkeypatch, unbatched):
@@ -38,14 +78,15 @@ def test_incremental_runs_equal_a_full_recount(app, world, monkeypatch, unbatche
     with app.app_context():
         bw = build(world)
         links = bw.own + bw.group + bw.other_branch
-        for batch in (links[:1], links[1:4], [], links[4:]):
-            vote(world, bw, batch, [rng.randrange(4) for _ in batch])
+        for i, batch in enumerate((links[:1], links[1:4], [], links[4:])):
+            vote(world, bw, batch, [rng.randrange(4) for _ in batch], comment="意见" if i % 2 else "")
             with tenant_context(world.a.id):
                 mixer.mix(bw.campaign_id)
                 tally.update(bw.campaign_id)
                 db.session.commit()
                 incremental = _snapshot(bw.campaign_id)
                 assert incremental[0] == sorted(tally.count_rows(bw.campaign_id))  # every ballot, once
+                assert incremental[3] == _kept_by_hand(bw.campaign_id)
                 tally.recount(bw.campaign_id)
                 assert _snapshot(bw.campaign_id) == incremental
                 db.session.rollback()  # keep the incremental state for the next batch
@@ -205,7 +246,7 @@ def test_live_tallies_are_debounced_into_one_job_on_a_real_worker(rq_app, world,
     with app.app_context():
         assert not redis_connection().exists(key)  # the next ballot schedules the next run
         with tenant_context(world.a.id):
-            rows, _subtrees, totals = _snapshot(bw.campaign_id)
+            rows, _subtrees, totals, _kept_now = _snapshot(bw.campaign_id)
             assert totals[0] == 5 and rows == sorted(tally.count_rows(bw.campaign_id))
             assert mixer.waiting(bw.campaign_id) == 0  # the worker's job mixed them
         vote(world, bw, bw.group[:1], (2,))
