@@ -88,6 +88,12 @@ restore: install
 	@test -n "$(FILE)" -a -n "$(INTO)" || { echo "usage: make restore FILE=<backup file> INTO=<database URL> [FORCE=1]"; exit 2; }
 	$(BIN)/pingyi restore "$(FILE)" --into "$(INTO)" $(if $(FORCE),--force)
 
+# Checks this host's production configuration (docs/deploy.md: Checking a production host):
+# one line per check with what to do; exits 1 when a required check fails.
+.PHONY: prod-check
+prod-check: install
+	$(BIN)/pingyi doctor
+
 lint: install
 	$(BIN)/ruff check pingyi worker tests bench
 	$(BIN)/lint-imports

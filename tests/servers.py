@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from bench import nginx as front
+
 PG_ADMIN_URL = os.environ.get("PINGYI_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("PINGYI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CHROMIUM = os.environ.get("PINGYI_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -32,7 +34,6 @@ HINTS = {
     "pg_dump": "pg_dump or pg_restore not found on %s — install them (apt-get install postgresql-client)",
 }
 NGINX = os.environ.get("PINGYI_TEST_NGINX", "/usr/sbin/nginx")
-DEPLOY = Path(__file__).parents[1] / "deploy"
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -86,62 +87,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-STATIC = Path(__file__).parents[1] / "pingyi" / "web" / "static"
-
-
-def nginx_conf(upstream_ports: list[int], port: int, workdir: Path) -> str:
-    """deploy/nginx/pingyi.conf as the tests run it: listening on ``port`` (loopback), in front
-    of ``upstream_ports``, its logs in ``workdir``, static files from this checkout."""
-    site = (DEPLOY / "nginx" / "pingyi.conf").read_text()
-    upstream = "server 127.0.0.1:8000 max_fails=1 fail_timeout=10s;"
-    assert upstream in site and "listen 80;" in site and "/opt/pingyi/pingyi/web/static/" in site
-    site = site.replace(upstream, "\n    ".join(f"server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;"
-                                                for p in upstream_ports))
-    site = site.replace("listen 80;", f"listen 127.0.0.1:{port};", 1)
-    site = site.replace("/var/log/nginx/", f"{workdir}/").replace("/opt/pingyi/pingyi/web/static/", f"{STATIC}/")
-    return f"""
-daemon off;
-master_process off;
-worker_processes 1;
-pid {workdir}/nginx.pid;
-error_log {workdir}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    types {{ text/html html; text/css css; application/javascript js; image/svg+xml svg; image/png png; }}
-    default_type application/octet-stream;
-    client_body_temp_path {workdir}/body;
-    proxy_temp_path {workdir}/proxy;
-    fastcgi_temp_path {workdir}/fastcgi;
-    uwsgi_temp_path {workdir}/uwsgi;
-    scgi_temp_path {workdir}/scgi;
-{site}
-}}
-"""
-
-
 @contextmanager
 def nginx(upstream_port: int | list[int], workdir: Path):
     """Debian's nginx with deploy/nginx/pingyi.conf on a loopback port of its own, in front of
     ``upstream_port`` (or several: the upstream's hosts); yields its port and stops it
-    afterwards. Its logs are ``workdir``/pingyi.access.log (JSON lines) and pingyi.error.log."""
+    afterwards. Its logs are ``workdir``/pingyi.access.log (JSON lines) and pingyi.error.log.
+    The config is rendered and nginx started by bench/nginx.py, which the ballots bench uses too."""
     require("nginx")
-    port = free_port()
-    workdir.mkdir(parents=True, exist_ok=True)
-    ports = [upstream_port] if isinstance(upstream_port, int) else list(upstream_port)
-    (workdir / "nginx.conf").write_text(nginx_conf(ports, port, workdir))
-    proc = subprocess.Popen([NGINX, "-p", str(workdir), "-c", str(workdir / "nginx.conf")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 10
-        while not _reachable(f"http://127.0.0.1:{port}", port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("nginx did not start: " + proc.communicate()[1].decode())
-            time.sleep(0.05)
+    with front.serve(upstream_port, workdir, NGINX) as port:
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 class RedisServer:
