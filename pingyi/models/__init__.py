@@ -40,6 +40,7 @@ from .rectification import (
     RectificationFile,
     RectificationItem,
 )
+from .seasons import FIXABLE, SEASON_STATES, SUBMISSION_STATES, Notice, Season, SeasonIssue, SeasonSubmission
 from .tallies import TallyBallots, TallyCount, TallyInbox, TallyRun, TallySubject, TallyUnit
 from .themes import ThemeCount, ThemeRule, ThemeRun
 
@@ -52,6 +53,7 @@ __all__ = [
     "FormSection", "Membership", "Person", "Rule", "Scale", "ScaleChoice", "Subject", "Tenant", "TenantMixin",
     "Unit", "User", "utcnow",
     "FeedbackEntry",
+    "FIXABLE", "SEASON_STATES", "SUBMISSION_STATES", "Notice", "Season", "SeasonIssue", "SeasonSubmission",
     "ThemeCount", "ThemeRule", "ThemeRun",
     "RECTIFICATION_SOURCES", "RECTIFICATION_STATES", "RectificationEvent", "RectificationFile", "RectificationItem",
 ]

@@ -49,6 +49,10 @@ class Campaign(TenantMixin, Timestamped, db.Model):
     # While open, results show turnout only unless the admin turns this on; then figures come
     # from the live snapshot, which moves in steps of k ballots (``results.live_view``).
     live_results: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Built from a season of the tenant above (``pingyi.seasons``): its id there and the parts
+    # it fixes (keys of ``models.seasons.FIXABLE``), which this tenant's admins cannot change.
+    season_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    season_fixed: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
 
     @property
     def state_label(self) -> str:
