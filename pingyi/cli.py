@@ -295,6 +295,40 @@ for _action in ("open", "close", "reopen", "publish", "archive"):
     _transition_command(_action)
 
 
+@click.group("seasons")
+def seasons_cli() -> None:
+    """Seasons (年度评议) a tenant issued to its subordinates."""
+
+
+@seasons_cli.command("list")
+@click.option("--tenant", "slug", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def seasons_list(slug, as_json) -> None:
+    """Each season of the tenant with every subordinate it went to: the campaign's state and
+    the latest submission (number and state; null until one is made)."""
+    from pingyi.models import utcnow
+    from pingyi.seasons import plan, watch
+
+    tenant = _tenant(slug)
+    now = utcnow()
+    with tenant_context(tenant.id):
+        rows = [{"id": s.id, "name": s.name, "state": s.state, "version": s.version,
+                 "report_due": s.report_due.isoformat(),
+                 "tenants": [{"slug": r.slug, "state": r.state,
+                              "submission": {"number": r.submission.number, "state": r.submission.state}
+                              if r.submission else None} for r in watch.watch(s, now)]}
+                for s in plan.seasons()]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for r in rows:
+        click.echo(f"{r['id']:>5}  {r['state']:<7} v{r['version']}  报送截止 {r['report_due']}  {r['name']}")
+        for t in r["tenants"]:
+            sub = f"第 {t['submission']['number']} 次 {t['submission']['state']}" if t["submission"] else "未报送"
+            click.echo(f"       {t['slug']:<20} {t['state'] or '-':<10} {sub}")
+
+
 @click.group("links")
 def links_cli() -> None:
     """One-time ballot links (测评码)."""
@@ -442,8 +476,8 @@ main.add_command(doctor_cmd)  # found without loading the app, so a ConfigError 
 def register_cli(app) -> None:
     """The app's own commands, then those other packages plug in through the ``pingyi.commands``
     entry point (``pingyi worker``, ``pingyi bench``): the app never imports them."""
-    for cmd in (tenant_cli, user_cli, units_cli, people_cli, campaigns_cli, links_cli, tally_cmd, report_cmd,
-                demo_cmd, rectification_cli, backup_cmd, restore_cmd, doctor_cmd):
+    for cmd in (tenant_cli, user_cli, units_cli, people_cli, campaigns_cli, seasons_cli, links_cli, tally_cmd,
+                report_cmd, demo_cmd, rectification_cli, backup_cmd, restore_cmd, doctor_cmd):
         app.cli.add_command(cmd)
     for ep in entry_points(group="pingyi.commands"):
         app.cli.add_command(ep.load(), ep.name)

@@ -3,7 +3,8 @@ subjects (one by one or in bulk), evaluator categories and rules.
 
 ``draft → open → closed → published → archived``; ``closed → open`` (reopen) only before
 publishing. Subjects, categories and forms are fixed once a campaign opens; the window can be
-extended; rules can change until results are published.
+extended; rules can change until results are published. A campaign a season of the tenant
+above built refuses changes to the parts that season fixes (``refuse_fixed``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
 from pingyi.models import (
+    FIXABLE,
     PUBLICATION_SCOPES,
     SCOPES,
     SUBJECT_KINDS,
@@ -141,6 +143,8 @@ def update_campaign(c: Campaign, *, name: str | None = None, description: str | 
         c.description = description[:5000]
     start = parse_local(opens_at, c.timezone, "opens_at") if opens_at is not None else c.opens_at
     end = parse_local(closes_at, c.timezone, "closes_at") if closes_at is not None else c.closes_at
+    if (start, end) != (c.opens_at, c.closes_at):
+        refuse_fixed(c, "dates")
     if c.state != "draft":
         if start != c.opens_at:
             raise DomainError(_("评议已开始，不能修改开始时间"), "opens_at")
@@ -248,6 +252,34 @@ def transition(c: Campaign, action: str, now: datetime | None = None) -> Campaig
     return c
 
 
+# ---- what a season fixes -----------------------------------------------------------------------
+
+def refuse_fixed(c: Campaign, part: str) -> None:
+    """Refuse a change to ``part`` (a key of ``FIXABLE``) of a campaign a season built and fixes
+    it: the tenant above decides it. Every edit path (pages, API, CLI) reaches one of the
+    functions here that call this. The message names the season by the campaign's name: a season
+    names the campaigns it builds after itself."""
+    if part in (c.season_fixed or []):
+        raise DomainError(_("%(part)s由上级统一部署的“%(season)s”规定，本单位不能更改", part=_(FIXABLE[part]),
+                            season=c.name), part)
+
+
+def season_form_key(season_id: int, index: int) -> str:
+    """How a season's form copied into a subordinate is marked (``Form.template_key``)."""
+    return f"{questionnaire.SEASON_MARK}{season_id}:{index}"
+
+
+def is_season_form(c: Campaign, form: Form) -> bool:
+    """Is ``form`` one of the forms the season that built ``c`` copied in (current version)?"""
+    return c.season_id is not None and (form.template_key or "").startswith(
+        f"{questionnaire.SEASON_MARK}{c.season_id}:")
+
+
+def _require_season_form(c: Campaign, form: Form) -> None:
+    if not is_season_form(c, form):
+        refuse_fixed(c, "forms")
+
+
 def _require_draft(c: Campaign, what: str) -> None:
     if c.state != "draft":
         raise DomainError(_("评议活动已开始，不能再修改%(what)s", what=what), "state")
@@ -274,6 +306,7 @@ def add_subject(c: Campaign, kind: str, unit: Unit, form: Form, person: Person |
     if kind not in SUBJECT_KINDS:
         raise DomainError(_("未知的评议对象类型“%(kind)s”", kind=kind), "kind")
     _check_form(form, kind)
+    _require_season_form(c, form)
     if kind == "person" and (person is None or person.unit_id != unit.id):
         raise DomainError(_("请选择该单位的人员"), "person_id")
     if kind != "person" and person is not None:
@@ -306,6 +339,7 @@ def add_subjects_bulk(c: Campaign, kind: str, root: Unit, form: Form, unit_kinds
     if kind not in SUBJECT_KINDS:
         raise DomainError(_("未知的评议对象类型“%(kind)s”", kind=kind), "kind")
     _check_form(form, kind)
+    _require_season_form(c, form)
     uq = select(Unit).where(subtree_filter(root.path))
     if unit_kinds:
         uq = uq.where(Unit.kind.in_(unit_kinds))
@@ -391,6 +425,7 @@ def check_weights(rows: list[dict]) -> None:
 
 def set_categories(c: Campaign, rows: list[dict]) -> list[EvaluatorCategory]:
     """Replace the campaign's categories as a whole (so weights are checked as a whole)."""
+    refuse_fixed(c, "categories")
     _require_draft(c, _("参评人员类别"))
     if not rows:
         raise DomainError(_("至少需要一个参评人员类别"), "categories")
@@ -470,6 +505,7 @@ def rule_specs(c: Campaign) -> list[rules.RuleSpec]:
 
 def set_rules(c: Campaign, rows: list[dict]) -> list[Rule]:
     """Replace the campaign's rules (allowed until results are published)."""
+    refuse_fixed(c, "rules")
     if c.state in ("published", "archived"):
         raise DomainError(_("结果已公布，不能再修改规则"), "state")
     specs = [rules.validate_rule(r) for r in rows]
@@ -483,6 +519,7 @@ def set_rules(c: Campaign, rows: list[dict]) -> list[Rule]:
 
 
 def add_preset(c: Campaign, key: str) -> list[Rule]:
+    refuse_fixed(c, "rules")
     if key not in rules.PRESETS:
         raise DomainError(_("没有名为“%(k)s”的规则预设", k=key), "preset")
     current = [asdict(s) for s in rule_specs(c)]

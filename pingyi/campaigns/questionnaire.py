@@ -186,7 +186,16 @@ def replace_content(form: Form, doc: dict) -> Form:
     return form
 
 
+SEASON_MARK = "season:"  # template_key of a form a season copied in (lifecycle.season_form_key)
+
+
+def _from_season(form: Form) -> bool:
+    return (form.template_key or "").startswith(SEASON_MARK)
+
+
 def require_editable(form: Form) -> None:
+    if form.is_frozen and _from_season(form):  # frozen when issued: the season fixes its forms
+        raise DomainError(_("该测评表由上级统一部署，本单位不能修改；可以创建新版本，用于本单位的其他评议活动"), "form")
     if form.is_frozen:
         raise DomainError(_("该测评表版本已被开放的评议活动使用，已冻结；请先创建新版本再修改"), "form")
 
@@ -198,19 +207,21 @@ def latest_version(family_id: int) -> Form:
 
 def new_version(form: Form) -> Form:
     """Copy a (usually frozen) version into version N+1 of the same family. Draft campaigns
-    that used any older version of the family move to the new one; open ones keep theirs."""
+    that used any older version of the family move to the new one; open ones keep theirs, and so
+    do drafts whose forms a season fixes. A season's form's new version is the tenant's own."""
     latest = latest_version(form.family_id)
     if not latest.is_frozen:
         return latest
     doc = form_document(form)
     new = Form(tenant_id=require_tenant_id(), family_id=form.family_id, version=latest.version + 1,
                name=form.name, subject_kind=form.subject_kind, description=form.description,
-               template_key=form.template_key)
+               template_key=None if _from_season(form) else form.template_key)
     db.session.add(new)
     db.session.flush()
     _write_content(new, validate_document(doc))
     family = select(Form.id).where(Form.family_id == form.family_id).scalar_subquery()
-    drafts = select(Campaign.id).where(Campaign.state == "draft").scalar_subquery()
+    drafts = [c.id for c in db.session.execute(select(Campaign).where(Campaign.state == "draft")).scalars()
+              if "forms" not in (c.season_fixed or [])]
     db.session.execute(update(Subject).where(Subject.form_id.in_(family), Subject.campaign_id.in_(drafts))
                        .values(form_id=new.id).execution_options(synchronize_session=False))
     return new

@@ -15,7 +15,7 @@ from pingyi.extensions import db
 from pingyi.i18n import _
 from pingyi.models import PHASES, Campaign, CampaignPhase
 
-from .lifecycle import parse_day
+from .lifecycle import parse_day, refuse_fixed
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,8 @@ def phases(c: Campaign) -> list[Phase]:
 
 def set_phases(c: Campaign, dates: dict[str, tuple[str | date, str | date]]) -> list[Phase]:
     """Replace the timetable: ``kind → (starts, ends)``; a kind left out (or both dates blank) has
-    no phase. Each phase ends on or after it starts, and starts no earlier than the one before."""
+    no phase. Each phase ends on or after it starts, and starts no earlier than the one before.
+    A season that fixes the dates fixes these too (saving them unchanged is no change)."""
     parsed: dict[str, tuple[date, date]] = {}
     for kind, (starts, ends) in dates.items():
         if kind not in PHASES:
@@ -53,6 +54,8 @@ def set_phases(c: Campaign, dates: dict[str, tuple[str | date, str | date]]) -> 
             if previous and parsed[kind][0] < parsed[previous][0]:
                 raise DomainError(_("“%(p)s”不能早于“%(q)s”开始", p=PHASES[kind], q=PHASES[previous]), f"{kind}_starts")
             previous = kind
+    if parsed != {p.kind: (p.starts_on, p.ends_on) for p in phases(c)}:
+        refuse_fixed(c, "dates")
     db.session.execute(delete(CampaignPhase).where(CampaignPhase.campaign_id == c.id))
     db.session.add_all(CampaignPhase(campaign_id=c.id, kind=k, starts_on=s, ends_on=e) for k, (s, e) in parsed.items())
     db.session.flush()
