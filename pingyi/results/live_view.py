@@ -116,7 +116,7 @@ _DUE = (
     "INSERT INTO live_items (tenant_id, campaign_id, subject_id, item_id, shown, version) "
     "SELECT CAST(:tenant_id AS INTEGER), CAST(:campaign_id AS INTEGER), f.subject_id, f.item_id, f.n, "
     "CAST(:version AS INTEGER) FROM (SELECT subject_id, item_id, SUM(count) AS n FROM tally_counts "
-    " WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id GROUP BY subject_id, item_id) f "
+    " WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id{only} GROUP BY subject_id, item_id) f "
     "LEFT JOIN live_items l ON l.tenant_id = :tenant_id AND l.campaign_id = :campaign_id "
     " AND l.subject_id = f.subject_id AND l.item_id = f.item_id "
     "WHERE f.n >= :k AND (l.shown IS NULL OR f.n - l.shown >= :k OR l.shown - f.n >= :k) "
@@ -127,21 +127,26 @@ _DROP = ("DELETE FROM live_counts WHERE tenant_id = :tenant_id AND campaign_id =
          + _RETAKEN.format(t="live_counts") + ")")
 _TAKE = ("INSERT INTO live_counts (tenant_id, campaign_id, subject_id, item_id, choice_id, count) "  # nosec B608 # identifiers are this module's constants; every value is bound
          "SELECT t.tenant_id, t.campaign_id, t.subject_id, t.item_id, t.choice_id, SUM(t.count) FROM tally_counts t "
-         "WHERE t.tenant_id = :tenant_id AND t.campaign_id = :campaign_id AND EXISTS (" + _RETAKEN.format(t="t")
+         "WHERE t.tenant_id = :tenant_id AND t.campaign_id = :campaign_id{only} AND EXISTS (" + _RETAKEN.format(t="t")
          + ") GROUP BY t.tenant_id, t.campaign_id, t.subject_id, t.item_id, t.choice_id")
 
 
-def refresh(campaign_id: int, version: int) -> int:
+def refresh(campaign_id: int, version: int, changed=None) -> int:
     """Retake the snapshot of every subject × item that is due (see the module docstring), in
     the tally run's transaction (``version``: the run's). Runs whatever the campaign's state
-    or setting, so the snapshot never depends on when live results were turned on. Cost: one
-    ``GROUP BY`` over the campaign's stored cells (the roll-up reads them all too) and a copy
-    of the retaken cells only. Returns how many subject × items were retaken."""
+    or setting, so the snapshot never depends on when live results were turned on.
+    ``changed``: a select of the subjects whose cells this run wrote (None: all). The others
+    need no look: their counts are those the last run judged, which left each either retaken
+    or not due. Cost: a ``GROUP BY`` over those subjects' cells and a copy of the retaken
+    cells only. Returns how many subject × items were retaken."""
     params = {"campaign_id": campaign_id, "version": version, "k": sup.min_cell()}
-    retaken = tenant_sql(_DUE, **params).rowcount
+    only = ""
+    if changed is not None:  # its values are the run's own integers
+        only = " AND subject_id IN (" + str(changed.compile(db.engine, compile_kwargs={"literal_binds": True})) + ")"
+    retaken = tenant_sql(_DUE.format(only=only), **params).rowcount
     if retaken:
         tenant_sql(_DROP, **params)
-        tenant_sql(_TAKE, **params)
+        tenant_sql(_TAKE.format(only=only), **params)
     return retaken
 
 

@@ -332,11 +332,14 @@ def _claim(campaign_id: int) -> int:
                       "AND campaign_id = :campaign_id AND NOT claimed", campaign_id=campaign_id).rowcount
 
 
-def _finish(campaign_id: int, run: TallyRun, full: bool, started: float, ballots_s: float = 0.0) -> TallyRun:
-    """Drop the claimed inbox rows, stamp the run, store the roll-up. ``run.timings`` (not
-    stored) splits the time between counting and rolling up, for the job page and the bench."""
-    tenant_sql("DELETE FROM tally_inbox WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id AND claimed",
-               campaign_id=campaign_id)
+ALL = None  # ``_finish``'s ``changed``: every subject (a select of some; False: none)
+
+
+def _finish(campaign_id: int, run: TallyRun, full: bool, started: float, ballots_s: float = 0.0,
+            changed=ALL) -> TallyRun:
+    """Stamp the run, store the roll-up, retake the live snapshot of the ``changed`` subjects,
+    drop the claimed inbox rows. ``run.timings`` (not stored) splits the time between
+    counting and rolling up, for the job page and the bench."""
     run.version, run.full, run.computed_at = run.version + 1, full, utcnow()
     from .rollup import store_rollup
 
@@ -345,14 +348,18 @@ def _finish(campaign_id: int, run: TallyRun, full: bool, started: float, ballots
     db.session.flush()
     from .live_view import refresh
 
-    refresh(campaign_id, run.version)  # what an open campaign may show moves in steps of k
+    if changed is not False:
+        refresh(campaign_id, run.version, changed)  # what an open campaign may show moves in steps of k
+    tenant_sql("DELETE FROM tally_inbox WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id AND claimed",
+               campaign_id=campaign_id)
     run.timings = {"count_s": counted - started - ballots_s, "ballots_s": ballots_s,
                    "rollup_s": time.perf_counter() - counted}
     return run
 
 
-def _write_changed_cells(campaign_id: int) -> None:
-    """PostgreSQL: count and compare in one statement, then rewrite only the changed cells."""
+def _write_changed_cells(campaign_id: int) -> int:
+    """PostgreSQL: count and compare in one statement, then rewrite only the changed cells;
+    returns how many changed."""
     diff = _SCRATCH.format(c=int(campaign_id))
     db.session.execute(text(f"DROP TABLE IF EXISTS {diff}"))
     # Scan in parallel workers, which the planner would not do for a CREATE TABLE … AS (10 M
@@ -368,6 +375,7 @@ def _write_changed_cells(campaign_id: int) -> None:
             db.session.execute(text("ANALYZE tally_counts"))
         _keep_subjects(campaign_id, select(table(diff, column("subject_id")).c.subject_id).distinct())
     db.session.execute(text(f"DROP TABLE {diff}"))
+    return changed
 
 
 def recount(campaign_id: int) -> TallyRun:
@@ -379,8 +387,9 @@ def recount(campaign_id: int) -> TallyRun:
     _lock(campaign_id)
     _claim(campaign_id)
     tenant_id = require_tenant_id()
+    changed = ALL
     if db.session.connection().dialect.name == "postgresql":
-        _write_changed_cells(campaign_id)
+        changed = ALL if _write_changed_cells(campaign_id) else False
     else:
         tenant_sql("DELETE FROM tally_counts WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id",
                    campaign_id=campaign_id)
@@ -393,7 +402,7 @@ def recount(campaign_id: int) -> TallyRun:
     run.ballots = tenant_sql(_FULL_BALLOTS, campaign_id=campaign_id).scalar_one()
     kept = time.perf_counter()
     _keep_ballots(campaign_id, run, full=True)
-    return _finish(campaign_id, run, True, started, time.perf_counter() - kept)
+    return _finish(campaign_id, run, True, started, time.perf_counter() - kept, changed)
 
 
 def update(campaign_id: int) -> TallyRun:
@@ -410,7 +419,7 @@ def update(campaign_id: int) -> TallyRun:
         _keep_subjects(campaign_id, _claimed_subjects(campaign_id))
         _keep_ballots(campaign_id, run, full=False)
     run.ballots += claimed
-    return _finish(campaign_id, run, False, started)
+    return _finish(campaign_id, run, False, started, changed=_claimed_subjects(campaign_id) if claimed else False)
 
 
 def stored_run(campaign_id: int) -> TallyRun | None:
