@@ -1,4 +1,5 @@
-"""kept figures: each subject's sums (tally_subjects), the ballots behind each cell by category
+"""kept figures: each subject's sums (tally_subjects), answers per item × category × choice
+(tally_items), the ballots behind each cell by category
 and unit (tally_ballots) and per category (tally_runs.category_ballots), so a closed
 campaign's results page reads stored rows instead of counting every answer
 
@@ -33,6 +34,20 @@ def upgrade():
     with op.batch_alter_table('tally_ballots', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tally_ballots_tenant_id'), ['tenant_id'], unique=False)
 
+    op.create_table('tally_items',
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=False),
+    sa.Column('choice_id', sa.Integer(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'campaign_id'], ['campaigns.tenant_id', 'campaigns.id'], name=op.f('fk_tally_items_tenant_id_campaign_id_campaigns'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_tally_items_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('campaign_id', 'item_id', 'category_id', 'choice_id', name=op.f('pk_tally_items'))
+    )
+    with op.batch_alter_table('tally_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tally_items_tenant_id'), ['tenant_id'], unique=False)
+
     op.create_table('tally_subjects',
     sa.Column('campaign_id', sa.Integer(), nullable=False),
     sa.Column('subject_id', sa.Integer(), nullable=False),
@@ -64,6 +79,9 @@ _SUBJECTS = ("INSERT INTO tally_subjects (tenant_id, campaign_id, subject_id, to
              "SUM(t.count * f.sat) * 1.0 / NULLIF(SUM(t.count), 0) "
              f"FROM tally_counts t JOIN ({_FLAGS}) f ON f.choice_id = t.choice_id "
              "GROUP BY t.tenant_id, t.campaign_id, t.subject_id")
+_ITEMS = ("INSERT INTO tally_items (tenant_id, campaign_id, item_id, category_id, choice_id, count) "
+          "SELECT tenant_id, campaign_id, item_id, category_id, choice_id, SUM(count) FROM tally_counts "
+          "GROUP BY tenant_id, campaign_id, item_id, category_id, choice_id")
 _WAITING = "SELECT ballot_id FROM tally_inbox WHERE NOT claimed"
 _BALLOTS = ("INSERT INTO tally_ballots (tenant_id, campaign_id, subject_id, category_id, unit_id, ballots) "
             "SELECT b.tenant_id, b.campaign_id, x.subject_id, x.category_id, b.unit_id, COUNT(DISTINCT x.ballot_id) "
@@ -79,6 +97,7 @@ _PER_CATEGORY = ("SELECT b.campaign_id, b.category_id, COUNT(*) FROM ballots b "
 def _backfill():
     conn = op.get_bind()
     conn.execute(sa.text(_SUBJECTS))
+    conn.execute(sa.text(_ITEMS))
     conn.execute(sa.text(_BALLOTS))
     per: dict = {}
     for campaign_id, category_id, n in conn.execute(sa.text(_PER_CATEGORY)).all():
@@ -102,3 +121,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_tally_ballots_tenant_id'))
 
     op.drop_table('tally_ballots')
+    with op.batch_alter_table('tally_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tally_items_tenant_id'))
+
+    op.drop_table('tally_items')

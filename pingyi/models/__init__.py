@@ -41,13 +41,13 @@ from .rectification import (
     RectificationItem,
 )
 from .seasons import FIXABLE, SEASON_STATES, SUBMISSION_STATES, Notice, Season, SeasonIssue, SeasonSubmission
-from .tallies import TallyBallots, TallyCount, TallyInbox, TallyRun, TallySubject, TallyUnit
+from .tallies import TallyBallots, TallyCount, TallyInbox, TallyItem, TallyRun, TallySubject, TallyUnit
 from .themes import ThemeCount, ThemeRule, ThemeRun
 
 __all__ = [
     "DECISION_KINDS", "SubjectDecision",
     "MEETING_KINDS", "PHASES", "CampaignPhase", "Meeting",
-    "TallyBallots", "TallyCount", "TallyInbox", "TallyRun", "TallySubject", "TallyUnit", "Answer", "Ballot", "BoxedBallot", "Comment", "InterviewSample", "Job", "JobFile", "PaperEntry",
+    "TallyBallots", "TallyCount", "TallyInbox", "TallyItem", "TallyRun", "TallySubject", "TallyUnit", "Answer", "Ballot", "BoxedBallot", "Comment", "InterviewSample", "Job", "JobFile", "PaperEntry",
     "ID_RANGE", "INTEGER_RANGE", "ITEM_KINDS", "PUBLICATION_SCOPES", "PUBLISHED_STATES", "ROLES", "SCOPES", "STATES", "STATE_LABELS", "SUBJECT_KINDS",
     "UNIT_KINDS", "ApiKey", "LoginSession", "AuditEvent", "BallotToken", "Campaign", "EvaluatorCategory", "Form", "FormItem",
     "FormSection", "Membership", "Person", "Rule", "Scale", "ScaleChoice", "Subject", "Tenant", "TenantMixin",

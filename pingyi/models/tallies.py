@@ -90,6 +90,21 @@ class TallyBallots(TenantMixin, db.Model):
     ballots: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
+class TallyItem(TenantMixin, db.Model):
+    """Answers per form item × category × choice across the campaign's subjects (seed 002 §四's
+    figures per item, and the table by category), kept with the cells like ``TallySubject``:
+    the results page reads some fifty rows instead of grouping every cell."""
+
+    __tablename__ = "tally_items"
+    __table_args__ = (tenant_fk("campaign_id", "campaigns", "CASCADE"),)
+
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    choice_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 class TallyInbox(TenantMixin, db.Model):
     """Ballots not yet counted. A database trigger adds a row with every ballot (in the ballot's
     own transaction, whatever code inserts it); a tally claims and deletes them, so incremental

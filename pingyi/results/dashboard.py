@@ -250,8 +250,7 @@ def campaign_results(c: Campaign, max_depth: int | None = 1, within: str | None 
     ballots = lv.ballots_received(run, view, total)
     if not view.figures:
         return Results(run, [], [], units, total, view=view.mode, ballots=ballots)
-    infos = tl.choice_infos(db.session.execute(select(Subject.form_id).where(Subject.campaign_id == c.id)
-                                               .distinct()).scalars())
+    infos = tl.campaign_choices(c.id)
     if view.breakdowns:  # one pass over the cells for both
         by_item, by_category = tl.fold(tl.stored_figures(c.id, "item_category", infos))
     else:

@@ -48,13 +48,13 @@ from sqlalchemy import func, select
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
-from pingyi.models import Campaign, Subject, TallyRun, Unit
+from pingyi.models import Campaign, TallyRun, Unit
 from pingyi.tenancy import tenant_sql
 from pingyi.voting.tokens import link_counts
 
 from . import rollup
 from . import suppression as sup
-from .tally import ChoiceInfo, Figures, choice_infos
+from .tally import ChoiceInfo, Figures, campaign_choices
 
 FULL, LIVE, TURNOUT = "full", "live", "turnout"
 
@@ -201,8 +201,7 @@ _LIVE_SUBJECTS = ("SELECT s.unit_id, COUNT(*), COUNT((SELECT 1 FROM live_items l
 
 def _live_own(campaign_id: int) -> dict[int, rollup.Figures]:
     """Each unit's own figures from the snapshot (rated: subjects with a snapshot) and its links."""
-    forms = select(Subject.form_id).where(Subject.campaign_id == campaign_id).distinct()
-    infos = choice_infos(db.session.execute(forms).scalars())
+    infos = campaign_choices(campaign_id)
     own: dict[int, rollup.Figures] = defaultdict(rollup.Figures)
     for unit_id, choice_id, n in tenant_sql(_LIVE_CHOICES, campaign_id=campaign_id).all():
         info = infos.get(choice_id)

@@ -16,11 +16,11 @@ from sqlalchemy import delete, select
 
 from pingyi.bulk import insert_rows
 from pingyi.extensions import db
-from pingyi.models import Subject, TallyRun, TallyUnit
+from pingyi.models import TallyRun, TallyUnit
 from pingyi.tenancy import require_tenant_id, tenant_sql
 from pingyi.voting.tokens import link_counts
 
-from .tally import STORED, choice_infos
+from .tally import STORED, campaign_choices
 
 _CHOICES = (f"SELECT s.unit_id, c.choice_id, SUM(c.count) FROM {STORED} c JOIN subjects s ON s.id = c.subject_id "  # nosec B608 # identifiers are constants of results.tally; every value is bound
             "WHERE s.tenant_id = :tenant_id AND s.campaign_id = :campaign_id GROUP BY s.unit_id, c.choice_id")
@@ -78,8 +78,7 @@ class Figures:
 
 def own_figures(campaign_id: int) -> dict[int, Figures]:
     """Each unit's own figures (not yet its subtree's), from the counts and the links."""
-    forms = select(Subject.form_id).where(Subject.campaign_id == campaign_id).distinct()
-    infos = choice_infos(db.session.execute(forms).scalars())
+    infos = campaign_choices(campaign_id)
     own: dict[int, Figures] = defaultdict(Figures)
     for unit_id, choice_id, n in tenant_sql(_CHOICES, campaign_id=campaign_id).all():
         info = infos.get(choice_id)

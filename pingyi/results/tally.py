@@ -110,6 +110,12 @@ def choice_infos(form_ids: Iterable[int]) -> dict[int, ChoiceInfo]:
     return {cid: ChoiceInfo(bool(sat), pos == last[scale_id]) for cid, scale_id, pos, sat in rows}
 
 
+def campaign_choices(campaign_id: int) -> dict[int, ChoiceInfo]:
+    """``choice_infos`` of the forms a campaign's subjects are rated on."""
+    forms = select(Subject.form_id).where(Subject.campaign_id == campaign_id).distinct()
+    return choice_infos(db.session.execute(forms).scalars())
+
+
 def summarize(rows: Iterable[CountRow], choices: dict[int, ChoiceInfo]) -> TallyResult:
     """Fold count rows into figures; rows naming an unknown choice (not a rating) are ignored."""
     r = TallyResult(defaultdict(Figures), defaultdict(Figures), defaultdict(Figures), defaultdict(Figures),
@@ -256,6 +262,29 @@ def _keep_subjects(campaign_id: int, changed=None) -> None:
                sums.c.rate)))
 
 
+# Answers per item × category × choice: summed from the cells (a full run) or the claimed
+# ballots' answers added (a live run; each ballot is claimed by exactly one run).
+_ITEMS_ALL = ("INSERT INTO tally_items (tenant_id, campaign_id, item_id, category_id, choice_id, count) "
+              "SELECT tenant_id, campaign_id, item_id, category_id, choice_id, SUM(count) FROM tally_counts "
+              "WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id "
+              "GROUP BY tenant_id, campaign_id, item_id, category_id, choice_id")
+_ITEMS_ADD = ("INSERT INTO tally_items (tenant_id, campaign_id, item_id, category_id, choice_id, count) "
+              "SELECT a.tenant_id, a.campaign_id, a.item_id, a.category_id, a.choice_id, COUNT(*) FROM answers a "
+              "JOIN tally_inbox i ON i.ballot_id = a.ballot_id "
+              "WHERE i.tenant_id = :tenant_id AND i.campaign_id = :campaign_id AND i.claimed AND a.tenant_id = :tenant_id "
+              "GROUP BY a.tenant_id, a.campaign_id, a.item_id, a.category_id, a.choice_id "
+              "ON CONFLICT (campaign_id, item_id, category_id, choice_id) "
+              "DO UPDATE SET count = tally_items.count + excluded.count")
+
+
+def _keep_items(campaign_id: int, full: bool) -> None:
+    """``tally_items``: summed afresh from the stored cells, or the claimed ballots added."""
+    if full:
+        tenant_sql("DELETE FROM tally_items WHERE tenant_id = :tenant_id AND campaign_id = :campaign_id",
+                   campaign_id=campaign_id)
+    tenant_sql(_ITEMS_ALL if full else _ITEMS_ADD, campaign_id=campaign_id)
+
+
 def _claimed_subjects(campaign_id: int):
     """The subjects answered by the ballots this run claimed."""
     tid = require_tenant_id()
@@ -374,6 +403,7 @@ def _write_changed_cells(campaign_id: int) -> int:
         if changed > ANALYZE_AFTER:  # later plans see millions of cells, not "1 row"
             db.session.execute(text("ANALYZE tally_counts"))
         _keep_subjects(campaign_id, select(table(diff, column("subject_id")).c.subject_id).distinct())
+        _keep_items(campaign_id, full=True)
     db.session.execute(text(f"DROP TABLE {diff}"))
     return changed
 
@@ -395,6 +425,7 @@ def recount(campaign_id: int) -> TallyRun:
                    campaign_id=campaign_id)
         tenant_sql(_REPLACE, campaign_id=campaign_id)
         _keep_subjects(campaign_id)
+        _keep_items(campaign_id, full=True)
     run = _run(campaign_id)
     if run is None:
         run = TallyRun(tenant_id=tenant_id, campaign_id=campaign_id, version=0, computed_at=utcnow())
@@ -417,6 +448,7 @@ def update(campaign_id: int) -> TallyRun:
     if claimed:
         tenant_sql(_INCREMENT, campaign_id=campaign_id)
         _keep_subjects(campaign_id, _claimed_subjects(campaign_id))
+        _keep_items(campaign_id, full=False)
         _keep_ballots(campaign_id, run, full=False)
     run.ballots += claimed
     return _finish(campaign_id, run, False, started, changed=_claimed_subjects(campaign_id) if claimed else False)
@@ -436,16 +468,19 @@ def stored_rows(campaign_id: int) -> list[CountRow]:
 _GROUPINGS = {"subject": "subject_id", "item": "item_id", "category": "category_id",
               "subject_category": "subject_id, category_id", "subject_item": "subject_id, item_id",
               "item_category": "item_id, category_id"}
+_ACROSS_SUBJECTS = ("item", "category", "item_category")  # read from the kept tally_items
 
 
 def stored_figures(campaign_id: int, by: str, infos: dict[int, ChoiceInfo],
                    subject_id: int | Iterable[int] | None = None) -> dict:
     """Figures per subject, item, category, (subject, category), (subject, item) or (item, category) from the
     stored cells, summed in SQL (a page needs a few thousand rows, not every cell); optionally
-    for one subject or a page's. Keys are ints, or tuples of ints for the pairs."""
+    for one subject or a page's. Across all subjects, items and categories come from the kept
+    ``tally_items``. Keys are ints, or tuples of ints for the pairs."""
     keys = _GROUPINGS[by]
     one, params = subjects_clause(subject_id)
-    rows = tenant_sql(f"SELECT {keys}, choice_id, SUM(count) FROM tally_counts WHERE tenant_id = :tenant_id "  # nosec B608 # identifiers are this module's constants (and a scratch name from ints); every value is bound
+    cells = "tally_items" if subject_id is None and by in _ACROSS_SUBJECTS else "tally_counts"
+    rows = tenant_sql(f"SELECT {keys}, choice_id, SUM(count) FROM {cells} WHERE tenant_id = :tenant_id "  # nosec B608 # identifiers are this module's constants (and a scratch name from ints); every value is bound
                       f"AND campaign_id = :campaign_id{one} GROUP BY {keys}, choice_id",
                       campaign_id=campaign_id, **params).all()
     out: dict = defaultdict(Figures)

@@ -26,6 +26,7 @@ from pingyi.models import (
     ScaleChoice,
     Subject,
     TallyBallots,
+    TallyItem,
     TallyRun,
     TallySubject,
     Tenant,
@@ -40,7 +41,8 @@ pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
 
 
 def _kept(campaign_id: int):
-    """What the tally keeps beside the cells: subjects' sums, ballots per cell and per category."""
+    """What the tally keeps beside the cells: subjects' sums, ballots per cell and per category,
+    answers per item × category × choice."""
     subjects = sorted((*r[:4], round(r[4], 12)) for r in db.session.execute(select(
         TallySubject.subject_id, TallySubject.total, TallySubject.satisfied, TallySubject.lowest, TallySubject.rate)
         .where(TallySubject.campaign_id == campaign_id)).all())
@@ -48,7 +50,10 @@ def _kept(campaign_id: int):
         TallyBallots.subject_id, TallyBallots.category_id, TallyBallots.unit_id, TallyBallots.ballots)
         .where(TallyBallots.campaign_id == campaign_id)).all())
     run = db.session.execute(select(TallyRun).where(TallyRun.campaign_id == campaign_id)).scalar_one()
-    return subjects, cells, {int(k): n for k, n in run.category_ballots.items()}
+    items = sorted(tuple(r) for r in db.session.execute(select(
+        TallyItem.item_id, TallyItem.category_id, TallyItem.choice_id, TallyItem.count)
+        .where(TallyItem.campaign_id == campaign_id)).all())
+    return subjects, cells, {int(k): n for k, n in run.category_ballots.items()}, items
 
 
 def _kept_by_hand(campaign_id: int):
@@ -63,7 +68,11 @@ def _kept_by_hand(campaign_id: int):
                                 .where(Comment.campaign_id == campaign_id)).all()}
     cells = Counter((s, k, unit_of[b]) for s, k, b in rows)
     per_category = Counter(k for k, _b in {(k, b) for _s, k, b in rows})
-    return subjects, sorted((*key, n) for key, n in cells.items()), dict(per_category)
+    items = Counter()
+    for _subject, item, choice, category, n in tally.count_rows(campaign_id):
+        items[(item, category, choice)] += n
+    return (subjects, sorted((*key, n) for key, n in cells.items()), dict(per_category),
+            sorted((*key, n) for key, n in items.items()))
 
 
 def _snapshot(campaign_id: int):
