@@ -143,8 +143,8 @@ def reissue(season: Season, now: datetime) -> Reissued:
             skipped.append((slug, _(state[1])))
         else:
             row.version = plan.version
+            db.session.flush()  # here, before the next subordinate's scope
             updated.append(slug)
-    db.session.flush()
     if updated:
         record_bulk("reissue", "seasons", len(updated), {"season_id": season.id, "name": season.name,
                                                          "version": plan.version, "targets": updated})
