@@ -95,4 +95,41 @@ TEMPLATES: dict[str, dict] = {
         "带头服务基层群众情况",
         "带头遵守党纪国法情况",
     ])], "群众评议实施意见 篇5（种子 001）"),
+    # The four questions 篇2 and seed 002 both put to every party organization; neither names the scale.
+    "seed001-four-aspects": _form("基层党组织创先争优活动“四个方面”群众评议表", "unit", "satisfaction4", [("四个方面", [
+        "活动目标是否达到",
+        "发展思路是否清晰",
+        "公开承诺事项是否完成",
+        "工作措施是否得力",
+    ])], "群众评议工作总结 篇2 二（种子 001）；平庄煤业公司群众评议工作总结 一.3（种子 002）"),
+    # 附件1 of 篇3: one question in the four grades the seed spells out, then the suggestions.
+    "seed001-p3-org": _form("党组织创先争优群众评议表", "unit", "satisfaction4", [("评议内容", [
+        "党组织创先争优活动开展情况",
+    ])], "群众评议工作方案 篇3 四.2 附件1（种子 001）"),
+    # 篇4 五 (the school's 破解难题 review): 满意度测评 without named grades, so 篇3's four.
+    "seed001-p4-branch": _form("党支部创先争优破解难题群众评议表", "unit", "satisfaction4", [("评议内容", [
+        "推进创先争优活动情况和创先争优破解难题进展情况",
+        "承诺践诺情况",
+        "为师生员工办实事、做好事、解难事情况",
+        "加强党组织和党员队伍建设情况",
+    ])], "群众评议实施方案 篇4 五（种子 001）"),
+    "seed001-p4-member": _form("党员创先争优破解难题群众评议表", "person", "satisfaction4", [("评议内容", [
+        "参加创先争优破解难题情况，促进党员“五带头”，发挥先锋模范作用",
+        "立足岗位履行职责情况",
+        "践行公开承诺情况",
+        "联系和服务师生情况",
+    ])], "群众评议实施方案 篇4 五（种子 001）"),
+    # 工作实绩 (篇5 三): the seed's rules speak of 不满意率 and 一般和不满意率, so three grades.
+    "seed001-merit-org": _form("群众评议基层党组织工作实绩表", "unit", "satisfaction3", [("工作实绩", [
+        "群众对党员干部的信任感",
+        "群众对民生实事的满足感",
+        "群众对生态环境的舒适感",
+        "群众对社会治安的放心感",
+    ])], "群众评议实施意见 篇5 三（三）（种子 001）"),
+    "seed001-merit-cadre": _form("群众评议干部工作实绩表", "person", "satisfaction3", [("工作实绩", [
+        "联系群众知民情情况",
+        "服务群众暖民心情况",
+        "敢抓敢管解民忧情况",
+        "带领群众助民富情况",
+    ])], "群众评议实施意见 篇5 三（三）（种子 001）"),
 }

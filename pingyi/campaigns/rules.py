@@ -57,7 +57,7 @@ PRESETS: dict[str, dict] = {
     "seed004": {"name": "领导班子满意率低于2/3返工补课（种子004）", "rules": [
         RuleSpec("satisfied_share", "lt", "2/3", "返工补课", "team", "redo", "action", "种子004 五.8"),
     ]},
-    "seed001-5": {"name": "不满意率超过1/3不得表彰；一般和不满意超过1/2不能定为称职（篇5）", "rules": [
+    "seed001-5": {"name": "工作实绩不满意率超过1/3不得表彰；一般和不满意超过1/2不能定为称职（篇5）", "rules": [
         RuleSpec("lowest_share", "gt", "1/3", "不得作为表彰或评先推荐对象，主要负责人诫勉谈话", "unit", "award",
                  "action", "种子001 篇5"),
         RuleSpec("not_satisfied_share", "gt", "1/2", "年度考核不能定为称职及以上等次", "person", "competence",
