@@ -328,6 +328,7 @@ from . import (  # noqa: E402,F401  (routes on this blueprint)
     monitor_views,
     rectification_views,
     result_views,
+    season_views,
     summary_views,
     themes_views,
 )

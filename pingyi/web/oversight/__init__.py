@@ -123,3 +123,6 @@ def campaign_report(sub: str, campaign_id: int):
     """汇总报告 of one subordinate campaign (its publication was checked when the URL was bound)."""
     return _submit({"tenant_id": g.sub.id, "campaign_id": g.sub_campaign.id},
                    url_for(".campaign", sub=sub, campaign_id=campaign_id))
+
+
+from . import seasons  # noqa: E402,F401  (年度评议: routes on this blueprint)
