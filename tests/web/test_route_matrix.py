@@ -81,8 +81,28 @@ def world(world, app):
                                           "feedback", "1")
                 c.state = "draft"
                 t.units.update(rect_id=item.id, rect_file_id=evidence.add_file(item, admin, "a.pdf", b"%PDF-1.4").id)
+                t.units.update(_season_rows(t, c))
         db.session.commit()
     return world
+
+
+def _season_rows(t, c) -> dict:
+    """A season of ``t`` (the objects behind ``season_id`` and ``submission_id``) with one
+    submission. Its issue names ``t`` itself: neither tenant of the matrix has a subordinate,
+    and the rows only have to exist (tests/web/test_season_pages.py issues seasons for real)."""
+    from pingyi.models import SeasonIssue, SeasonSubmission, utcnow
+    from pingyi.seasons import plan
+
+    season = plan.create_season("矩阵年度评议", clock.wall(0), clock.wall(1), clock.day(2).date(),
+                                forms=["seed002-org"])
+    issue = SeasonIssue(season_id=season.id, target_tenant_id=t.id, campaign_id=c.id, version=1, issued_at=utcnow())
+    db.session.add(issue)
+    db.session.flush()
+    sub = SeasonSubmission(issue_id=issue.id, number=1, summary="矩阵总结", table_name="矩阵.xlsx",
+                           table_data=b"PK", submitted_by=t.admin)
+    db.session.add(sub)
+    db.session.flush()
+    return {"season_id": season.id, "submission_id": sub.id}
 
 
 def _cases(app, world):

@@ -285,7 +285,7 @@ NOT_TENANT_ROUTES = {"static", "auth.login", "auth.logout", "auth.home", "auth.p
                      "ops.healthz", "ops.metrics"}  # operators' endpoints: no tenant (tests/monitoring)
 # URL values that name no object of a subtree: filled with the tenant's own.
 SHARED = ("campaign_id", "form_id", "section_id", "item_id", "scale_id", "category_id", "membership_id", "what",
-          "sub", "key_id", "tenant_id")
+          "sub", "key_id", "tenant_id", "season_id", "submission_id")
 
 
 # URL values that name an object of one subtree: the sibling's or the root's must answer 403/404.
@@ -306,7 +306,7 @@ def _objects(app, world, scene) -> dict:
         return {"campaign_id": scene.campaign, "form_id": form.id, "section_id": section.id,
                 "item_id": section.items[0].id, "scale_id": form.scales[0].id, "category_id": category,
                 "membership_id": world.a.membership, "what": "units", "sub": "alpha", "job_id": admin_job.id,
-                "file_id": jf.id}
+                "file_id": jf.id, "season_id": 1, "submission_id": 1}  # oversight's: a unit admin gets 403/404
 
 
 def _writes_body(world, scene) -> dict:
