@@ -16,7 +16,7 @@ from pingyi.extensions import db
 from pingyi.models import Campaign, Form, Person, Subject, Unit
 from pingyi.tenancy import tenant_context
 from tests import clock
-from tests.factories import bearer
+from tests.factories import bearer, login
 from tests.seasons.conftest import NAME, issue_to, make_season
 
 pytestmark = pytest.mark.dates  # make test reruns these with the clock shifted
@@ -119,3 +119,28 @@ def test_the_api_refuses_fixed_parts(app, world, tree):
     r = client.patch(base, headers=h, json={"name": "甲公司年度民主评议"})
     assert r.status_code == 200 and r.json["name"] == "甲公司年度民主评议"
     assert [x["outcome"] for x in client.get(f"{base}/rules", headers=h).json] == ["限期整改"]
+
+
+def test_the_pages_keep_the_window_and_refuse_a_change(app, world, tree):
+    """The campaign page posts its window back with every save: unchanged, it saves; moved, it
+    says who fixed it. The rules page refuses a preset the same way."""
+    with app.app_context():
+        sid = make_season(tree.county, fixed=("rules", "dates"))
+        issue_to(tree.county, sid, ["alpha"])
+        cid = _built(tree.alpha, sid)
+        with tenant_context(tree.alpha):
+            c = db.session.get(Campaign, cid)
+            opens, closes, tz = c.opens_at, c.closes_at, c.timezone
+    client = app.test_client()
+    login(client, world.a.admin)
+    page = f"/t/alpha/campaigns/{cid}"
+    same = {"name": NAME, "description": "本单位的说明", "opens_at": _wall(opens, tz), "closes_at": _wall(closes, tz)}
+    assert "已保存" in client.post(page, data=same, follow_redirects=True).text
+    moved = {**same, "closes_at": _wall(closes + timedelta(days=2), tz)}
+    assert f"评议时间和工作安排由上级统一部署的“{NAME}”规定" in client.post(page, data=moved, follow_redirects=True).text
+    r = client.post(f"{page}/rules", data={"preset": "seed004"}, follow_redirects=True)
+    assert f"结果规则由上级统一部署的“{NAME}”规定" in r.text
+    with app.app_context(), tenant_context(tree.alpha):
+        c = db.session.get(Campaign, cid)
+        assert (c.description, c.closes_at) == ("本单位的说明", closes)
+        assert [r.outcome for r in cp.campaign_rules(c)] == ["限期整改"]
