@@ -159,3 +159,22 @@ def test_the_plan_is_checked_when_written(app, tree):
         plan.close_season(s)
         with pytest.raises(DomainError):
             plan.update_season(s, name="改名")
+
+
+def test_a_group_category_rates_each_subordinates_own_top_unit(app, world, tree):
+    """The issuer's units mean nothing below: a 全评 category of the plan names no unit, and each
+    campaign built from it rates its own tenant's top unit."""
+    with app.app_context():
+        with tenant_context(tree.county):
+            now = utcnow()
+            s = plan.create_season(NAME, now, now + timedelta(days=3), clock.day(10).date(), forms=["seed002-org"],
+                                   categories=[{"name": "群众"}, {"name": "全评", "scope": "group"}])
+            db.session.commit()
+            sid = s.id
+        issue_to(tree.county, sid, ["alpha", "gamma"])
+        for tid, root in ((tree.alpha, world.a.root), (tree.gamma, None)):
+            with tenant_context(tid):
+                c = db.session.get(Campaign, _season_campaigns(tid, sid)[0])
+                top = root or db.session.execute(select(Unit.id).where(Unit.parent_id.is_(None))).scalar_one()
+                assert [(k.name, k.scope, k.group_unit_id) for k in cp.categories(c)] == [
+                    ("群众", "own_unit", None), ("全评", "group", top)]
