@@ -131,6 +131,7 @@ def load_demo(password: str = "pingyi-demo", base_url: str | None = None) -> lis
     from pingyi.org import orgtree
 
     from .aftermath import load_aftermath
+    from .seasons import load_season
 
     county = _ensure_tenant("county", "元宝山区委", None)
     pz = _ensure_tenant("pingzhuang", "平庄煤业", county)
@@ -151,6 +152,8 @@ def load_demo(password: str = "pingyi-demo", base_url: str | None = None) -> lis
     campaign, sample = load_demo_campaign(pz)
     closed = load_closed_campaign(pz)
     load_aftermath(pz, closed)  # its ledger, themes, feedback box and decisions (pingyi.demo.aftermath)
+    db.session.commit()
+    season = load_season(county, pz, school)  # the county's 年度评议 over both (pingyi.demo.seasons)
     db.session.flush()
     return [
         f"平庄煤业：党委 {kinds.get('committee', 0)} 个（含公司党委），党总支 {kinds.get('general_branch', 0)} 个，"
@@ -164,6 +167,7 @@ def load_demo(password: str = "pingyi-demo", base_url: str | None = None) -> lis
         f"进行中的评议活动：{campaign.name}（/t/pingzhuang/campaigns/{campaign.id}）",
         f"已公布的评议活动：{closed.name}（结果 /t/pingzhuang/campaigns/{closed.id}/results，"
         f"公示页 /p/pingzhuang/{closed.id}）",
+        season,
         f"示例测评链接 / sample ballot link: {base_url_for_cli(current_app.config, base_url)}{sample}",
     ]
 
