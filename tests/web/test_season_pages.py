@@ -245,6 +245,7 @@ def test_the_subordinate_sees_the_fixed_parts_and_submits_after_closing(app, cou
     sub_id = int(re.search(r'data-submission="(\d+)"', page).group(1))
     read = client.get(f"{BASE}/{sid}/submissions/{sub_id}").text
     assert "评议工作总结" in read and "甲公司" in _text(read)
+    assert "75.0% 参评率（3 / 4）" in _text(read)  # the figures sent up, rates from their counts
     table = client.get(f"{BASE}/{sid}/submissions/{sub_id}/table.xlsx")
     assert table.status_code == 200 and openpyxl.load_workbook(io.BytesIO(table.data)).sheetnames
     r = client.post(f"{BASE}/{sid}/submissions/{sub_id}/return", data={"comment": "  "}, follow_redirects=True)

@@ -29,6 +29,7 @@ from pingyi.i18n import _
 from pingyi.i18n import lazy_gettext as _l
 from pingyi.models import FIXABLE, PHASES, SUBJECT_KINDS, Season, SeasonIssue, SeasonSubmission, utcnow
 from pingyi.oversight import subordinates
+from pingyi.results.rollup import Figures
 from pingyi.seasons import issuing, plan, submissions, watch
 from pingyi.tenancy import get_scoped
 from pingyi.web.access import require_role
@@ -257,8 +258,10 @@ def season_submission(season_id: int, submission_id: int):
     season, sub = g.season, g.submission
     rows = {r.issue_id: r for r in watch.watch(season, utcnow())}
     newest = submissions.latest(season).get(sub.issue_id)
+    counts = sub.figures or {}
+    figures = Figures(**{k: int(counts.get(k) or 0) for k in Figures.COUNTS})  # the rates from the counts sent
     return render_template("oversight/season_submission.html", season=season, s=sub, row=rows.get(sub.issue_id),
-                           newest=newest is not None and newest.id == sub.id)
+                           newest=newest is not None and newest.id == sub.id, f=figures)
 
 
 @bp.route("/seasons/<int:season_id>/submissions/<int:submission_id>/return", methods=["POST"])
