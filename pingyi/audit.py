@@ -61,6 +61,9 @@ POLICY: dict[str, Policy] = {
     "jobs": Policy(fields=frozenset({"kind", "params", "state"})),
     # A login or logout of user U; never the session's id (its hash would still name the cookie).
     "login_sessions": Policy(fields=frozenset({"user_id"}), ids=False),
+    # A report up is named by its number and state; its 总结 and figures stay on the row.
+    "season_submissions": Policy(fields=frozenset({"issue_id", "number", "state", "comment", "returned_at",
+                                                   "submitted_by"}), context=("issue_id",)),
 }
 
 

@@ -86,6 +86,11 @@ def test_demo_is_seed_scale_and_idempotent(app):
     assert 'data-testid="branch-count">349<' in page
     assert "示例测评链接 / sample ballot link: http://127.0.0.1:5000/b/" in r.output
     listed = json.loads(run(app, "campaigns", "list", "--tenant", "pingzhuang", "--json").output)
+    season_draft = listed.pop()  # the newest: the draft the county's 年度评议 built (pingyi.demo.seasons)
+    assert season_draft["state"] == "draft" and season_draft["name"].endswith("年度民主评议")
+    seasons = json.loads(run(app, "seasons", "list", "--tenant", "county", "--json").output)
+    assert [(t["slug"], t["state"], t["submission"] and t["submission"]["state"]) for t in seasons[0]["tenants"]] \
+        == [("pingzhuang", "draft", None), ("school", "closed", "returned")]
     assert [(c["state"], c["subjects_by_kind"]) for c in listed] == [("open", {"unit": 349, "person": 4720}),
                                                                      ("published", {"unit": 349, "person": 4720})]
     # the names carry the year each campaign opens (Beijing time): yesterday's and last year's
