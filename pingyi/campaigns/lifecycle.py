@@ -416,6 +416,24 @@ def _weight(value) -> Decimal:
     return w
 
 
+def category_basics(r: dict, names: set[str]) -> tuple[str, str, str]:
+    """One category row's name (unique among ``names``, which it joins), scope and weight (a
+    decimal string, "1" when not given), checked: what every way of setting categories shares."""
+    if not isinstance(r, dict):
+        raise DomainError(_("参评人员类别格式不正确"), "categories")
+    name = str(r.get("name", "")).strip()
+    if not name or len(name) > 50:
+        raise DomainError(_("类别名称不能为空，且不超过 50 字"), "name")
+    if name in names:
+        raise DomainError(_("类别“%(n)s”重复", n=name), "name")
+    names.add(name)
+    scope = r.get("scope") or "own_unit"
+    if scope not in SCOPES:
+        raise DomainError(_("未知的参评范围“%(s)s”", s=scope), "scope")
+    weight = r.get("weight")
+    return name, scope, format(_weight("1" if weight in (None, "") else weight).normalize(), "f")
+
+
 def check_weights(rows: list[dict]) -> None:
     total = sum((_weight(r.get("weight", 0)) for r in rows), Decimal(0))
     if total != Decimal(1):
@@ -431,23 +449,14 @@ def set_categories(c: Campaign, rows: list[dict]) -> list[EvaluatorCategory]:
         raise DomainError(_("至少需要一个参评人员类别"), "categories")
     clean, names = [], set()
     for i, r in enumerate(rows):
-        name = str(r.get("name", "")).strip()
-        if not name or len(name) > 50:
-            raise DomainError(_("类别名称不能为空，且不超过 50 字"), "name")
-        if name in names:
-            raise DomainError(_("类别“%(n)s”重复", n=name), "name")
-        names.add(name)
-        scope = r.get("scope") or "own_unit"
-        if scope not in SCOPES:
-            raise DomainError(_("未知的参评范围“%(s)s”", s=scope), "scope")
+        name, scope, weight = category_basics(r, names)
         group_unit_id = _optional_id(r.get("group_unit_id"), "group_unit_id")
         if scope == "group":
             if group_unit_id is None:
                 raise DomainError(_("全评类别“%(n)s”需要指定评议组（上级单位）", n=name), "group_unit_id")
             if db.session.get(Unit, group_unit_id) is None:
                 raise DomainError(_("找不到评议组单位"), "group_unit_id")
-        w = _weight(r.get("weight", "1"))
-        clean.append({"name": name, "weight": format(w.normalize(), "f"), "scope": scope,
+        clean.append({"name": name, "weight": weight, "scope": scope,
                       "group_unit_id": group_unit_id if scope == "group" else None, "position": i,
                       "id": _optional_id(r.get("id"), "id")})
     if c.weighting:

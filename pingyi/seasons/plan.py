@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
@@ -22,7 +21,7 @@ from pingyi.campaigns.form_templates import TEMPLATES
 from pingyi.errors import DomainError
 from pingyi.extensions import db
 from pingyi.i18n import _
-from pingyi.models import FIXABLE, PHASES, SCOPES, Form, Season
+from pingyi.models import FIXABLE, PHASES, Form, Season
 from pingyi.tenancy import get_scoped, require_tenant_id
 
 
@@ -83,34 +82,13 @@ def _forms(keys: list[str] | None, form_ids: list[int] | None) -> list[dict]:
     return docs
 
 
-def _weight(value) -> str:
-    text = str(value if value not in (None, "") else "1").strip()
-    try:
-        w = Decimal(text.rstrip("%")) / (100 if text.endswith("%") else 1)
-    except (InvalidOperation, ValueError):
-        raise DomainError(_("权重“%(w)s”不是数字", w=value), "weight") from None
-    if not Decimal(0) <= w <= Decimal(1):
-        raise DomainError(_("权重“%(w)s”应在 0 到 1 之间", w=value), "weight")
-    return format(w.normalize(), "f")
-
-
 def _categories(rows: list[dict]) -> list[dict]:
     """Categories as ``lifecycle.set_categories`` takes them. A 全评 (group) category names no unit:
     the issuer's units mean nothing below, so each campaign rates its tenant's top unit."""
     out, names = [], set()
     for r in rows or []:
-        if not isinstance(r, dict):
-            raise DomainError(_("参评人员类别格式不正确"), "categories")
-        name = str(r.get("name", "")).strip()
-        if not name or len(name) > 50:
-            raise DomainError(_("类别名称不能为空，且不超过 50 字"), "name")
-        if name in names:
-            raise DomainError(_("类别“%(n)s”重复", n=name), "name")
-        names.add(name)
-        scope = r.get("scope") or "own_unit"
-        if scope not in SCOPES:
-            raise DomainError(_("未知的参评范围“%(s)s”", s=scope), "scope")
-        out.append({"name": name, "weight": _weight(r.get("weight")), "scope": scope})
+        name, scope, weight = lifecycle.category_basics(r, names)
+        out.append({"name": name, "weight": weight, "scope": scope})
     return out
 
 
