@@ -69,8 +69,12 @@ TABLES = {  # object type → what a sentence calls one of its rows
     "theme_rules": _l("意见主题"), "theme_runs": _l("意见归类"), "theme_counts": _l("意见主题统计"),
     "rectification_items": _l("整改事项"), "rectification_events": _l("整改进展"),
     "rectification_files": _l("整改材料"), "subject_decisions": _l("结果运用决定"),
+    "seasons": _l("年度评议"), "season_issues": _l("年度评议下发"), "season_submissions": _l("年度评议报送"),
+    "notices": _l("通知"),
 }
-ACTIONS = {"create": _l("新建"), "update": _l("修改"), "delete": _l("删除"), "revoke": _l("作废")}
+ACTIONS = {"create": _l("新建"), "update": _l("修改"), "delete": _l("删除"), "revoke": _l("作废"),
+           "issue": _l("下发"), "reissue": _l("重新下发"), "submit": _l("报送"), "return": _l("退回修改"),
+           "accept": _l("接收")}
 ACTORS = {"system": _l("系统"), "demo": _l("演示数据"), "cli": _l("命令行"), "worker": _l("后台任务进程")}
 FIELDS = {  # column → its name in a sentence (per table where the same column means another thing)
     "name": _l("名称"), "description": _l("说明"), "state": _l("状态"), "opens_at": _l("开始时间"),
@@ -99,6 +103,11 @@ FIELDS = {  # column → its name in a sentence (per table where the same column
     "to_state": _l("新状态"), "at": _l("时间"), "actor": _l("操作人"), "payload": _l("录入内容"),
     "password_hash": _l("密码"), "key_hash": _l("密钥"), "data": _l("文件内容"), "mime": _l("文件类型"),
     "size": _l("大小"), "source_label": _l("来源说明"), "source_ref": _l("来源"),
+    "report_due": _l("报送截止日期"), "min_turnout": _l("参评率要求"), "plan": _l("统一部署内容"),
+    "fixed": _l("统一规定"), "season_id": _l("年度评议"), "season_fixed": _l("统一规定"), "number": _l("次数"),
+    "comment": _l("退回意见"), "returned_at": _l("退回时间"), "submitted_by": _l("报送人"),
+    "target_tenant_id": _l("下发单位"), "issued_at": _l("下发时间"), "reminded_at": _l("最近提醒"),
+    "issue_id": _l("年度评议下发"),
 }
 TABLE_FIELDS = {("people", "position"): _l("职务"), ("jobs", "state"): _l("状态")}
 JOB_KINDS = {"tally": _l("重新统计"), "import": _l("导入"), "report": _l("生成报表"),
