@@ -14,7 +14,6 @@ from sqlalchemy import inspect, text
 from pingyi import create_app
 from pingyi.extensions import db
 from pingyi.models import utcnow
-from pingyi.tenancy import tenant_context
 from tests.factories import build_world
 from tests.secrecy import in_physical_order, sharing_xmin, spearman, transactions_on_pages
 
@@ -26,14 +25,16 @@ N = 150  # |Spearman ρ| of a random order: σ ≈ 0.08
 def _cast_the_old_way(world) -> list[str]:
     """As revision 0008's code cast them: the link's update and the ballot's rows in one
     transaction, one ballot after another. Returns the ballot ids in voting order."""
-    from pingyi.campaigns import lifecycle as cp
-
-    with tenant_context(world.a.id):
-        now = utcnow()
-        c = cp.create_campaign("旧评议", now - timedelta(hours=2), now + timedelta(days=1))
-        (k,) = cp.set_categories(c, [{"name": "群众"}])
-        db.session.commit()
-        common = {"t": world.a.id, "c": c.id, "k": k.id, "u": world.a.branch}
+    now = utcnow()  # the campaign and its category as revision 0008's tables hold them (not today's models)
+    campaign_id = db.session.execute(text(
+        "INSERT INTO campaigns (name, description, opens_at, closes_at, timezone, state, weighting, publication_scope, "
+        "tenant_id, created_at) VALUES ('旧评议', '', :a, :b, 'Asia/Shanghai', 'draft', false, 'tenant', :t, :a) "
+        "RETURNING id"), {"a": now - timedelta(hours=2), "b": now + timedelta(days=1), "t": world.a.id}).scalar_one()
+    category_id = db.session.execute(text(
+        "INSERT INTO evaluator_categories (campaign_id, name, weight, scope, position, tenant_id) "
+        "VALUES (:c, '群众', '1', 'own_unit', 0, :t) RETURNING id"), {"c": campaign_id, "t": world.a.id}).scalar_one()
+    db.session.commit()
+    common = {"t": world.a.id, "c": campaign_id, "k": category_id, "u": world.a.branch}
     hour, order = utcnow().replace(minute=0, second=0, microsecond=0), []
     for i in range(N):
         bid = secrets.token_hex(16)
