@@ -271,7 +271,7 @@ _ITEMS_ALL = ("INSERT INTO tally_items (tenant_id, campaign_id, item_id, categor
 _ITEMS_ADD = ("INSERT INTO tally_items (tenant_id, campaign_id, item_id, category_id, choice_id, count) "
               "SELECT a.tenant_id, a.campaign_id, a.item_id, a.category_id, a.choice_id, COUNT(*) FROM answers a "
               "JOIN tally_inbox i ON i.ballot_id = a.ballot_id "
-              "WHERE i.tenant_id = :tenant_id AND i.campaign_id = :campaign_id AND i.claimed AND a.tenant_id = :tenant_id "
+              "WHERE i.tenant_id = :tenant_id AND i.campaign_id = :campaign_id AND i.claimed "
               "GROUP BY a.tenant_id, a.campaign_id, a.item_id, a.category_id, a.choice_id "
               "ON CONFLICT (campaign_id, item_id, category_id, choice_id) "
               "DO UPDATE SET count = tally_items.count + excluded.count")
@@ -300,7 +300,7 @@ _ALL_ROWS = ("SELECT subject_id, category_id, ballot_id FROM {t} WHERE tenant_id
              "AND campaign_id = :campaign_id AND ballot_id NOT IN ("
              " SELECT ballot_id FROM tally_inbox WHERE tenant_id = :tenant_id AND NOT claimed)")
 _CLAIMED_ROWS = ("SELECT r.subject_id, r.category_id, r.ballot_id FROM tally_inbox i JOIN {t} r "
-                 "ON r.ballot_id = i.ballot_id AND r.tenant_id = :tenant_id "
+                 "ON r.ballot_id = i.ballot_id "
                  "WHERE i.tenant_id = :tenant_id AND i.campaign_id = :campaign_id AND i.claimed")
 _BALLOT_CELLS = ("INSERT INTO tally_ballots (tenant_id, campaign_id, subject_id, category_id, unit_id, ballots) "  # nosec B608 # identifiers are this module's constants; every value is bound
                  "SELECT CAST(:tenant_id AS INTEGER), CAST(:campaign_id AS INTEGER), x.subject_id, x.category_id, "
@@ -310,15 +310,15 @@ _BALLOT_CELLS = ("INSERT INTO tally_ballots (tenant_id, campaign_id, subject_id,
 _ADD_BALLOTS = (" ON CONFLICT (campaign_id, subject_id, category_id, unit_id) "
                 "DO UPDATE SET ballots = tally_ballots.ballots + excluded.ballots")
 # Ballots per category that answered or commented on anything.
+# (The inner lookups go by ballot id alone, the primary key's first column: with a tenant filter
+# beside it, stale statistics once made PostgreSQL AND it with the tenant's whole index per ballot.)
 _CATEGORY_BALLOTS = ("SELECT b.category_id, COUNT(*) FROM ballots b WHERE b.tenant_id = :tenant_id "  # nosec B608 # identifiers are this module's constants; every value is bound
                      "AND b.campaign_id = :campaign_id AND {scope} AND ("
-                     "EXISTS (SELECT 1 FROM answers a WHERE a.ballot_id = b.id AND a.tenant_id = :tenant_id) OR "
-                     "EXISTS (SELECT 1 FROM comments m WHERE m.ballot_id = b.id AND m.tenant_id = :tenant_id)) "
+                     "EXISTS (SELECT 1 FROM answers a WHERE a.ballot_id = b.id) OR "
+                     "EXISTS (SELECT 1 FROM comments m WHERE m.ballot_id = b.id)) "
                      "GROUP BY b.category_id")
-_UNCLAIMED = ("NOT EXISTS (SELECT 1 FROM tally_inbox i WHERE i.ballot_id = b.id AND i.tenant_id = :tenant_id "
-              "AND NOT i.claimed)")
-_CLAIMED = ("EXISTS (SELECT 1 FROM tally_inbox i WHERE i.ballot_id = b.id AND i.tenant_id = :tenant_id "
-            "AND i.claimed)")
+_UNCLAIMED = "NOT EXISTS (SELECT 1 FROM tally_inbox i WHERE i.ballot_id = b.id AND NOT i.claimed)"
+_CLAIMED = "EXISTS (SELECT 1 FROM tally_inbox i WHERE i.ballot_id = b.id AND i.claimed)"
 
 
 def _keep_ballots(campaign_id: int, run: TallyRun, full: bool) -> None:
