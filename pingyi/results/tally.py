@@ -286,11 +286,11 @@ def _keep_items(campaign_id: int, full: bool) -> None:
 
 
 def _claimed_subjects(campaign_id: int):
-    """The subjects answered by the ballots this run claimed."""
-    tid = require_tenant_id()
+    """The subjects answered by the ballots this run claimed (answers found by ballot id alone,
+    as ``_CATEGORY_BALLOTS`` explains)."""
     return (select(Answer.subject_id).join(TallyInbox, TallyInbox.ballot_id == Answer.ballot_id)
-            .where(TallyInbox.tenant_id == tid, TallyInbox.campaign_id == campaign_id, TallyInbox.claimed,
-                   Answer.tenant_id == tid).distinct())
+            .where(TallyInbox.tenant_id == require_tenant_id(), TallyInbox.campaign_id == campaign_id,
+                   TallyInbox.claimed).distinct())
 
 
 # The ballots behind each cell by category and the ballots' unit (a ballot that only commented
