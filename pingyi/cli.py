@@ -470,6 +470,62 @@ def doctor_cmd(as_json) -> None:
     sys.exit(1 if doctor.failed(checks) else 0)
 
 
+@click.group("export")
+def export_cli() -> None:
+    """Exports of a sealed campaign that anyone can check (docs/verification.md)."""
+
+
+@export_cli.command("ballots")
+@click.option("--tenant", "slug", required=True)
+@click.option("--campaign", "campaign_id", type=int, required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="the .csv to write")
+@with_appcontext
+def export_ballots(slug: str, campaign_id: int, out: Path) -> None:
+    """The anonymised ballots, one row per ballot, small groups coarsened to k (opinions only if published)."""
+    from pingyi.verification import export
+
+    with tenant_context(_tenant(slug).id):
+        c = _campaign(slug, campaign_id)
+        if not export.available(c):
+            _fail("该评议活动尚未封存（结束评议后的计票完成时封存），或票数不足 k 张，不能导出")
+        with out.open("w", encoding="utf-8", newline="") as fh:
+            fh.writelines(export.lines(c, opinions=export.opinions_allowed(c)))
+        click.echo(f"已导出到 {out}（数字指纹 {c.seal_digest}）")
+
+
+@click.command("verify")
+@click.option("--tenant", "slug", required=True)
+@click.option("--campaign", "campaign_id", type=int, required=True)
+@click.option("--export", "export_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="an export (pingyi export ballots) to check instead of the database's ballots")
+@click.option("--table", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="a 统计表 .xlsx to check cell by cell against the export")
+@with_appcontext
+def verify_cmd(slug: str, campaign_id: int, export_path: Path | None, table: Path | None) -> None:
+    """Recompute a sealed campaign's digest and figures; exit 0 when all match, else 1 naming what differs."""
+    from pingyi.verification import check, export
+
+    if table is not None and export_path is None:
+        _fail("--table 要与 --export 一起使用：统计表按导出文件重新计算")
+    with tenant_context(_tenant(slug).id):
+        c = _campaign(slug, campaign_id)
+        if export_path is None:
+            report = check.database(c)
+        else:
+            try:
+                with export_path.open(encoding="utf-8", newline="") as fh:
+                    exp = export.read(fh)
+            except (export.BadExport, UnicodeDecodeError) as exc:
+                _fail(f"{export_path} 不是可以核对的导出文件：{exc}")
+            report = check.exported(c, exp, table.read_bytes() if table else None)
+    for line in report.checked:
+        click.echo(f"一致  {line}")
+    for line in report.problems:
+        click.echo(f"不符  {line}")
+    click.echo("核对通过" if report.ok else "核对未通过")
+    sys.exit(0 if report.ok else 1)
+
+
 main.add_command(doctor_cmd)  # found without loading the app, so a ConfigError reaches it
 
 
@@ -477,7 +533,7 @@ def register_cli(app) -> None:
     """The app's own commands, then those other packages plug in through the ``pingyi.commands``
     entry point (``pingyi worker``, ``pingyi bench``): the app never imports them."""
     for cmd in (tenant_cli, user_cli, units_cli, people_cli, campaigns_cli, seasons_cli, links_cli, tally_cmd,
-                report_cmd, demo_cmd, rectification_cli, backup_cmd, restore_cmd, doctor_cmd):
+                report_cmd, demo_cmd, rectification_cli, backup_cmd, restore_cmd, doctor_cmd, export_cli, verify_cmd):
         app.cli.add_command(cmd)
     for ep in entry_points(group="pingyi.commands"):
         app.cli.add_command(ep.load(), ep.name)

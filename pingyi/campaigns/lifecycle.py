@@ -166,9 +166,11 @@ def update_campaign(c: Campaign, *, name: str | None = None, description: str | 
     return c
 
 
-def set_publication(c: Campaign, scope: str, until, opinions: bool, now: datetime | None = None) -> Campaign:
+def set_publication(c: Campaign, scope: str, until, opinions: bool, now: datetime | None = None,
+                    export: bool = False) -> Campaign:
     """公示设置: who sees the publication page, until when (``None``/empty: no end; a wall-clock
-    time in the campaign's zone), and whether opinions are shown. The end must lie after the
+    time in the campaign's zone), whether opinions are shown and whether the anonymised ballot
+    export may be downloaded there (``pingyi.verification.export``). The end must lie after the
     publication time (after now, before publishing), so a window can never be empty by mistake.
     Nothing changes on refusal; the change is audited by the flush like every write."""
     if scope not in PUBLICATION_SCOPES:
@@ -183,6 +185,7 @@ def set_publication(c: Campaign, scope: str, until, opinions: bool, now: datetim
         if c.published_at is None and end <= now:
             raise DomainError(_("公示截止时间必须晚于当前时间"), "publish_until")
     c.publication_scope, c.publish_until, c.publish_opinions = scope, end, bool(opinions)
+    c.publish_export = bool(export)
     db.session.flush()
     return c
 
@@ -236,6 +239,8 @@ def transition(c: Campaign, action: str, now: datetime | None = None) -> Campaig
         questionnaire.freeze(form_ids)
         c.opened_at = c.opened_at or now
     elif action == "reopen":
+        if c.seal_digest:
+            raise DomainError(_("评议结果已封存，不能重新开放"), "state")
         if c.closes_at <= now:
             raise DomainError(_("结束时间已过，请先延长结束时间再重新开放"), "closes_at")
     elif action == "close":

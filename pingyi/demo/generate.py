@@ -23,6 +23,7 @@ from pingyi.models import (
     BallotToken,
     Campaign,
     Comment,
+    CountedReceipt,
     EvaluatorCategory,
     Subject,
 )
@@ -75,13 +76,15 @@ def generate(campaign: Campaign, targets: dict[int, Fraction], rng_seed: int = 2
     # every (ballot, subject, item) slot, grouped by item so each item's rate can be set exactly
     slots: dict[int, list[tuple[int, int]]] = defaultdict(list)  # item → [(ballot index, subject)]
     scale_of: dict[int, list] = {}
-    ballot_rows, comment_rows = [], []
+    ballot_rows, comment_rows, receipt_rows = [], [], []
     for b, link in enumerate(links):
         k = categories[link.category_id]
         rated = bl.subjects_for(link, k) if k.scope == "group" else by_unit[link.unit_id]
+        receipt = bl.new_receipt()
+        receipt_rows.append({"tenant_id": tenant_id, "campaign_id": campaign.id, "code": receipt})
         ballot = {"id": secrets.token_hex(16), "tenant_id": tenant_id, "campaign_id": campaign.id,
                   "category_id": link.category_id, "unit_id": link.unit_id,
-                  "receipt_hash": bl.receipt_hash(bl.new_receipt()), "paper": False}
+                  "receipt_hash": bl.receipt_hash(receipt), "paper": False}
         for s in rated:
             for sec in forms[s.form_id].sections:
                 for it in sec.items:
@@ -118,4 +121,5 @@ def generate(campaign: Campaign, targets: dict[int, Fraction], rng_seed: int = 2
     insert_rows(Ballot.__table__, ballot_rows)
     insert_rows(Answer.__table__, answer_rows)
     insert_rows(Comment.__table__, comment_rows)
+    insert_rows(CountedReceipt.__table__, sorted(receipt_rows, key=lambda r: r["code"]))  # not the ballots' order
     return {"ballots": len(ballot_rows), "answers": len(answer_rows), "opinions": len(comment_rows)}

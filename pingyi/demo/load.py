@@ -340,6 +340,7 @@ def load_closed_campaign(tenant: Tenant) -> Campaign:
     from pingyi.campaigns import lifecycle as cp
     from pingyi.models import FormItem, utcnow
     from pingyi.results import tally
+    from pingyi.verification import seal as sealing
 
     from .generate import generate
 
@@ -347,6 +348,7 @@ def load_closed_campaign(tenant: Tenant) -> Campaign:
         c = _find_demo_campaign(CLOSED_DESCRIPTION) or _find_demo_campaign(_OLD_CLOSED_DESCRIPTION)
         if c is not None:
             c.description = CLOSED_DESCRIPTION  # an older demo's internal note leaves its public page
+            sealing.seal_campaign(c)  # a demo loaded before seals existed (a sealed one keeps its seal)
             return c
         now = utcnow().replace(minute=0, second=0, microsecond=0)
         # Historical data: last year's campaign, so this year's shows trends against it. It is
@@ -368,6 +370,7 @@ def load_closed_campaign(tenant: Tenant) -> Campaign:
         c.opens_at, c.closes_at = opens_at, closes_at
         c.opened_at, c.closed_at = c.opens_at, c.closes_at
         tally.recount(c.id)
+        sealing.seal_campaign(c)  # as the closing job does: the digest the 公示 page and the report print
         _record_conduct(c)
         # Published (公示) to everyone for a month: the county reads its roll-up, anyone its page.
         cp.transition(c, "publish")

@@ -43,8 +43,10 @@ from .rectification import (
 from .seasons import FIXABLE, SEASON_STATES, SUBMISSION_STATES, Notice, Season, SeasonIssue, SeasonSubmission
 from .tallies import TallyBallots, TallyCount, TallyInbox, TallyItem, TallyRun, TallySubject, TallyUnit
 from .themes import ThemeCount, ThemeRule, ThemeRun
+from .verification import CountedReceipt, SealLeaf
 
 __all__ = [
+    "CountedReceipt", "SealLeaf",
     "DECISION_KINDS", "SubjectDecision",
     "MEETING_KINDS", "PHASES", "CampaignPhase", "Meeting",
     "TallyBallots", "TallyCount", "TallyInbox", "TallyItem", "TallyRun", "TallySubject", "TallyUnit", "Answer", "Ballot", "BoxedBallot", "Comment", "InterviewSample", "Job", "JobFile", "PaperEntry",

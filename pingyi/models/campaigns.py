@@ -53,6 +53,14 @@ class Campaign(TenantMixin, Timestamped, db.Model):
     # it fixes (keys of ``models.seasons.FIXABLE``), which this tenant's admins cannot change.
     season_id: Mapped[int | None] = mapped_column(Integer, index=True)
     season_fixed: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    # The seal (``pingyi.verification``), set once when the closing recount has moved every
+    # ballot: the Merkle root over the ballots' canonical rows, and the k their (unit, category)
+    # groups were coarsened to. Sealed rows cannot change (a PostgreSQL trigger), nor reopen.
+    seal_digest: Mapped[str | None] = mapped_column(String(64))
+    seal_k: Mapped[int | None] = mapped_column(Integer)
+    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 公示: whether the anonymised ballot export may be downloaded from the publication page
+    publish_export: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     @property
     def state_label(self) -> str:

@@ -33,6 +33,7 @@ from pingyi.models import (
     utcnow,
 )
 from pingyi.tenancy import require_tenant_id, tenant_sql
+from pingyi.verification import seal as sealing
 from pingyi.voting import mixer
 
 from .suppression import subjects_clause
@@ -541,11 +542,16 @@ def after_transition(campaign, user_id: int | None = None) -> None:
 
 def seal(campaign_id: int) -> TallyRun:
     """After voting: the rest of the box and all the campaign's ballots rewritten in random
-    order (``mixer.reshuffle``), then a full recount, in one transaction (the caller commits,
-    then ``mixer.vacuum_sealed``)."""
+    order (``mixer.reshuffle``), then a full recount and, unless the campaign was reopened
+    meanwhile, its seal (``verification.seal``: the digest; the rows cannot change after), in
+    one transaction (the caller commits, then ``mixer.vacuum_sealed``)."""
     _lock(campaign_id)
     mixer.reshuffle(campaign_id)
-    return recount(campaign_id)
+    run = recount(campaign_id)
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign.state in sealing.SEALABLE:
+        sealing.seal_campaign(campaign)
+    return run
 
 
 @jobs.handles("tally", queue="tally")

@@ -224,7 +224,7 @@ def cast(link_text: str, sub: Submission, paper: bool = False, link: LinkState |
     tenant_id, campaign_id = token.tenant_id, token.campaign_id  # read before the commit expires ``token``
     receipt = new_receipt()
     content = {"category_id": token.category_id, "unit_id": token.unit_id, "paper": paper,
-               "receipt_hash": receipt_hash(receipt),
+               "receipt_hash": receipt_hash(receipt), "receipt": receipt,
                "answers": [list(a) for a in sub.answers], "comments": [list(c) for c in sub.comments]}
     # the session's tenant, bound on its own (Core statements bypass the tenant criteria): a
     # link of another tenant is not redeemed here

@@ -30,14 +30,14 @@ from sqlalchemy import delete, func, select, text
 
 from pingyi.bulk import insert_rows, outside_transaction
 from pingyi.extensions import db
-from pingyi.models import Answer, Ballot, BoxedBallot, Comment
+from pingyi.models import Answer, Ballot, BoxedBallot, Comment, CountedReceipt
 from pingyi.security import unseal
 from pingyi.tenancy import require_tenant_id, tenant_sql
 
 from .ballots import BOX_SEAL
 
 LOCK_NAMESPACE = 0x6D78  # pg_advisory_xact_lock(namespace, campaign_id): one mix per campaign
-_SHUFFLED = (Ballot.__table__, Answer.__table__, Comment.__table__)
+_SHUFFLED = (Ballot.__table__, Answer.__table__, Comment.__table__, CountedReceipt.__table__)
 
 
 def batch_size() -> int:
@@ -60,10 +60,11 @@ def waiting(campaign_id: int) -> int:
                               .where(BoxedBallot.campaign_id == campaign_id)).scalar_one()
 
 
-def _rows(campaign_id: int, boxed: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
-    """The ballot, answer and comment rows of the boxed ballots, each ballot under a new id."""
+def _rows(campaign_id: int, boxed: list[dict]) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+    """The ballot, answer and comment rows of the boxed ballots, each ballot under a new id, and
+    their receipt codes for the counted list (rows of their own: nothing ties them to a ballot)."""
     tenant_id = require_tenant_id()
-    ballot_rows, answer_rows, comment_rows = [], [], []
+    ballot_rows, answer_rows, comment_rows, receipt_rows = [], [], [], []
     for content in boxed:
         ballot_id = secrets.token_hex(16)
         common = {"ballot_id": ballot_id, "tenant_id": tenant_id, "campaign_id": campaign_id,
@@ -73,7 +74,10 @@ def _rows(campaign_id: int, boxed: list[dict]) -> tuple[list[dict], list[dict], 
                             "receipt_hash": content["receipt_hash"], "paper": content["paper"]})
         answer_rows += [{**common, "subject_id": s, "item_id": i, "choice_id": c} for s, i, c in content["answers"]]
         comment_rows += [{**common, "subject_id": s, "item_id": i, "text": t} for s, i, t in content["comments"]]
-    return ballot_rows, answer_rows, comment_rows
+        if content.get("receipt"):  # boxed before receipts were listed: not in the list
+            receipt_rows.append({"tenant_id": tenant_id, "campaign_id": campaign_id, "code": content["receipt"]})
+    receipt_rows.sort(key=lambda r: r["code"])  # not in the ballots' order: that would pair them
+    return ballot_rows, answer_rows, comment_rows, receipt_rows
 
 
 def _take(campaign_id: int) -> list[dict]:
