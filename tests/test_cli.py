@@ -122,6 +122,43 @@ def test_demo_is_seed_scale_and_idempotent(app):
     page = client.get("/t/county/oversight/").text
     assert "平庄煤业" in page and "区第一中学" in page and "4720" in page
     _demo_after_the_vote(app, listed[0]["id"], listed[1]["id"])
+    _demo_is_verifiable(app, listed[1]["id"])
+
+
+def _demo_is_verifiable(app, published_id: int) -> None:
+    """Issue 20: the published campaign is sealed; its export coarsens the small groups and
+    recounts to every cell of its 统计表; counted receipts = ballots; the digest is on the 公示
+    page and in the summary report."""
+    import io
+    import tempfile
+    from collections import Counter
+    from pathlib import Path
+
+    from pingyi.models import Campaign
+    from pingyi.reports import summary, tally_table
+    from pingyi.verification import export, receipts
+
+    with app.app_context(), tenant_context(_tenant_id(app, "pingzhuang")):
+        c = db.session.get(Campaign, published_id)
+        seal, k = c.seal_digest, c.seal_k
+        assert seal and receipts.count(c) == 4378
+        table = tally_table.workbook(c)
+        text = " ".join(p.generated for p in summary.paragraphs(c))
+        assert seal in text
+    with tempfile.TemporaryDirectory() as tmp:
+        out, xlsx = Path(tmp) / "ballots.csv", Path(tmp) / "统计表.xlsx"
+        xlsx.write_bytes(table)
+        r = run(app, "export", "ballots", "--tenant", "pingzhuang", "--campaign", str(published_id), "--out", str(out))
+        assert r.exit_code == 0, r.output
+        r = run(app, "verify", "--tenant", "pingzhuang", "--campaign", str(published_id), "--export", str(out),
+                "--table", str(xlsx))
+        assert r.exit_code == 0 and "核对通过" in r.output and "统计表" in r.output, r.output
+        exp = export.read(io.StringIO(out.read_text(encoding="utf-8"), newline=""))
+    groups = Counter((row.unit_id, row.category_id) for row in exp.rows)
+    assert len(exp.rows) == 4378 and min(groups.values()) >= k
+    assert any(category is None for _unit, category in groups), "the demo's small groups are merged"
+    page = app.test_client().get(f"/p/pingzhuang/{published_id}").text
+    assert seal in page
 
 
 def _demo_after_the_vote(app, open_id: int, published_id: int) -> None:

@@ -4,9 +4,7 @@ tried as someone with a database login would."""
 
 from __future__ import annotations
 
-import csv
 import io
-import re
 
 import pytest
 from click.testing import CliRunner
@@ -15,7 +13,7 @@ from sqlalchemy import func, select, text
 from pingyi.campaigns import lifecycle as cp
 from pingyi.errors import DomainError
 from pingyi.extensions import db
-from pingyi.models import Answer, Ballot, Campaign, CountedReceipt, SealLeaf, Tenant, Unit
+from pingyi.models import Answer, Ballot, Campaign, CountedReceipt, SealLeaf
 from pingyi.reports import tally_table
 from pingyi.tenancy import tenant_context, unscoped
 from pingyi.verification import check, digest, export, receipts
@@ -203,14 +201,33 @@ def test_deleting_the_whole_tenant_still_works(sealed):
 
 
 def test_receipts_are_stored_apart_from_ballots(sealed):
-    """An attacker with the database: the receipt list is in code order, the ballots are not;
-    no column of the list names a ballot."""
+    """An attacker with the database: no column of the counted list names a ballot, and within
+    a mixer batch the codes are written in code order, not the ballots' (the closing reshuffle
+    then rewrites the list in random order, as it does the ballots)."""
+    from pingyi.voting import mixer
+
     world, bw, _codes = sealed
-    columns = {c.name for c in CountedReceipt.__table__.columns}
-    assert columns == {"tenant_id", "campaign_id", "code"}
-    with unscoped():
-        order = "ctid" if db.session.connection().dialect.name == "postgresql" else "rowid"
-        stored = db.session.execute(text(f"SELECT code FROM counted_receipts ORDER BY {order}")).scalars().all()
-    assert len(stored) == 9
-    # the closing reshuffle rewrote them in random order, like the ballots: nothing to line up
-    assert re.fullmatch(r"[0-9A-Z]{12}", stored[0])
+    assert {c.name for c in CountedReceipt.__table__.columns} == {"tenant_id", "campaign_id", "code"}
+    with tenant_context(world.a.id):
+        boxed = [{"category_id": 1, "unit_id": 1, "paper": False, "receipt_hash": f"h{n}", "receipt": code,
+                  "answers": [], "comments": []} for n, code in enumerate(["ZZ", "AA", "MM"])]
+        ballot_rows, _a, _c, receipt_rows = mixer._rows(bw.campaign_id, boxed)
+    assert [r["code"] for r in receipt_rows] == ["AA", "MM", "ZZ"]
+    assert [r["receipt_hash"] for r in ballot_rows] == ["h0", "h1", "h2"]
+
+
+def test_the_documented_snippet_recomputes_the_digest(sealed, tmp_path):
+    """docs/verification.md's few lines of Python, run as a reader would, on the export."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    world, bw, _codes = sealed
+    doc = (Path(__file__).parents[2] / "docs" / "verification.md").read_text(encoding="utf-8")
+    snippet = doc.split("Recomputing the digest", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    with tenant_context(world.a.id):
+        c = _campaign(world, bw)
+        (tmp_path / "ballots.csv").write_text("".join(export.lines(c, opinions=True)), encoding="utf-8")
+        expected = c.seal_digest
+    out = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == expected
