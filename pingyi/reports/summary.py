@@ -2,7 +2,8 @@
 narrative paragraphs written from the stored tally (scope §二 “全面铺开，广泛开展”, results §四
 “认真评议，效果明显”, verdicts, a closing), each of which the admin may rewrite
 (``Campaign.narrative``; a paragraph not rewritten follows the figures), then the charts, the
-verdict lists and a table of the committees.
+verdict lists and a table of the committees; a sealed campaign's closing ends with the seal's
+date and digest (``Campaign.seal_digest``), which no rewrite changes.
 
 Everything is read from the stored tally through ``results``/``rollup`` (never from ballots),
 and both files are made from one list of blocks, so the Word and the PDF say the same thing.
@@ -349,7 +350,17 @@ def _verdict_lists(f: _Facts) -> list[Block]:
     return out
 
 
-_EXTRAS = {"scope": _committees, "results": _charts, "verdicts": _verdict_lists}
+def _seal(f: _Facts) -> list[Block]:
+    """The seal's sentence closing the report, once the campaign is sealed: a fact, not part of
+    the paragraph the admin may rewrite, so no rewrite drops or alters the digest."""
+    c = f.c
+    if not c.seal_digest or c.sealed_at is None:
+        return []
+    return [Block("para", f"本次评议的全部评议票已于{_date(c.sealed_at, c.timezone)}封存，"
+                          f"数字指纹（SHA-256）为{c.seal_digest}，可在公示页核对。")]
+
+
+_EXTRAS = {"scope": _committees, "results": _charts, "verdicts": _verdict_lists, "closing": _seal}
 
 
 REPORT = "评议工作总结"

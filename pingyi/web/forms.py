@@ -215,6 +215,7 @@ class CampaignPageForm(CampaignForm):
     op = StringField()
     publish_until = StringField(_l("公示截止"), validators=[DateText()])
     publish_opinions = BooleanField(_l("公示意见"))
+    publish_export = BooleanField(_l("公示匿名票据"))
 
 
 class LiveResultsForm(FlaskForm):

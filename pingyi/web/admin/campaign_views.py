@@ -91,7 +91,7 @@ def campaign(campaign_id: int):
                 after_transition(c, current_user.id)
         elif form.op.data == "publication":
             if attempt(lambda: cp.set_publication(c, form.publication_scope.data, form.publish_until.data or None,
-                                                  form.publish_opinions.data)).ok:
+                                                  form.publish_opinions.data, export=form.publish_export.data)).ok:
                 flash(_("已保存公示设置"), "success")
         elif attempt(lambda: cp.update_campaign(
                 c, name=form.name.data, description=form.description.data, opens_at=form.opens_at.data or None,

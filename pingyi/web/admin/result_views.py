@@ -1,14 +1,15 @@
 """Results of a campaign from its stored tally: the dashboard (item rates, categories,
 verdict lists, subtree roll-ups, charts, trends), the subject table and a subject's page;
-starting a full recount or a report (worker jobs). What each reader may see — turnout only,
-the live snapshot or everything; a unit admin only their subtree — is ``results.live_view``'s
-decision, made in the domain functions these views call."""
+starting a full recount or a report (worker jobs); the sealed campaign's anonymised ballots
+(``verification.export``, with opinions: admins see them whether published or not). What each
+reader may see — turnout only, the live snapshot or everything; a unit admin only their
+subtree — is ``results.live_view``'s decision, made in the domain functions these views call."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 
-from flask import g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from pingyi.i18n import _
@@ -20,10 +21,13 @@ from pingyi.reports import registry as reports
 from pingyi.results import dashboard as rs
 from pingyi.results import live_view as lv
 from pingyi.results import tally as tl
+from pingyi.verification import export
+from pingyi.verification import seal as sealing
 from pingyi.web.access import campaign_or_404, require_role, subject_or_404
 from pingyi.web.actions import attempt, submitted
 from pingyi.web.forms import ReportForm
 from pingyi.web.paging import paginate_fetched
+from pingyi.web.public import streamed_file
 
 from . import bp
 
@@ -65,7 +69,8 @@ def campaign_results(campaign_id: int):
     return render_template("admin/campaign_results.html", c=c, r=r, all_units=depth is None,
                            charts=dashboard_charts(c, r) if r.run and (r.items or r.view == lv.TURNOUT) else {},
                            refresh=15 if c.state == "open" else None, follow=follow, follow_prev=follow_prev,
-                           ledger=overdue.counts_by_subtree(c.id, utcnow(), g.access.unit_path))
+                           ledger=overdue.counts_by_subtree(c.id, utcnow(), g.access.unit_path),
+                           export_ready=g.access.is_admin and export.available(c))
 
 
 @bp.route("/campaigns/<int:campaign_id>/results/subjects")
@@ -108,3 +113,17 @@ def campaign_tally(campaign_id: int):
     c = campaign_or_404(campaign_id)
     job = tl.submit(c.id, current_user.id)
     return redirect(url_for(".job", job_id=job.id))
+
+
+@bp.route("/campaigns/<int:campaign_id>/ballots.csv")
+@require_role("admin")
+def campaign_export(campaign_id: int):
+    """下载匿名票据: the sealed campaign's ballots as the export prints them (opinions included),
+    streamed; the whole campaign, so admins only (a unit admin sees a subtree). Before the
+    campaign is sealed with at least k ballots: back to the results page, saying why."""
+    c = campaign_or_404(campaign_id)
+    if not export.available(c):
+        flash(_("评议结束并封存、且至少有 %(k)d 张评议票后，才能下载匿名票据", k=c.seal_k or sealing.k_now()), "error")
+        return redirect(url_for(".campaign_results", campaign_id=c.id))
+    return streamed_file(c.tenant_id, c.id, lambda sealed: export.lines(sealed, opinions=True), export.filename(c),
+                         "text/csv")

@@ -101,14 +101,18 @@ def receipt_check(slug: str, campaign_id: int):
     """Anyone may check that a receipt was counted; the answer reveals no choices. The page
     names the campaign and its tenant only to its publication's audience and the tenant's
     members (``results.publication.may_name``): to anyone else, a campaign not published to
-    the public stays unnamed."""
+    the public stays unnamed. "Counted" in a sealed campaign shows the seal's digest, and to
+    those who may see the 公示 page the links to the counted receipts and the page on checking."""
     tenant, campaign = public_campaign_or_404(slug, campaign_id)  # a deactivated tenant: 404
     result, form = None, CodeForm()
     if form.is_submitted():
         result = ballots.check_receipt(campaign, form.code.data or "") or "unknown"
+    # a counted receipt of a sealed campaign comes with the seal's digest (a hash: it names nothing);
+    # the list of counted receipts and the page on checking only where the 公示 page is shown too
     return render_template("ballot/receipt_check.html", campaign=campaign, tenant=tenant, result=result,
                            code=form.code.data or "", min_batch=mixer.batch_size(),
-                           named=publication.may_name(campaign, current_user))
+                           named=publication.may_name(campaign, current_user),
+                           listed=publication.mode(campaign, current_user) is not None)
 
 
 @bp.route("/stored")

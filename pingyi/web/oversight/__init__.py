@@ -2,8 +2,10 @@
 
 What they show comes from ``pingyi.oversight`` (aggregates only, each subordinate read in its
 own scope) and, for a published campaign, its unit roll-ups. Ballots and comments of a
-subordinate are never read here; its publication page (``/p/…``) shows them when the
-subordinate chose a scope that allows.
+subordinate are read here in one form only: a published, sealed campaign's anonymised export
+(``verification.export``: small groups merged, no receipt, no time; opinions only where the
+subordinate published them), which the committee may always download; its publication page
+(``/p/…``) shows the rest when the subordinate chose a scope that allows.
 
 Only admins and viewers of the oversight tenant use these pages (a unit admin is confined to a
 unit of their own tenant); starting a report job needs the admin role.
@@ -22,9 +24,11 @@ from pingyi.reports import registry as reports
 from pingyi.results import dashboard as rs
 from pingyi.results import publication
 from pingyi.tenancy import get_scoped, tenant_context
+from pingyi.verification import export
 from pingyi.web.access import bind_for_page, inject_slug, require_role
 from pingyi.web.actions import attempt, submitted
 from pingyi.web.forms import ReportForm
+from pingyi.web.public import streamed_file
 
 bp = Blueprint("oversight", __name__, url_prefix="/t/<slug>/oversight")
 
@@ -96,8 +100,24 @@ def campaign(sub: str, campaign_id: int):
         # the publication page only where the subordinate published to oversight (or everyone)
         show_link = info.publication_scope in ("public", "oversight") and publication.visible(c, current_user)
         ledger = overdue.counts_by_subtree(info.id, utcnow())  # counts only, as for every figure here
+        export_ready = export.available(c)
     return render_template("oversight/campaign.html", sub=tenant, c=info, units=units, all_units=depth is None,
-                           show_link=show_link, ledger=ledger)
+                           show_link=show_link, ledger=ledger, export_ready=export_ready)
+
+
+@bp.route("/<sub>/campaigns/<int:campaign_id>/ballots.csv")
+def campaign_export(sub: str, campaign_id: int):
+    """A subordinate's published, sealed campaign's anonymised ballots (its publication and the
+    subordinate were checked when the URL was bound), read and streamed in the subordinate's own
+    scope; opinions only where the subordinate published them. 404 until it can be exported."""
+    tenant = g.sub
+    with tenant_context(tenant.id):
+        c = get_scoped(Campaign, g.sub_campaign.id)
+        if c is None or not export.available(c):
+            abort(404)
+        opinions, name = export.opinions_allowed(c), export.filename(c)
+    return streamed_file(tenant.id, c.id, lambda sealed: export.lines(sealed, opinions=opinions), name, "text/csv",
+                         replica=False)
 
 
 def _submit(source: dict | None, back: str):
