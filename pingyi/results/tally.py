@@ -544,7 +544,9 @@ def seal(campaign_id: int) -> TallyRun:
     """After voting: the rest of the box and all the campaign's ballots rewritten in random
     order (``mixer.reshuffle``), then a full recount and, unless the campaign was reopened
     meanwhile, its seal (``verification.seal``: the digest; the rows cannot change after), in
-    one transaction (the caller commits, then ``mixer.vacuum_sealed``)."""
+    one transaction (the caller commits, then ``mixer.vacuum_sealed``). Ballots still being
+    written when it starts are waited for (``mixer.settle``): none can arrive after the seal."""
+    mixer.settle()
     _lock(campaign_id)
     mixer.reshuffle(campaign_id)
     run = recount(campaign_id)

@@ -113,6 +113,18 @@ def mix(campaign_id: int) -> int:
     return len(boxed)
 
 
+def settle() -> None:
+    """Before the closing job takes the rest of the box: wait for ballots in flight. A submit
+    whose statement began before the close committed may still be writing its box row; on
+    PostgreSQL a SHARE lock on the box, in a transaction of its own, waits for every transaction
+    writing to it and is released at once (the job's own transaction would hold it, and stop
+    every other campaign's ballots, until the recount ends). Submits starting after the close
+    see the campaign closed and write nothing; SQLite has a single writer anyway."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("LOCK TABLE ballot_box IN SHARE MODE"))
+
+
 def reshuffle(campaign_id: int) -> None:
     """After voting: take what is left in the box and rewrite all of the campaign's ballots,
     answers and comments in random order, in the caller's transaction (the closing recount's:

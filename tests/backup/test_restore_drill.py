@@ -20,6 +20,7 @@ from pingyi.extensions import db
 from pingyi.models import Campaign, Job, JobFile, Unit
 from pingyi.results import live, tally
 from pingyi.tenancy import TenantScopeError, tenant_context
+from pingyi.verification import check
 from pingyi.voting import ballots, issuing
 from tests import servers
 from tests.ballot_world import build, close_and_count, full_answers, vote
@@ -84,16 +85,17 @@ def test_restore_drill(app, world, database, fresh_url, tmp_path):
         db.session.remove()
     assert counted_ballots == 8 and stored
     links = bw.own + bw.group + bw.other_branch
-    known = [receipt, *waiting, *(ln.secret for ln in links), *(ln.short_code for ln in links)]
+    known = [*waiting, *(ln.secret for ln in links), *(ln.short_code for ln in links)]
 
     out = tmp_path / "pingyi.backup"
     r = app.test_cli_runner().invoke(main, ["backup", "--out", str(out)], catch_exceptions=False)
     assert r.exit_code == 0 and "已备份到" in r.output, r.output
     assert not (tmp_path / "pingyi.backup.part").exists()
 
-    # no ballot secret in it, only hashes: what the search finds shows it would find the rest
+    # no link secret in it, only hashes: what the search finds shows it would find the rest (a
+    # counted receipt code is there, in the list the 公示 page publishes, apart from its ballot)
     dump = readable(backend, out)
-    assert found(dump, ballots.receipt_hash(receipt)) and COMMENT.encode() in dump
+    assert found(dump, ballots.receipt_hash(receipt)) and COMMENT.encode() in dump and found(dump, receipt)
     assert [s for s in known if found(dump, s)] == []
     with_files = tmp_path / "with-files.backup"
     backup(url, with_files, job_files=True)  # the files jobs made, on request: the waiting list's links
@@ -111,6 +113,8 @@ def test_restore_drill(app, world, database, fresh_url, tmp_path):
                 db.session.commit()
                 assert sorted(tally.stored_rows(c.id)) == stored and run.ballots == counted_ballots
                 assert ballots.check_receipt(c, receipt) == "counted"
+                report = check.database(c)  # the seal: every ballot's leaf and the digest, as sealed
+                assert report.ok and c.seal_digest, report.problems
                 assert db.session.execute(select(func.count()).select_from(JobFile)).scalar_one() == 0
                 assert db.session.get(Job, job_id).state == "done"  # the job's row is kept, not its files
             with tenant_context(world.b.id):

@@ -172,34 +172,86 @@ def test_concurrent_mixers_move_each_ballot_once(app, world, monkeypatch):
 
 
 def test_a_ballot_boxed_after_the_close_is_sealed_in(app, world):
-    """A submit racing the close can commit its box row after the closing job's last mix: the
-    ballot's own signal sees the campaign closed and runs the closing job again."""
+    """A submit racing the close can commit its box row after the close committed: the closing
+    job (which waits for ballots in flight, ``mixer.settle``) takes it in before sealing; until
+    then the campaign cannot be published with a ballot outside the count."""
+    from pingyi.results import tally
+    from pingyi.verification import check
+
     with app.app_context():
         bw = build(world)
         vote(world, bw, bw.own[:2], (0, 3))
-        close_and_count(world, bw)
         with tenant_context(world.a.id):
-            late = dict(db.session.execute(select(Ballot.category_id, Ballot.unit_id)).first()._mapping)
+            cp.transition(db.session.get(Campaign, bw.campaign_id), "close")
+            db.session.commit()
+            late = {"category_id": cp.categories(db.session.get(Campaign, bw.campaign_id))[0].id,
+                    "unit_id": world.a.branch}
             db.session.execute(BoxedBallot.__table__.insert(), [{
                 "id": "f" * 32, "tenant_id": world.a.id, "campaign_id": bw.campaign_id, "receipt_hash": "e" * 64,
-                "sealed": seal({**late, "paper": False, "receipt_hash": "d" * 64, "answers": [], "comments": []},
+                "sealed": seal({**late, "paper": False, "receipt_hash": "d" * 64, "receipt": "LATE00000001",
+                               "answers": [], "comments": []},
                                ballots.BOX_SEAL)}])
             db.session.commit()
             with pytest.raises(DomainError, match="密封票箱"):  # not published with a ballot outside the count
                 cp.transition(db.session.get(Campaign, bw.campaign_id), "publish")
             db.session.rollback()
-            live.ballot_cast(None, tenant_id=world.a.id, campaign_id=bw.campaign_id)
+            tally.after_transition(db.session.get(Campaign, bw.campaign_id))  # the closing job
             live.drain()
             assert (mixer.waiting(bw.campaign_id), _count(Ballot)) == (0, 3)
-            cp.transition(db.session.get(Campaign, bw.campaign_id), "publish")
+            c = db.session.get(Campaign, bw.campaign_id)
+            assert c.seal_digest and check.database(c).ok
+            cp.transition(c, "publish")
             db.session.commit()
+
+
+def test_the_closing_job_waits_for_a_ballot_in_flight(app, world):
+    """PostgreSQL: a box row whose transaction is still open when the closing job starts (a
+    submit that began before the close) is waited for and sealed in, not left behind."""
+    from pingyi.results import tally
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has a single writer: no ballot is in flight beside the close")
+        bw = build(world)
+        vote(world, bw, bw.own[:2], (0, 3))
+        with tenant_context(world.a.id):
+            c = db.session.get(Campaign, bw.campaign_id)
+            category = cp.categories(c)[0].id
+            cp.transition(c, "close")
+            db.session.commit()
+        in_flight = db.engine.connect()
+        tx = in_flight.begin()
+        in_flight.execute(BoxedBallot.__table__.insert(), [{
+            "id": "f" * 32, "tenant_id": world.a.id, "campaign_id": bw.campaign_id, "receipt_hash": "e" * 64,
+            "sealed": seal({"category_id": category, "unit_id": world.a.branch, "paper": False,
+                            "receipt_hash": "d" * 64, "receipt": "LATE00000000", "answers": [], "comments": []},
+                           ballots.BOX_SEAL)}])
+        done = threading.Event()
+
+        def closing():
+            with app.app_context(), tenant_context(world.a.id):
+                tally.after_transition(db.session.get(Campaign, bw.campaign_id))
+                live.drain()
+                done.set()
+
+        job = threading.Thread(target=closing)
+        job.start()
+        assert not done.wait(2), "the closing job must wait for the ballot in flight"
+        tx.commit()
+        in_flight.close()
+        job.join(60)
+        assert done.is_set()
+        with tenant_context(world.a.id):
+            c = db.session.get(Campaign, bw.campaign_id)
+            assert (mixer.waiting(c.id), _count(Ballot), bool(c.seal_digest)) == (0, 3, True)
 
 
 def test_links_are_redeemed_only_while_open(app, world):
     with app.app_context():
         bw = build(world)
-        close_and_count(world, bw)
-        with tenant_context(world.a.id):
+        with tenant_context(world.a.id):  # closed, and reopened before the closing job sealed it
+            cp.transition(db.session.get(Campaign, bw.campaign_id), "close")
+            db.session.commit()
             cp.transition(db.session.get(Campaign, bw.campaign_id), "reopen")
             db.session.commit()
         vote(world, bw, bw.own[:1], (0,))  # reopened: cast and boxed

@@ -26,6 +26,9 @@ NOT_TENANT_ROUTES = {"static", "auth.login", "auth.logout", "auth.home", "auth.p
                      # tests/test_publication.py covers it (A's slug + B's campaign id, unknown ids,
                      # drafts, the window and every scope answer 404)
                      "public.results",
+                     # and the pages it links (counted receipts, the export, what can be checked):
+                     # the same visibility, tests/web/test_verification_pages.py
+                     "public.receipts_page", "public.receipts_txt", "public.ballots_csv", "public.verify",
                      # the feedback box (信息收集箱) is public per tenant by slug: tests/feedback covers
                      # unknown and deactivated tenants (404) and units of another tenant (refused)
                      "feedback.box_page",
@@ -35,7 +38,7 @@ NOT_TENANT_ROUTES = {"static", "auth.login", "auth.logout", "auth.home", "auth.p
 # Routes whose ids belong to a *subordinate* tenant, named by ``sub`` (its slug): A's own ids are
 # no subordinate of A, so the not-vacuous check cannot fill them; tests/test_oversight.py shows
 # them answering 200 for the county over its subordinate.
-SUBORDINATE_ROUTES = {"oversight.campaign", "oversight.campaign_report"}
+SUBORDINATE_ROUTES = {"oversight.campaign", "oversight.campaign_report", "oversight.campaign_export"}
 
 
 def _ids_of(t) -> dict:
