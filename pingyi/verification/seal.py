@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app
-
 from pingyi.bulk import insert_tuples
 from pingyi.errors import DomainError
 from pingyi.extensions import db
@@ -25,11 +23,6 @@ from . import coarsening, digest
 from . import rows as rw
 
 SEALABLE = ("closed", "published", "archived")
-
-
-def k_now() -> int:
-    """The k a seal made now coarsens to (``MIN_CELL``, as every figure shown)."""
-    return max(1, int(current_app.config.get("MIN_CELL", 5)))
 
 
 def shown_groups(campaign_id: int, k: int) -> dict[str, coarsening.Group]:
@@ -52,7 +45,7 @@ def seal_campaign(c: Campaign, now: datetime | None = None) -> str:
         raise DomainError(_("只有结束的评议活动才能封存"), "state")
     if mixer.waiting(c.id):
         raise DomainError(_("密封票箱中还有评议票，结束评议后的计票完成后才能封存"), "state")
-    k = k_now()
+    k = mixer.batch_size()  # MIN_CELL: the k of every figure shown and of the mixer's batches
     shown = shown_groups(c.id, k)
     tenant_id = require_tenant_id()
     # all read before the COPY starts: the answers stream on the connection the COPY then holds

@@ -22,7 +22,7 @@ from pingyi.results import dashboard as rs
 from pingyi.results import live_view as lv
 from pingyi.results import tally as tl
 from pingyi.verification import export
-from pingyi.verification import seal as sealing
+from pingyi.voting import mixer
 from pingyi.web.access import campaign_or_404, require_role, subject_or_404
 from pingyi.web.actions import attempt, submitted
 from pingyi.web.forms import ReportForm
@@ -123,7 +123,7 @@ def campaign_export(campaign_id: int):
     campaign is sealed with at least k ballots: back to the results page, saying why."""
     c = campaign_or_404(campaign_id)
     if not export.available(c):
-        flash(_("评议结束并封存、且至少有 %(k)d 张评议票后，才能下载匿名票据", k=c.seal_k or sealing.k_now()), "error")
+        flash(_("评议结束并封存、且至少有 %(k)d 张评议票后，才能下载匿名票据", k=c.seal_k or mixer.batch_size()), "error")
         return redirect(url_for(".campaign_results", campaign_id=c.id))
     return streamed_file(c.tenant_id, c.id, lambda sealed: export.lines(sealed, opinions=True), export.filename(c),
                          "text/csv")
