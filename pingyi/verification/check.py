@@ -47,16 +47,9 @@ class Report:
             self.problems.append(f"{what}：" + "；".join(items[:SHOWN]) + more)
 
 
-def _labels() -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
-    subjects = dict(db.session.execute(select(Subject.id, Subject.label)).all())
-    items = dict(db.session.execute(select(FormItem.id, FormItem.text)).all())
-    choices = dict(db.session.execute(select(ScaleChoice.id, ScaleChoice.label)).all())
-    return subjects, items, choices
-
-
 def stored_cells(c: Campaign) -> Counter:
     """The published figures' cells: (subject, item, choice label) → answers, from the stored tally."""
-    _s, _i, choices = _labels()
+    choices = dict(db.session.execute(select(ScaleChoice.id, ScaleChoice.label)).all())
     cells: Counter = Counter()
     for subject, item, choice, n in tenant_sql(_CELLS, campaign_id=c.id).all():
         cells[(subject, item, choices.get(choice, str(choice)))] += int(n)
@@ -68,11 +61,13 @@ def recount(rows: Iterable[digest.Row]) -> Counter:
 
 
 def _compare_cells(report: Report, what: str, mine: Counter, published: Counter) -> None:
-    subjects, items, _c = _labels()
-    diffs = [f"{subjects.get(s, s)}｜{items.get(i, i)}｜{label}：重新计数 {mine.get((s, i, label), 0)}，公布 {published.get((s, i, label), 0)}"
-             for s, i, label in sorted(set(mine) | set(published)) if mine.get((s, i, label), 0) != published.get((s, i, label), 0)]
-    report.differ(what, diffs)
-    if not diffs:
+    differing = [cell for cell in sorted(set(mine) | set(published)) if mine.get(cell, 0) != published.get(cell, 0)]
+    if differing:  # named as people read them: the labels are read only then
+        subjects = dict(db.session.execute(select(Subject.id, Subject.label)).all())
+        items = dict(db.session.execute(select(FormItem.id, FormItem.text)).all())
+        report.differ(what, [f"{subjects.get(s, s)}｜{items.get(i, i)}｜{label}：重新计数 {mine.get((s, i, label), 0)}，"
+                             f"公布 {published.get((s, i, label), 0)}" for s, i, label in differing])
+    else:
         report.checked.append(f"{what}：{len(published)} 个单元格、{sum(published.values())} 个回答全部一致")
 
 
@@ -105,14 +100,15 @@ def _stored_leaves(c: Campaign) -> dict[str, str]:
                                    .where(SealLeaf.campaign_id == c.id)).all())
 
 
-def _sealed(report: Report, c: Campaign) -> bool:
+def _sealed(report: Report, c: Campaign) -> dict[str, str] | None:
+    """The leaves stored at sealing (checked against the digest), or None: not sealed."""
     if not c.seal_digest:
         report.problems.append("该评议活动尚未封存（结束评议后的计票完成时封存）")
-        return False
+        return None
     stored = _stored_leaves(c)
     if digest.root([stored[b] for b in sorted(stored)]) != c.seal_digest:
         report.problems.append("保存的各票哈希与封存的数字指纹不符")
-    return True
+    return stored
 
 
 def _counts(report: Report, c: Campaign, ballots: int) -> None:
@@ -130,7 +126,8 @@ def _counts(report: Report, c: Campaign, ballots: int) -> None:
 def database(c: Campaign) -> Report:
     """The campaign's rows against its seal and its stored tally."""
     report = Report()
-    if not _sealed(report, c):
+    stored = _sealed(report, c)
+    if stored is None:
         return report
     shown = rw.sealed_groups(c.id)
     real = {b: (u, cat) for b, u, cat in rw.ballots(c.id)}
@@ -138,7 +135,7 @@ def database(c: Campaign) -> Report:
     untrue = [f"票 {b}" for b, (u, cat) in shown.items() if b in real and not _covers((u, cat), real[b], parent)]
     report.differ("封存的分组与票的单位、类别不符", untrue)
     rows = list(rw.rows(c.id, shown))
-    _check_leaves(report, c, {r.ballot_id: digest.leaf(r) for r in rows}, _stored_leaves(c), "数据库")
+    _check_leaves(report, c, {r.ballot_id: digest.leaf(r) for r in rows}, stored, "数据库")
     _check_groups(report, c, shown.values())
     _counts(report, c, len(rows))
     _compare_cells(report, "由评议票重新计数与保存的统计结果", recount(rows), stored_cells(c))
@@ -161,11 +158,12 @@ def _covers(shown: tuple[int, int | None], real: tuple[int, int], parent: dict[i
 def exported(c: Campaign, exp: Export, table: bytes | None = None) -> Report:
     """An export against the campaign's seal and published figures (and a 统计表, if given)."""
     report = Report()
-    if not _sealed(report, c):
+    stored = _sealed(report, c)
+    if stored is None:
         return report
     if exp.digest != c.seal_digest:
         report.problems.append(f"导出文件头的数字指纹 {exp.digest or '（无）'} ≠ 封存的 {c.seal_digest}")
-    _check_leaves(report, c, {r.ballot_id: digest.leaf(r) for r in exp.rows}, _stored_leaves(c), "导出文件")
+    _check_leaves(report, c, {r.ballot_id: digest.leaf(r) for r in exp.rows}, stored, "导出文件")
     _check_groups(report, c, ((r.unit_id, r.category_id) for r in exp.rows))
     _counts(report, c, len(exp.rows))
     mine = recount(exp.rows)
